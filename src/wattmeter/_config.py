@@ -1,0 +1,287 @@
+"""One configuration schema, three sources: code, ``WATTMETER_*`` env vars, TOML files.
+
+Precedence, highest first: ``configure(**options)`` in code, then environment variables,
+then ``[tool.wattmeter]`` in ``pyproject.toml`` or a ``wattmeter.toml`` (top-level keys)
+found in the working directory, then the defaults below. Every value is validated when it
+is set, with an error naming the option, the bad value and the valid form.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = ["OPTIONS", "Config", "Option", "configure", "current", "reset", "sources"]
+
+
+class Option(NamedTuple):
+    """One configuration option: its type, default, how to check it, what it means."""
+
+    name: str
+    kind: str  # "str", "int", "float", "bool", "choice", "list", "budgets", "mapping"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    optional: bool = False
+    secret: bool = False
+
+
+def _opt(name: str, kind: str, default: Any, help: str, **kw: Any) -> Option:
+    return Option(name, kind, default, help, **kw)
+
+
+OPTIONS: dict[str, Option] = {
+    o.name: o
+    for o in (
+        _opt("default_team", "str", "default",
+             "Team for calls made outside any attribute() block."),
+        _opt("grid_zone", "str", None, "Grid zone (ISO country or cloud region) for every call; "
+             "default: the provider's own.", optional=True),
+        _opt("grid_intensity", "float", None, "Explicit grid carbon intensity in gCO2e/kWh for "
+             "every call; overrides grid_zone.", optional=True, minimum=0.0),
+        _opt("pue", "float", None, "Power usage effectiveness for every call; default: the "
+             "provider's own.", optional=True, minimum=1.0),
+        _opt("live_intensity", "bool", False, "Fetch grid intensity from Electricity Maps "
+             "(needs electricity_maps_token); the static table is the fallback."),
+        _opt("electricity_maps_token", "str", None, "Electricity Maps API token.",
+             optional=True, secret=True),
+        _opt("electricity_maps_url", "str", "https://api.electricitymap.org/v3",
+             "Electricity Maps API base URL."),
+        _opt("live_intensity_ttl_s", "float", 900.0, "Seconds a live intensity is cached.",
+             minimum=1.0),
+        _opt("live_intensity_timeout_s", "float", 2.0, "Timeout of one live-intensity request.",
+             minimum=0.01),
+        _opt("prometheus", "bool", True, "Count every call in Prometheus metrics."),
+        _opt("metrics_port", "int", None, "Serve /metrics on this port (0: any free port); "
+             "default: don't serve.", optional=True, minimum=0),
+        _opt("metrics_host", "str", "127.0.0.1", "Address the /metrics server binds to."),
+        _opt("max_label_values", "int", 200, "Distinct values per metric label before new "
+             "values are counted as '__overflow__'.", minimum=1),
+        _opt("spans", "choice", "auto", "auto: enrich the current GenAI span or make one; "
+             "enrich: only enrich; create: always make one; off: no spans.",
+             choices=("auto", "enrich", "create", "off")),
+        _opt("otel_metrics", "bool", False, "Also record OpenTelemetry metrics through the "
+             "global MeterProvider."),
+        _opt("stream_usage", "bool", True, "Ask OpenAI-style streams for a usage chunk "
+             "(stream_options.include_usage) and hide it from user code."),
+        _opt("requests_base_urls", "list", (), "Base URLs of OpenAI-compatible endpoints "
+             "called with plain requests that should be metered."),
+        _opt("budgets", "budgets", (), "Budgets: a list of Budget objects or tables "
+             "(team, limit, period, labels, actions)."),
+        _opt("ledger", "choice", "sqlite", "Where budget consumption is read: sqlite (this "
+             "host) or prometheus (the fleet).", choices=("sqlite", "prometheus")),
+        _opt("ledger_path", "str", "wattmeter-ledger.sqlite3", "SQLite ledger file."),
+        _opt("prometheus_url", "str", None, "Prometheus HTTP API base URL for fleet budgets.",
+             optional=True),
+        _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0),
+        _opt("fail_closed", "bool", False, "Refuse calls when budget consumption can't be "
+             "verified (only for budgets with the raise action)."),
+        _opt("timezone", "str", "UTC", "Time zone of calendar budget periods (IANA name)."),
+        _opt("webhook_url", "str", None, "Default HTTP webhook for budget events.",
+             optional=True),
+        _opt("deployments", "mapping", {}, "Per-provider deployment overrides, e.g. "
+             "{'self-hosted': {'gpu': 'H100', 'gpus': 2}}."),
+    )
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bad(name: str, value: Any, form: str) -> ValueError:
+    return ValueError(f"wattmeter option {name!r}: got {value!r}; expected {form}")
+
+
+def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
+    """Check one option's value (parsing it when it comes from text) and return it."""
+    opt = OPTIONS.get(name)
+    if opt is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, OPTIONS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown wattmeter option {name!r}.{hint} Valid options: {', '.join(sorted(OPTIONS))}"
+        )
+    if value is None or (from_text and value == "" and opt.optional):
+        if opt.optional:
+            return None
+        raise _bad(name, value, f"a {opt.kind} value (this option can't be empty)")
+    kind = opt.kind
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise _bad(name, value, "true or false")
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise _bad(name, value, f"a number (an {kind})")
+        try:
+            num: float = int(value) if kind == "int" else float(value)
+        except (TypeError, ValueError):
+            raise _bad(name, value, f"a number ({kind})") from None
+        if kind == "int" and isinstance(value, float) and not value.is_integer():
+            raise _bad(name, value, "a whole number")
+        if opt.minimum is not None and num < opt.minimum:
+            raise _bad(name, value, f"a number >= {opt.minimum:g}")
+        return num
+    if kind == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise _bad(name, value, "a non-empty string")
+        if name == "timezone":
+            _check_timezone(value)
+        return value.strip()
+    if kind == "choice":
+        if value not in opt.choices:
+            raise _bad(name, value, "one of " + ", ".join(repr(c) for c in opt.choices))
+        return value
+    if kind == "list":
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise _bad(name, value, "a list of strings (or comma-separated text)")
+        return tuple(value)
+    if kind == "mapping":
+        if isinstance(value, str):
+            import json
+
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise _bad(name, value, "a JSON object") from None
+        if not isinstance(value, Mapping):
+            raise _bad(name, value, "a mapping (a TOML table or JSON object)")
+        return dict(value)
+    if kind == "budgets":
+        from .budget import parse_budgets  # lazy: configuration sits below the budget layer
+
+        return tuple(parse_budgets(value))
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _check_timezone(value: str) -> None:
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+    except Exception:
+        raise _bad("timezone", value, "an IANA time zone name such as 'UTC' or "
+                   "'Europe/Paris'") from None
+
+
+class Config:
+    """The effective configuration; read options as attributes, e.g. ``current().pue``."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.origin: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _read_files(cwd: Path) -> tuple[dict[str, Any], str]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    for fname, table in (("wattmeter.toml", None), ("pyproject.toml", ("tool", "wattmeter"))):
+        path = cwd / fname
+        if not path.is_file():
+            continue
+        with path.open("rb") as fh:
+            try:
+                data: Any = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        for key in table or ():
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if data:
+            return dict(data), str(path)
+    return {}, ""
+
+
+def _load(code: Mapping[str, Any], cwd: Path | None = None) -> Config:
+    cfg = Config()
+    for name, opt in OPTIONS.items():
+        cfg.values[name] = opt.default
+        cfg.origin[name] = "default"
+    file_values, file_name = _read_files(cwd or Path.cwd())
+    for name, value in file_values.items():
+        cfg.values[name] = validate(name.replace("-", "_"), value)
+        cfg.origin[name] = file_name
+    for key, value in os.environ.items():
+        if key.startswith("WATTMETER_"):
+            name = key[len("WATTMETER_"):].lower()
+            if name in OPTIONS:
+                cfg.values[name] = validate(name, value, from_text=True)
+                cfg.origin[name] = f"env {key}"
+    for name, value in code.items():
+        cfg.values[name] = validate(name, value)
+        cfg.origin[name] = "code"
+    return cfg
+
+
+_code_options: dict[str, Any] = {}
+_current: Config | None = None
+_listeners: list[Callable[[Config], None]] = []
+
+
+def configure(**options: Any) -> Config:
+    """Set options in code (highest precedence) and return the effective configuration.
+
+    Calling it again adds to or replaces earlier code options; values are validated now,
+    so a typo fails here rather than on the first metered call.
+    """
+    global _current
+    merged = {**_code_options, **options}
+    cfg = _load(merged)
+    _code_options.clear()
+    _code_options.update(merged)
+    _current = cfg
+    for listener in list(_listeners):
+        listener(cfg)
+    return cfg
+
+
+def current() -> Config:
+    """The effective configuration, loaded from env and files on first use."""
+    global _current
+    cfg = _current
+    if cfg is None:
+        cfg = _current = _load(_code_options)
+    return cfg
+
+
+def reset() -> None:
+    """Forget code options and reload on next use (for tests)."""
+    global _current
+    _code_options.clear()
+    _current = None
+    for listener in list(_listeners):
+        listener(current())
+
+
+def on_change(listener: Callable[[Config], None]) -> None:
+    """Call `listener(config)` whenever the configuration changes."""
+    _listeners.append(listener)
+
+
+def sources() -> list[tuple[str, Any, str]]:
+    """(option, effective value, where it came from) for every option; secrets masked."""
+    cfg = current()
+    rows = []
+    for name, opt in OPTIONS.items():
+        value = cfg.values[name]
+        if opt.secret and value:
+            value = "***"
+        rows.append((name, value, cfg.origin[name]))
+    return rows

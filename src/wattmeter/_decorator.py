@@ -1,0 +1,166 @@
+"""`meter()`: meter users' own and self-hosted calls (sync, async, generators).
+
+Usage comes from the return value: a `Usage`, a mapping, or an object, read through a
+small protocol (``input_tokens``/``prompt_tokens``, ``output_tokens``/``completion_tokens``,
+``cached_input_tokens``, ``reasoning_tokens``, media sizes), directly or under ``.usage``;
+or from a ``usage=`` callable given the return value. Generators count one output token
+per yielded item unless a ``usage=`` callable is given the list of items.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ._attribution import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, code_flags
+from ._guard import internal_error
+from ._meter import start_call
+from ._usage import OPERATIONS, Usage
+
+__all__ = ["meter", "usage_from"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ALIASES = {
+    "input_tokens": ("input_tokens", "prompt_tokens", "prompt_token_count"),
+    "output_tokens": ("output_tokens", "completion_tokens", "generated_tokens"),
+    "cached_input_tokens": ("cached_input_tokens", "cached_tokens"),
+    "reasoning_tokens": ("reasoning_tokens",),
+}
+_MEDIA = ("images", "width", "height", "steps", "frames", "fps", "video_seconds",
+          "audio_seconds", "characters")
+
+
+def _get(source: Any, key: str) -> Any:
+    if isinstance(source, Mapping):
+        return source.get(key)
+    return getattr(source, key, None)
+
+
+def usage_from(value: Any, provider: str, model: str, operation: str) -> Usage:
+    """Read a `Usage` out of a return value (or its ``usage``) by the documented protocol."""
+    if isinstance(value, Usage):
+        return value
+    usage = Usage(provider, model, operation)
+    source = value
+    inner = _get(value, "usage") if value is not None else None
+    if inner is not None:
+        source = inner
+    found = False
+    for field, keys in _ALIASES.items():
+        for key in keys:
+            v = _get(source, key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                setattr(usage, field, v)
+                found = True
+                break
+    for field in _MEDIA:
+        v = _get(source, field)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            setattr(usage, field, v)
+            found = True
+    if not found and operation in ("chat", "completion", "embeddings"):
+        usage.warn("no usage in the return value: tokens unknown, counted as zero")
+    return usage
+
+
+def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
+          usage: Callable[[Any], Any] | None = None) -> Callable[[F], F]:
+    """Decorate a function that makes one generative call so the call is metered.
+
+    ``usage`` is an optional callable turning the return value (for generators: the list
+    of yielded items) into a `Usage`, a mapping or an object of the protocol above.
+    A call already metered inside (an instrumented client) is not counted twice.
+    """
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"meter(model=...): got {model!r}; expected a model name")
+    if operation not in OPERATIONS:
+        raise ValueError(f"meter(operation=...): got {operation!r}; expected one of "
+                         f"{', '.join(OPERATIONS)}")
+    if usage is not None and not callable(usage):
+        raise ValueError("meter(usage=...): expected a callable taking the return value")
+
+    def read(result: Any) -> Usage | None:
+        try:
+            return usage_from(usage(result) if usage else result, provider, model, operation)
+        except Exception as exc:
+            internal_error("meter.usage", exc)
+            return None
+
+    def decorate(func: F) -> F:
+        flags = code_flags(func)
+        if flags & CO_ASYNC_GENERATOR:
+
+            @functools.wraps(func)
+            async def agen(*args: Any, **kwargs: Any) -> Any:
+                call = start_call(provider, model, operation)
+                items: list[Any] = []
+                try:
+                    async for item in func(*args, **kwargs):
+                        items.append(item if usage else None)
+                        yield item
+                except BaseException as exc:
+                    call.finish(_gen_usage(items, read, usage, provider, model, operation), exc)
+                    raise
+                call.finish(_gen_usage(items, read, usage, provider, model, operation))
+
+            return agen  # type: ignore[return-value]
+
+        if flags & CO_GENERATOR:
+
+            @functools.wraps(func)
+            def gen(*args: Any, **kwargs: Any) -> Any:
+                call = start_call(provider, model, operation)
+                items: list[Any] = []
+                try:
+                    for item in func(*args, **kwargs):
+                        items.append(item if usage else None)
+                        yield item
+                except BaseException as exc:
+                    call.finish(_gen_usage(items, read, usage, provider, model, operation), exc)
+                    raise
+                call.finish(_gen_usage(items, read, usage, provider, model, operation))
+
+            return gen  # type: ignore[return-value]
+
+        if flags & CO_COROUTINE:
+
+            @functools.wraps(func)
+            async def acall(*args: Any, **kwargs: Any) -> Any:
+                call = start_call(provider, model, operation).enter()
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    call.exit()
+                    call.finish(None, exc)
+                    raise
+                call.exit()
+                call.finish(read(result))
+                return result
+
+            return acall  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def sync(*args: Any, **kwargs: Any) -> Any:
+            call = start_call(provider, model, operation).enter()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as exc:
+                call.exit()
+                call.finish(None, exc)
+                raise
+            call.exit()
+            call.finish(read(result))
+            return result
+
+        return sync  # type: ignore[return-value]
+
+    return decorate
+
+
+def _gen_usage(items: list[Any], read: Callable[[Any], Usage | None], usage: Any,
+               provider: str, model: str, operation: str) -> Usage | None:
+    if usage:
+        return read(items)
+    return Usage(provider, model, operation, output_tokens=len(items))

@@ -1,0 +1,66 @@
+"""The immutable per-call record every layer passes around.
+
+`Footprint` is a `NamedTuple` rather than a frozen dataclass: building one is a single
+C-level tuple allocation, which keeps a metered call within a few microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+__all__ = ["EMPTY_LABELS", "INTERVAL", "Footprint"]
+
+EMPTY_LABELS: Mapping[str, str] = MappingProxyType({})
+
+#: The percentiles that ``*_low`` and ``*_high`` bound (documented in docs/methodology.md).
+INTERVAL = (5, 95)
+
+
+class Footprint(NamedTuple):
+    """Energy and CO2e of one generative call, with its interval and its assumptions.
+
+    Boundaries: ``accelerator_wh`` is GPU/TPU energy; ``server_wh`` adds host CPU, memory,
+    networking and idle reserved capacity; ``energy_wh`` is the facility figure
+    (``server_wh`` x ``pue``) and is what metrics and spans report. ``*_low``/``*_high``
+    are the 5th and 95th percentiles over what is unknown about the call.
+    """
+
+    provider: str
+    model: str
+    operation: str
+    team: str
+    labels: Mapping[str, str]
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    reasoning_tokens: int
+    energy_wh: float
+    energy_wh_low: float
+    energy_wh_high: float
+    accelerator_wh: float
+    accelerator_wh_low: float
+    accelerator_wh_high: float
+    server_wh: float
+    server_wh_low: float
+    server_wh_high: float
+    co2e_g: float
+    co2e_g_low: float
+    co2e_g_high: float
+    grid_zone: str
+    grid_gco2e_per_kwh: float
+    pue: float
+    method: str = "estimated"
+    warnings: tuple[str, ...] = ()
+    outcome: str = "ok"
+    registry_model: str | None = None
+    response_model: str | None = None
+    timestamp: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-ready dict of every field (labels and warnings copied)."""
+        d = self._asdict()
+        d["labels"] = dict(self.labels)
+        d["warnings"] = list(self.warnings)
+        return d

@@ -1,0 +1,52 @@
+"""The one guard for wattmeter's own failures: log once, count, swallow.
+
+Metering must never break the host's call. Inside the project's test suite
+(``WATTMETER_STRICT=1``, set by ``tests/conftest.py``) internal errors are re-raised so
+bugs are not hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+__all__ = ["error_counts", "internal_error", "logger", "on_error", "strict"]
+
+logger = logging.getLogger("wattmeter")
+
+_logged: set[tuple[str, str]] = set()
+#: Internal errors so far, by where they happened (read by the exporters).
+error_counts: dict[str, int] = {}
+_listeners: list[Callable[[str], None]] = []
+
+
+def strict() -> bool:
+    """True inside wattmeter's own test suite: internal errors propagate."""
+    return os.environ.get("WATTMETER_STRICT") == "1"
+
+
+def on_error(listener: Callable[[str], None]) -> None:
+    """Call `listener(where)` for every internal error (the Prometheus exporter counts them)."""
+    _listeners.append(listener)
+
+
+def internal_error(where: str, exc: BaseException) -> None:
+    """Record an exception raised inside wattmeter at `where`; re-raise only when strict.
+
+    Call it from an ``except Exception`` block. The first error of each kind at each place
+    is logged with its traceback; later ones are only counted.
+    """
+    error_counts[where] = error_counts.get(where, 0) + 1
+    for listener in _listeners:
+        try:
+            listener(where)
+        except Exception:  # pragma: no cover - a listener must not make things worse
+            pass
+    key = (where, type(exc).__name__)
+    if key not in _logged:
+        _logged.add(key)
+        logger.warning("wattmeter internal error in %s (metering skipped; the call is "
+                       "unaffected): %r", where, exc, exc_info=exc)
+    if strict():
+        raise exc

@@ -1,0 +1,197 @@
+"""The meter core: one `Call` per generative request, from budget check to footprint.
+
+Provider modules call `start_call()` before the request leaves (budgets may refuse it
+there), then `Call.finish(usage)` exactly once when the response, or the last chunk of a
+stream, is in. Finishing turns the `Usage` into a `Footprint` and hands it to the sinks
+(Prometheus, OpenTelemetry, the budget ledger, `testing.capture`). Everything after the
+budget check runs under the internal-error guard.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _config
+from ._attribution import current_attribution
+from ._footprint import Footprint
+from ._guard import internal_error
+from ._usage import Usage
+
+__all__ = ["Call", "add_sink", "record", "remove_sink", "start_call", "wire"]
+
+Sink = Callable[[Footprint, "Call"], None]
+
+#: Receivers of every finished footprint; rebuilt by `wire()` when the configuration changes.
+_sinks: list[Sink] = []
+#: Extra receivers added by users or `testing.capture` (kept across rewiring).
+_extra_sinks: list[Sink] = []
+#: Budget checks run before a request leaves: check(team, labels, provider, model, operation).
+_checks: list[Callable[[str, Mapping[str, str], str, str, str], None]] = []
+#: span_start(call) sets call.span; span_end(call, footprint | None, error | None).
+_span_hooks: list[Any] = []
+
+_current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
+    "wattmeter_call", default=None
+)
+_state = {"wired": False}
+
+
+class Call:
+    """One metered request; `finish()` is idempotent so a stream can end in many ways."""
+
+    __slots__ = (
+        "finished",
+        "inner",
+        "labels",
+        "model",
+        "operation",
+        "parent",
+        "provider",
+        "span",
+        "started",
+        "team",
+        "token",
+    )
+
+    def __init__(self, provider: str, model: str, operation: str, team: str,
+                 labels: Mapping[str, str], parent: Call | None) -> None:
+        self.provider = provider
+        self.model = model
+        self.operation = operation
+        self.team = team
+        self.labels = labels
+        self.parent = parent
+        self.span: Any = None
+        self.finished = False
+        self.started = time.time()
+        self.inner: Usage | None = None
+        self.token: contextvars.Token[Call | None] | None = None
+
+    def enter(self) -> Call:
+        """Mark this call as the one in progress, so calls nested inside are not counted twice."""
+        self.token = _current_call.set(self)
+        return self
+
+    def exit(self) -> None:
+        """Undo `enter()` once the provider method has returned (a stream may go on)."""
+        token, self.token = self.token, None
+        if token is not None:
+            try:
+                _current_call.reset(token)
+            except ValueError:  # reset from another context (a generator resumed elsewhere)
+                pass
+
+    def finish(self, usage: Usage | None, error: BaseException | None = None) -> Footprint | None:
+        """Record the call once: the footprint of `usage`, or an error with no usage."""
+        if self.finished:
+            return None
+        self.finished = True
+        try:
+            if self.parent is not None:  # nested: the outer call counts, using our usage if it must
+                if usage is not None and self.parent.inner is None:
+                    self.parent.inner = usage
+                return None
+            if usage is None and self.inner is not None:
+                usage = self.inner  # the outer call keeps its own identity, takes the counts
+                usage.provider, usage.model, usage.operation = (
+                    self.provider, self.model, self.operation)
+            if usage is None:
+                usage = Usage(self.provider, self.model, self.operation)
+            if error is not None:
+                usage.outcome = "error"
+            fp = _footprint(usage, self)
+            for hook in _span_hooks:
+                hook.end(self, fp, error)
+            for sink in _sinks:
+                sink(fp, self)
+            for sink in _extra_sinks:
+                sink(fp, self)
+            return fp
+        except Exception as exc:
+            internal_error("finish", exc)
+            return None
+
+
+def _footprint(usage: Usage, call: Call) -> Footprint:
+    from .estimate import footprint_for
+
+    return footprint_for(usage, team=call.team, labels=call.labels, timestamp=call.started)
+
+
+def start_call(provider: str, model: str, operation: str) -> Call:
+    """Begin metering a request: attribution now, budget checks now, span opened.
+
+    A `BudgetExceededError` from an opted-in budget propagates: it is the one exception
+    wattmeter raises on purpose, and it is raised before anything is sent.
+    """
+    if not _state["wired"]:
+        wire()
+    parent = _current_call.get()
+    team, labels = current_attribution()
+    if team is None:
+        team = _config.current().default_team
+    call = Call(provider, model, operation, team, labels, parent)
+    if parent is not None:
+        return call
+    for check in _checks:
+        check(team, labels, provider, model, operation)
+    try:
+        for hook in _span_hooks:
+            hook.start(call)
+    except Exception as exc:
+        internal_error("span_start", exc)
+    return call
+
+
+def record(usage: Usage) -> Footprint | None:
+    """Meter a call that already happened (no budget check, no span around it)."""
+    call = start_call(usage.provider, usage.model, usage.operation)
+    return call.finish(usage)
+
+
+def add_sink(sink: Sink) -> None:
+    """Receive `sink(footprint, call)` for every finished call (kept across `configure`)."""
+    _extra_sinks.append(sink)
+
+
+def remove_sink(sink: Sink) -> None:
+    """Stop a sink added with `add_sink`."""
+    try:
+        _extra_sinks.remove(sink)
+    except ValueError:
+        pass
+
+
+def wire(config: _config.Config | None = None) -> None:
+    """(Re)build sinks, checks and span hooks from the configuration."""
+    cfg = config or _config.current()
+    sinks: list[Sink] = []
+    checks: list[Any] = []
+    hooks: list[Any] = []
+    try:
+        if cfg.prometheus:
+            from .export.prometheus import exporter
+
+            sinks.append(exporter(cfg).record)
+        if cfg.spans != "off" or cfg.otel_metrics:
+            from .export.otel import SpanHooks
+
+            hooks.append(SpanHooks(cfg))
+        if cfg.budgets:
+            from .budget import manager
+
+            mgr = manager(cfg)
+            checks.append(mgr.check)
+            sinks.append(mgr.record)
+    except Exception as exc:
+        internal_error("wire", exc)
+    _sinks[:] = sinks
+    _checks[:] = checks
+    _span_hooks[:] = hooks
+    _state["wired"] = True
+
+
+_config.on_change(wire)

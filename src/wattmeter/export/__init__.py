@@ -1,0 +1,1 @@
+"""Exporters: OpenTelemetry spans and metrics, Prometheus metrics."""

@@ -1,0 +1,194 @@
+"""The generic half of every integration: reversible patches and the call wrappers.
+
+A provider module describes each metered method with an `Endpoint` (how to read the
+model and operation off the request, the `Usage` off the response or a stream chunk);
+this core does the rest the same way for every library: budget check and span through
+the meter core, the stream proxy, error outcomes, and the internal-error guard.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+
+from .._guard import internal_error
+from .._meter import Call, start_call
+from .._usage import Usage
+from ._stream import AsyncStreamProxy, StreamProxy
+
+__all__ = ["Endpoint", "Patch", "Request", "patch_method", "try_patch", "wrapper_for"]
+
+
+class Request:
+    """What an endpoint read off the outgoing request; `kwargs` may be amended (usage chunk)."""
+
+    __slots__ = ("injected_usage", "kwargs", "model", "operation", "provider", "state")
+
+    def __init__(self, provider: str, model: str, operation: str, kwargs: dict[str, Any],
+                 state: Any = None, injected_usage: bool = False) -> None:
+        self.provider = provider
+        self.model = model
+        self.operation = operation
+        self.kwargs = kwargs
+        self.state = state
+        self.injected_usage = injected_usage
+
+
+class Endpoint:
+    """How one provider method is metered; provider modules subclass and override."""
+
+    provider = "unknown"
+    operation = "chat"
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+        """Read model/operation off the call; may return amended kwargs (never mutate)."""
+        return Request(self.provider, str(kwargs.get("model", "unknown")), self.operation, kwargs)
+
+    def usage(self, response: Any, req: Request) -> Usage:
+        """The usage of a complete (non-streamed) response."""
+        return Usage(req.provider, req.model, req.operation)
+
+    def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
+        """Usage to record for a failed request (None: no generation energy)."""
+        return None
+
+    def is_stream(self, response: Any, req: Request) -> bool:
+        """True when `response` is a stream to wrap rather than a complete response."""
+        return False
+
+    def start_stream(self, req: Request) -> Usage:
+        """The tally a stream's chunks add to."""
+        return Usage(req.provider, req.model, req.operation)
+
+    def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
+        """Add one chunk to `usage`; return True to hide it from user code."""
+        return False
+
+    def end_stream(self, usage: Usage, req: Request) -> Usage:
+        """Last touches when a stream ends (e.g. estimate tokens if no usage came)."""
+        return usage
+
+    def wrap_stream(self, response: Any, call: Call, req: Request, is_async: bool) -> Any:
+        """Return the proxy user code gets instead of the provider's stream."""
+        cls = AsyncStreamProxy if is_async else StreamProxy
+        return cls(response, call, self, req)
+
+
+def _prepare(endpoint: Endpoint, instance: Any, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> tuple[Request | None, Call | None]:
+    try:
+        req = endpoint.request(instance, args, kwargs)
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.request", exc)
+        return None, None
+    call = start_call(req.provider, req.model, req.operation)  # may raise BudgetExceededError
+    return req, call
+
+
+def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool) -> Any:
+    try:
+        if endpoint.is_stream(result, req):
+            return endpoint.wrap_stream(result, call, req, is_async)
+        call.finish(endpoint.usage(result, req))
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.response", exc)
+        call.finish(None)
+    return result
+
+
+def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> None:
+    try:
+        call.finish(endpoint.error_usage(exc, req), error=exc)
+    except Exception as inner:
+        internal_error(f"{endpoint.provider}.error", inner)
+
+
+def wrapper_for(endpoint: Endpoint, is_async: bool) -> Callable[..., Any]:
+    """A wrapt wrapper metering every call of the patched method through `endpoint`."""
+    if is_async:
+
+        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            req, call = _prepare(endpoint, instance, args, kwargs)
+            if call is None or req is None:
+                return await wrapped(*args, **kwargs)
+            call.enter()
+            try:
+                result = await wrapped(*args, **req.kwargs)
+            except BaseException as exc:
+                call.exit()
+                _fail(endpoint, call, req, exc)
+                raise
+            call.exit()
+            return _finish(endpoint, call, req, result, True)
+
+        return async_wrapper
+
+    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        req, call = _prepare(endpoint, instance, args, kwargs)
+        if call is None or req is None:
+            return wrapped(*args, **kwargs)
+        call.enter()
+        try:
+            result = wrapped(*args, **req.kwargs)
+        except BaseException as exc:
+            call.exit()
+            _fail(endpoint, call, req, exc)
+            raise
+        call.exit()
+        return _finish(endpoint, call, req, result, False)
+
+    return sync_wrapper
+
+
+class Patch:
+    """One replaced attribute, restorable exactly as it was."""
+
+    __slots__ = ("name", "original", "owner")
+
+    def __init__(self, owner: Any, name: str, original: Any) -> None:
+        self.owner = owner
+        self.name = name
+        self.original = original
+
+    def undo(self) -> None:
+        setattr(self.owner, self.name, self.original)
+
+
+def _resolve(module: str, path: str) -> tuple[Any, str]:
+    obj: Any = importlib.import_module(module)
+    *parents, name = path.split(".")
+    for part in parents:
+        obj = getattr(obj, part)
+    return obj, name
+
+
+def patch_method(module: str, path: str, endpoint: Endpoint, is_async: bool = False,
+                 wrapper: Callable[..., Any] | None = None) -> Patch:
+    """Wrap `module.path` (e.g. ``"openai.resources.chat.completions", "Completions.create"``).
+
+    Raises AttributeError/ImportError when the method is missing so the caller can disable
+    just this piece with one log line.
+    """
+    owner, name = _resolve(module, path)
+    own = getattr(owner, "__dict__", {})
+    original = own[name] if name in own else getattr(owner, name)
+    if isinstance(original, wrapt.FunctionWrapper):
+        raise RuntimeError(f"{module}.{path} is already wrapped")
+    fn = wrapper or wrapper_for(endpoint, is_async)
+    setattr(owner, name, wrapt.FunctionWrapper(original, fn))
+    return Patch(owner, name, original)
+
+
+def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,
+              is_async: bool = False) -> None:
+    """`patch_method`, but a missing module or method disables only this piece (one log line)."""
+    try:
+        patches.append(patch_method(module, path, endpoint, is_async))
+    except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
+        from .._guard import logger
+
+        logger.info("wattmeter: not metering %s.%s (%s: %s)", module, path,
+                    type(exc).__name__, exc)

@@ -1,0 +1,159 @@
+"""Transparent stream proxies: user code sees the provider's stream, wattmeter sees chunks.
+
+The proxy is a `wrapt.ObjectProxy`, so ``isinstance`` checks, attributes and the SDK's
+helpers keep working. Each chunk costs one endpoint call; the call is finished exactly
+once, on exhaustion, ``break`` + ``close()``, context-manager exit, an exception, or
+garbage collection, with whatever was generated so far.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from .._guard import internal_error
+from .._usage import Usage
+
+if TYPE_CHECKING:
+    from .._meter import Call
+    from ._core import Endpoint, Request
+
+__all__ = ["AsyncStreamProxy", "StreamProxy"]
+
+
+def _end(call: Call, endpoint: Endpoint, req: Request, usage: Usage,
+         error: BaseException | None = None) -> None:
+    if call.finished:
+        return
+    try:
+        call.finish(endpoint.end_stream(usage, req), error)
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.stream_end", exc)
+        call.finish(None)
+
+
+class _Base(wrapt.ObjectProxy):
+    def __init__(self, wrapped: Any, call: Call, endpoint: Endpoint, req: Request) -> None:
+        super().__init__(wrapped)
+        usage = endpoint.start_stream(req)
+        self._self_call = call
+        self._self_endpoint = endpoint
+        self._self_req = req
+        self._self_usage = usage
+        self._self_iter: Any = None
+        # Finish on garbage collection without keeping the proxy alive.
+        self._self_finalizer = weakref.finalize(self, _end, call, endpoint, req, usage)
+
+    def _self_chunk(self, chunk: Any) -> bool:
+        try:
+            return self._self_endpoint.on_chunk(self._self_usage, chunk, self._self_req)
+        except Exception as exc:
+            internal_error(f"{self._self_endpoint.provider}.chunk", exc)
+            return False
+
+    def _self_done(self, error: BaseException | None = None) -> None:
+        self._self_finalizer.detach()
+        _end(self._self_call, self._self_endpoint, self._self_req, self._self_usage, error)
+
+    def __copy__(self) -> Any:  # pragma: no cover - streams are not copyable
+        raise TypeError("a stream cannot be copied")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:  # pragma: no cover
+        raise TypeError("a stream cannot be pickled")
+
+
+class StreamProxy(_Base):
+    """Proxy for a synchronous provider stream."""
+
+    def __iter__(self) -> StreamProxy:
+        if self._self_iter is None:
+            self._self_iter = iter(self.__wrapped__)
+        return self
+
+    def __next__(self) -> Any:
+        it = self._self_iter
+        if it is None:
+            it = self._self_iter = iter(self.__wrapped__)
+        while True:
+            try:
+                chunk = next(it)
+            except StopIteration:
+                self._self_done()
+                raise
+            except BaseException as exc:
+                self._self_done(exc)
+                raise
+            if not self._self_chunk(chunk):
+                return chunk
+
+    def __enter__(self) -> StreamProxy:
+        enter = getattr(self.__wrapped__, "__enter__", None)
+        if enter is not None:
+            enter()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            exit_ = getattr(self.__wrapped__, "__exit__", None)
+            return exit_(exc_type, exc, tb) if exit_ is not None else None
+        finally:
+            self._self_done()
+
+    def close(self) -> Any:
+        try:
+            close = getattr(self.__wrapped__, "close", None)
+            return close() if close is not None else None
+        finally:
+            self._self_done()
+
+
+class AsyncStreamProxy(_Base):
+    """Proxy for an asynchronous provider stream."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        if self._self_iter is None:
+            self._self_iter = self.__wrapped__.__aiter__()
+        return self
+
+    async def __anext__(self) -> Any:
+        it = self._self_iter
+        if it is None:
+            it = self._self_iter = self.__wrapped__.__aiter__()
+        while True:
+            try:
+                chunk = await it.__anext__()
+            except StopAsyncIteration:
+                self._self_done()
+                raise
+            except BaseException as exc:
+                self._self_done(exc)
+                raise
+            if not self._self_chunk(chunk):
+                return chunk
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        enter = getattr(self.__wrapped__, "__aenter__", None)
+        if enter is not None:
+            await enter()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            exit_ = getattr(self.__wrapped__, "__aexit__", None)
+            return await exit_(exc_type, exc, tb) if exit_ is not None else None
+        finally:
+            self._self_done()
+
+    async def close(self) -> Any:
+        try:
+            close = getattr(self.__wrapped__, "close", None)
+            if close is None:
+                close = getattr(self.__wrapped__, "aclose", None)
+            return await close() if close is not None else None
+        finally:
+            self._self_done()
+
+    async def aclose(self) -> Any:
+        return await self.close()

@@ -1,0 +1,219 @@
+"""A tiny threaded HTTP server that provider route modules plug into.
+
+It speaks just enough HTTP for the real client libraries: JSON bodies, server-sent
+events (streamed chunk by chunk), binary bodies, and provider-shaped errors. It binds
+to loopback and never calls out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = [
+    "Response",
+    "SimRequest",
+    "Simulator",
+    "bytes_response",
+    "count_tokens",
+    "json_response",
+    "sse_response",
+    "text_of",
+]
+
+
+class SimRequest:
+    """One request as a route handler sees it."""
+
+    def __init__(self, method: str, path: str, query: dict[str, list[str]],
+                 headers: dict[str, str], body: bytes, match: re.Match[str]) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.match = match
+
+    def json(self) -> Any:
+        """The body parsed as JSON ({} when empty or not JSON, e.g. multipart)."""
+        try:
+            return json.loads(self.body or b"{}")
+        except ValueError:
+            return {}
+
+
+class Response:
+    """A status, headers, and either a body or an iterable of SSE chunks."""
+
+    def __init__(self, status: int = 200, body: bytes = b"",
+                 content_type: str = "application/json",
+                 chunks: Iterable[bytes] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.chunks = chunks
+        self.headers = headers or {}
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(obj).encode(), headers=headers)
+
+
+def sse_response(events: Iterable[tuple[str | None, Any]]) -> Response:
+    """SSE from (event name or None, data) pairs; data dicts are JSON-encoded."""
+
+    def encode() -> Iterable[bytes]:
+        for name, data in events:
+            text = data if isinstance(data, str) else json.dumps(data)
+            head = f"event: {name}\n" if name else ""
+            yield f"{head}data: {text}\n\n".encode()
+
+    return Response(200, content_type="text/event-stream", chunks=encode())
+
+
+def bytes_response(body: bytes, content_type: str) -> Response:
+    return Response(200, body, content_type=content_type)
+
+
+def count_tokens(text: str) -> int:
+    """Deterministic token count the simulator reports: about 4 characters a token."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+def text_of(value: Any) -> str:
+    """All the text inside a message list / content block structure, concatenated."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return " ".join(text_of(v) for k, v in value.items() if k in (
+            "content", "text", "parts", "input", "prompt", "message", "messages", "contents"))
+    if isinstance(value, (list, tuple)):
+        return " ".join(text_of(v) for v in value)
+    return ""
+
+
+Handler = Callable[[SimRequest], Response]
+
+
+class Simulator:
+    """Provider simulator on a free loopback port; a context manager.
+
+    ``Simulator().start()`` registers every provider's routes (see `providers`); the
+    client libraries are pointed at ``sim.url`` (``sim.url + "/v1"`` for OpenAI-style).
+    ``sim.requests`` records (method, path) of every request received.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 providers: Iterable[str] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.requests: list[tuple[str, str]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        from . import register_all
+
+        register_all(self, providers)
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        """Register `handler` for `method` and a full-match path regex."""
+
+        def deco(handler: Handler) -> Handler:
+            self.routes.append((method, re.compile(pattern), handler))
+            return handler
+
+        return deco
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Simulator:
+        sim = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                sim.requests.append((self.command, parts.path))
+                for method, pattern, handler in sim.routes:
+                    m = pattern.fullmatch(parts.path)
+                    if m and method == self.command:
+                        req = SimRequest(self.command, parts.path, parse_qs(parts.query),
+                                         {k.lower(): v for k, v in self.headers.items()},
+                                         body, m)
+                        try:
+                            resp = handler(req)
+                        except Exception as exc:  # a simulator bug: say so loudly
+                            resp = json_response({"error": {"message": repr(exc)}}, 500)
+                        self._write(resp)
+                        return
+                self._write(json_response({"error": {"message": f"no route {parts.path}"}}, 404))
+
+            def _write(self, resp: Response) -> None:
+                self.send_response(resp.status)
+                self.send_header("content-type", resp.content_type)
+                for k, v in resp.headers.items():
+                    self.send_header(k, v)
+                if resp.chunks is None:
+                    self.send_header("content-length", str(len(resp.body)))
+                    self.end_headers()
+                    self.wfile.write(resp.body)
+                    return
+                self.send_header("transfer-encoding", "chunked")
+                self.send_header("cache-control", "no-cache")
+                self.end_headers()
+                try:
+                    for chunk in resp.chunks:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # client stopped reading
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="wattmeter-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Simulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def error_status(model: str) -> int | None:
+    """Models named ``error-429`` (etc.) make the simulator answer with that status."""
+    if model.startswith("error-"):
+        try:
+            return int(model.split("-", 1)[1][:3])
+        except ValueError:
+            return 500
+    return None

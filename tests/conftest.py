@@ -1,0 +1,36 @@
+"""Test-suite wide setup: internal errors re-raise, configuration and patches reset."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["WATTMETER_STRICT"] = "1"  # internal errors propagate inside our own tests
+
+from collections.abc import Iterator
+
+import pytest
+
+from wattmeter import _config
+from wattmeter.instrument import uninstrument
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with default configuration, no patches, in its own directory."""
+    for key in list(os.environ):
+        if key.startswith("WATTMETER_") and key != "WATTMETER_STRICT":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+    _config.reset()
+    yield
+    uninstrument()
+    _config.reset()
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[object]:
+    """One provider simulator on a free loopback port for the whole session."""
+    from wattmeter.testing.simulator import Simulator
+
+    with Simulator() as sim:
+        yield sim

@@ -1,0 +1,105 @@
+"""The meter core: calls, nesting, capture, attribution, the meter() decorator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import wattmeter
+from wattmeter import Usage
+from wattmeter._meter import record, start_call
+from wattmeter.testing import capture
+
+
+def test_record_captures_team_and_labels() -> None:
+    with capture() as fps, wattmeter.attribute(team="search", feature="autocomplete"):
+        record(Usage("openai", "gpt-4o", input_tokens=10, output_tokens=5))
+    assert len(fps) == 1
+    fp = fps[0]
+    assert (fp.team, dict(fp.labels)) == ("search", {"feature": "autocomplete"})
+    assert (fp.input_tokens, fp.output_tokens) == (10, 5)
+
+
+def test_default_team_from_configuration() -> None:
+    wattmeter.configure(default_team="platform")
+    with capture() as fps:
+        record(Usage("openai", "gpt-4o"))
+    assert fps[0].team == "platform"
+
+
+def test_nested_attribution_merges_labels_and_inner_team_wins() -> None:
+    with capture() as fps, wattmeter.attribute(team="a", x="1"), wattmeter.attribute(
+        team="b", y="2"
+    ):
+        record(Usage("openai", "m"))
+    assert fps[0].team == "b" and dict(fps[0].labels) == {"x": "1", "y": "2"}
+
+
+def test_attribution_follows_asyncio_tasks() -> None:
+    async def one(team: str) -> None:
+        async with wattmeter.attribute(team=team):
+            await asyncio.sleep(0)
+            record(Usage("openai", "m"))
+
+    async def main() -> None:
+        await asyncio.gather(one("t1"), one("t2"))
+
+    with capture() as fps:
+        asyncio.run(main())
+    assert sorted(fp.team for fp in fps) == ["t1", "t2"]
+
+
+def test_finish_is_idempotent_and_nested_calls_count_once() -> None:
+    with capture() as fps:
+        outer = start_call("self-hosted", "llama", "chat").enter()
+        inner = start_call("openai", "gpt-4o", "chat")
+        inner.finish(Usage("openai", "gpt-4o", input_tokens=7, output_tokens=3))
+        outer.exit()
+        outer.finish(None)
+        outer.finish(None)
+    assert len(fps) == 1
+    assert (fps[0].provider, fps[0].input_tokens) == ("self-hosted", 7)
+
+
+def test_meter_decorator_reads_usage_protocol() -> None:
+    @wattmeter.meter(model="meta-llama/Llama-3.1-8B-Instruct")
+    def generate(prompt: str) -> dict[str, object]:
+        return {"text": "hi", "usage": {"prompt_tokens": 12, "completion_tokens": 4}}
+
+    with capture() as fps:
+        assert generate("x")["text"] == "hi"
+    assert (fps[0].input_tokens, fps[0].output_tokens, fps[0].provider) == (
+        12, 4, "self-hosted")
+
+
+def test_meter_decorator_generator_counts_items_and_async() -> None:
+    @wattmeter.meter(model="m")
+    def gen() -> object:
+        yield from ("a", "b", "c")
+
+    @wattmeter.meter(model="m", usage=lambda r: {"input_tokens": 2, "output_tokens": r})
+    async def agen() -> int:
+        return 9
+
+    with capture() as fps:
+        assert list(gen()) == ["a", "b", "c"]
+        assert asyncio.run(agen()) == 9
+    assert [fp.output_tokens for fp in fps] == [3, 9]
+
+
+def test_meter_decorator_propagates_user_exception() -> None:
+    @wattmeter.meter(model="m")
+    def boom() -> None:
+        raise KeyError("mine")
+
+    with capture() as fps, pytest.raises(KeyError):
+        boom()
+    assert fps[0].outcome == "error"
+
+
+def test_meter_bad_arguments_name_the_field() -> None:
+    with pytest.raises(ValueError, match="operation"):
+        wattmeter.meter(model="m", operation="dance")
+    with pytest.raises(ValueError, match="team"):
+        wattmeter.attribute(team="")

@@ -1,0 +1,60 @@
+"""The ``wattmeter`` command: one module per subcommand, each with ``add_parser`` and ``run``.
+
+A subcommand module exports ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. Bad arguments print one clear sentence and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+#: Subcommand modules in this package, in the order `--help` lists them.
+COMMANDS = ("demo", "estimate", "models", "zones", "budgets", "report", "config")
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    from .._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="wattmeter",
+        description="Energy and CO2e of generative-AI calls.",
+    )
+    parser.add_argument("--version", action="version", version=f"wattmeter {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules: dict[str, object] = {}
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}._{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}._{name}":
+                continue
+            raise
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        modules[module.NAME] = module
+    return parser, modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wattmeter`` console script."""
+    parser, modules = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
+    except ValueError as exc:
+        print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["COMMANDS", "main"]
 
 #: Subcommand modules in this package, in the order `--help` lists them.
 COMMANDS = ("demo", "estimate", "models", "zones", "budgets", "report", "config")

@@ -22,6 +22,20 @@ from ._stream import AsyncStreamProxy, StreamProxy
 __all__ = ["Endpoint", "Patch", "Request", "patch_method", "try_patch", "wrapper_for"]
 
 
+def approx_tokens(text: str | None) -> int:
+    """Token count estimated from text (about 4 characters a token) when usage is missing."""
+    return (len(text) + 3) // 4 if text else 0
+
+
+def parse_size(size: object) -> tuple[int | None, int | None]:
+    """(width, height) from an image size like ``"1024x1536"``; (None, None) otherwise."""
+    if isinstance(size, str) and "x" in size:
+        w, _, h = size.partition("x")
+        if w.isdigit() and h.isdigit():
+            return int(w), int(h)
+    return None, None
+
+
 class Request:
     """What an endpoint read off the outgoing request; `kwargs` may be amended (usage chunk)."""
 

@@ -24,6 +24,7 @@ def _clean_state(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     _config.reset()
     yield
     uninstrument()
+    monkeypatch.undo()  # restore env and cwd before reloading the configuration
     _config.reset()
 
 

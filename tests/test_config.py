@@ -79,7 +79,7 @@ def test_bad_env_value_fails_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_invalid_toml_names_the_file() -> None:
     Path("wattmeter.toml").write_text("pue = = 1\n")
-    with pytest.raises(ValueError, match="wattmeter.toml: not valid TOML"):
+    with pytest.raises(ValueError, match=r"wattmeter\.toml: not valid TOML"):
         _config.reset()
 
 

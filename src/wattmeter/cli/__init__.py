@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        from .._config import reset
+
+        reset()  # read the environment and files as they are now, and fail early on bad values
         return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
     except ValueError as exc:
         print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)

@@ -61,6 +61,8 @@ OPTIONS: dict[str, Option] = {
         _opt("metrics_host", "str", "127.0.0.1", "Address the /metrics server binds to."),
         _opt("max_label_values", "int", 200, "Distinct values per metric label before new "
              "values are counted as '__overflow__'.", minimum=1),
+        _opt("metric_labels", "list", (), "Attribution labels (e.g. feature) also exported "
+             "as Prometheus metric labels; bounded by max_label_values."),
         _opt("spans", "choice", "auto", "auto: enrich the current GenAI span or make one; "
              "enrich: only enrich; create: always make one; off: no spans.",
              choices=("auto", "enrich", "create", "off")),

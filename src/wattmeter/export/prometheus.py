@@ -1,14 +1,237 @@
-"""PLACEHOLDER until the telemetry issue lands."""
+"""Prometheus metrics for every metered call, budget gauges and wattmeter's own errors.
+
+`exporter(config)` returns the process-wide exporter of a registry; its `record()` is on
+the hot path, so the labelled children of each (team, provider, model, operation, outcome)
+are bound once and cached: a finished call costs one dict lookup and a few increments.
+Names and units: `semconv` (base units: joules, grams).
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from .. import _config, _guard
+from .._footprint import Footprint
+from .._version import __version__
+from . import semconv as sc
+from ._labels import LabelBounds
 
-class _Exporter:
-    def record(self, fp: Any, call: Any) -> None:
-        pass
+__all__ = [
+    "ENERGY_BUCKETS_J",
+    "Exporter",
+    "count_error",
+    "exporter",
+    "metrics_server",
+    "set_budget_status",
+]
+
+#: Per-call energy buckets in joules, 0.01 J (a short embedding) to 3 MJ (a long video).
+ENERGY_BUCKETS_J = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 3e3,
+                    1e4, 3e4, 1e5, 3e5, 1e6, 3e6)
+_CALL_LABELS = (sc.LABEL_TEAM, sc.LABEL_PROVIDER, sc.LABEL_MODEL, sc.LABEL_OPERATION)
+_BUDGET_LABELS = (sc.LABEL_TEAM, sc.LABEL_BUDGET, sc.LABEL_UNIT)
+_UNITS = ("joules", "grams")
+#: Raw label keys cached before the cache is cleared (children stay in the registry).
+_CACHE_LIMIT = 10_000
+
+_exporters: dict[int, Exporter] = {}
+_lock = threading.Lock()
+_hooked = {"errors": False}
 
 
-def exporter(config: Any, registry: Any = None) -> _Exporter:
-    return _Exporter()
+def _base(name: str) -> str:
+    return name[: -len("_total")] if name.endswith("_total") else name
+
+
+class Exporter:
+    """The wattmeter metrics of one registry; `record(fp, call)` counts one finished call."""
+
+    def __init__(self, registry: Any, extra_labels: tuple[str, ...], max_values: int) -> None:
+        self.registry = registry
+        self.bounds = LabelBounds(max_values)
+        self.extra_labels = extra_labels
+        self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self._build()
+
+    def _build(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        reg, call_labels = self.registry, (*_CALL_LABELS, *self.extra_labels)
+        self.energy = Counter(_base(sc.PROM_ENERGY), "Facility energy of generative-AI calls "
+                              "(estimated or measured), in joules.", call_labels, registry=reg)
+        self.co2e = Counter(_base(sc.PROM_CO2E), "CO2-equivalent emissions of generative-AI "
+                            "calls, in grams.", call_labels, registry=reg)
+        self.requests = Counter(_base(sc.PROM_REQUESTS), "Metered generative-AI calls, by "
+                                "outcome.", (*call_labels, sc.LABEL_OUTCOME), registry=reg)
+        self.tokens = Counter(_base(sc.PROM_TOKENS), "Tokens of metered calls by type (input "
+                              "includes cached_input; output includes reasoning).",
+                              (*call_labels, sc.LABEL_TYPE), registry=reg)
+        self.call_energy = Histogram(sc.PROM_CALL_ENERGY, "Facility energy of one call, in "
+                                     "joules.", call_labels, buckets=ENERGY_BUCKETS_J,
+                                     registry=reg)
+        self._call_metrics = (self.energy, self.co2e, self.requests, self.tokens,
+                              self.call_energy)
+        if not hasattr(self, "errors"):  # these survive a change of metric_labels
+            self.errors = Counter(_base(sc.PROM_ERRORS), "wattmeter's own internal errors "
+                                  "(metering skipped, calls unaffected), by place.",
+                                  (sc.LABEL_WHERE,), registry=reg)
+            info = Gauge(sc.PROM_BUILD_INFO, "wattmeter version (always 1).",
+                         (sc.LABEL_VERSION,), registry=reg, multiprocess_mode="max")
+            info.labels(__version__).set(1)
+            self.budget = {
+                name: Gauge(name, help_, _BUDGET_LABELS, registry=reg,
+                            multiprocess_mode="mostrecent")
+                for name, help_ in (
+                    (sc.PROM_BUDGET_LIMIT, "Budget limit for the period (unit label)."),
+                    (sc.PROM_BUDGET_USED, "Consumed so far this period (unit label)."),
+                    (sc.PROM_BUDGET_REMAINING, "Left this period, never below 0."),
+                    (sc.PROM_BUDGET_USED_RATIO, "used / limit (1 = exhausted)."),
+                    (sc.PROM_BUDGET_FORECAST, "Projected consumption at the end of the "
+                     "period at the current burn rate (unit label)."),
+                )
+            }
+
+    def configure(self, config: Any) -> None:
+        """Apply `max_label_values` and `metric_labels`; a new label set rebuilds the metrics."""
+        self.bounds.max_values = int(config.max_label_values)
+        extra = tuple(getattr(config, "metric_labels", ()) or ())
+        if extra != self.extra_labels:
+            for metric in self._call_metrics:  # counters restart; rate() handles resets
+                self.registry.unregister(metric)
+            self.extra_labels = extra
+            self._children = {}
+            self._build()
+
+    def record(self, fp: Footprint, call: Any = None) -> None:
+        """Count one finished call (hot path: cached children, no I/O)."""
+        key: tuple[str, ...] = (fp.team, fp.provider, fp.model, fp.operation, fp.outcome)
+        if self.extra_labels:
+            labels = fp.labels
+            key += tuple(labels.get(name, "") for name in self.extra_labels)
+        children = self._children.get(key)
+        if children is None:
+            children = self._bind(key)
+        energy, co2e, requests, t_in, t_cached, t_out, t_reason, hist = children
+        joules = fp.energy_wh * 3600.0
+        energy.inc(joules)
+        co2e.inc(fp.co2e_g)
+        requests.inc()
+        hist.observe(joules)
+        if fp.input_tokens:
+            t_in.inc(fp.input_tokens)
+        if fp.cached_input_tokens:
+            t_cached.inc(fp.cached_input_tokens)
+        if fp.output_tokens:
+            t_out.inc(fp.output_tokens)
+        if fp.reasoning_tokens:
+            t_reason.inc(fp.reasoning_tokens)
+
+    def _bind(self, key: tuple[str, ...]) -> tuple[Any, ...]:
+        b = self.bounds.bound
+        team, provider, model, operation, outcome, *extra = key
+        base = (b(sc.LABEL_TEAM, team), b(sc.LABEL_PROVIDER, provider),
+                b(sc.LABEL_MODEL, model), b(sc.LABEL_OPERATION, operation),
+                *(b(name, v) for name, v in zip(self.extra_labels, extra, strict=True)))
+        tokens = self.tokens
+        children = (
+            self.energy.labels(*base),
+            self.co2e.labels(*base),
+            self.requests.labels(*base, b(sc.LABEL_OUTCOME, outcome)),
+            *(tokens.labels(*base, kind) for kind in sc.TOKEN_TYPES),
+            self.call_energy.labels(*base),
+        )
+        if len(self._children) >= _CACHE_LIMIT:
+            self._children = {}
+        self._children[key] = children
+        return children
+
+    def set_budget(self, team: str, budget: str, unit: str, limit: float, used: float,
+                   forecast: float) -> None:
+        """Set the five budget gauges of one budget."""
+        b = self.bounds.bound
+        labels = (b(sc.LABEL_TEAM, team), b(sc.LABEL_BUDGET, budget), unit)
+        g = self.budget
+        g[sc.PROM_BUDGET_LIMIT].labels(*labels).set(limit)
+        g[sc.PROM_BUDGET_USED].labels(*labels).set(used)
+        g[sc.PROM_BUDGET_REMAINING].labels(*labels).set(max(limit - used, 0.0))
+        g[sc.PROM_BUDGET_USED_RATIO].labels(*labels).set(used / limit)
+        g[sc.PROM_BUDGET_FORECAST].labels(*labels).set(forecast)
+
+    def count_error(self, where: str) -> None:
+        """Count one internal error at `where`."""
+        self.errors.labels(self.bounds.bound(sc.LABEL_WHERE, where)).inc()
+
+
+def exporter(config: Any = None, registry: Any = None) -> Exporter:
+    """The process-wide exporter of `registry` (default: prometheus_client's REGISTRY).
+
+    Calling it again (``configure()`` rewires often) returns the same exporter with the new
+    configuration applied, and starts, moves or stops the /metrics server as configured.
+    """
+    cfg = config if config is not None else _config.current()
+    if registry is None:
+        from prometheus_client import REGISTRY
+
+        reg: Any = REGISTRY
+    else:
+        reg = registry
+    ex = _exporters.get(id(reg))
+    if ex is None:
+        with _lock:
+            ex = _exporters.get(id(reg))
+            if ex is None:
+                ex = Exporter(reg, tuple(getattr(cfg, "metric_labels", ()) or ()),
+                              int(cfg.max_label_values))
+                for where, n in _guard.error_counts.items():  # errors before we existed
+                    ex.errors.labels(ex.bounds.bound(sc.LABEL_WHERE, where)).inc(n)
+                _exporters[id(reg)] = ex
+                if not _hooked["errors"]:
+                    _hooked["errors"] = True
+                    _guard.on_error(count_error)
+    ex.configure(cfg)
+    if registry is None:
+        from . import _server
+
+        _server.apply(cfg.metrics_host, cfg.metrics_port, reg)
+    return ex
+
+
+def set_budget_status(team: str, budget: str, unit: str, limit: float, used: float,
+                      forecast: float, registry: Any = None) -> None:
+    """Publish one budget's state as the ``wattmeter_budget_*`` gauges.
+
+    `unit` is "joules" or "grams"; `limit`, `used` and `forecast` are in that unit and
+    `forecast` is the projected consumption at the end of the period.
+    """
+    if unit not in _UNITS:
+        raise ValueError(f"set_budget_status(unit=...): got {unit!r}; expected 'joules' or "
+                         "'grams' (values in base units)")
+    for name, value in (("limit", limit), ("used", used), ("forecast", forecast)):
+        if not isinstance(value, (int, float)) or value != value or value < 0:
+            raise ValueError(f"set_budget_status({name}=...): got {value!r}; expected a "
+                             "number >= 0")
+    if limit <= 0:
+        raise ValueError(f"set_budget_status(limit=...): got {limit!r}; expected a number > 0")
+    exporter(None, registry).set_budget(team, budget, unit, float(limit), float(used),
+                                        float(forecast))
+
+
+def count_error(where: str, registry: Any = None) -> None:
+    """Count one wattmeter internal error in ``wattmeter_errors_total{where}``.
+
+    Hooked to `_guard.on_error`; without `registry` every live exporter counts it.
+    """
+    if registry is not None:
+        exporter(None, registry).count_error(where)
+        return
+    for ex in list(_exporters.values()):
+        ex.count_error(where)
+
+
+def metrics_server() -> Any:
+    """The running /metrics server (``.host``, ``.port``, ``.url``) or None."""
+    from . import _server
+
+    return _server.current()
+

@@ -1,0 +1,117 @@
+"""Every name wattmeter puts on the wire: span attributes, OpenTelemetry and Prometheus metrics.
+
+One module so the README, the dashboard and the alert rules have one place to agree with.
+GenAI names follow the OpenTelemetry GenAI semantic conventions; ours live under
+``wattmeter.*`` (spans, OTel metrics) and ``wattmeter_*`` (Prometheus, base units).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ATTR_ACCELERATOR_WH", "ATTR_CO2E_G", "ATTR_CO2E_G_HIGH", "ATTR_CO2E_G_LOW",
+    "ATTR_ENERGY_WH", "ATTR_ENERGY_WH_HIGH", "ATTR_ENERGY_WH_LOW", "ATTR_GRID_INTENSITY",
+    "ATTR_GRID_ZONE", "ATTR_LABEL_PREFIX", "ATTR_METHOD", "ATTR_PUE", "ATTR_TEAM",
+    "ATTR_WARNINGS", "BUDGET_GAUGES", "ERROR_TYPE", "GEN_AI_OPERATION_NAME",
+    "GEN_AI_PROVIDER_NAME", "GEN_AI_REQUEST_MODEL", "GEN_AI_RESPONSE_MODEL",
+    "GEN_AI_SYSTEM", "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION", "LABEL_OUTCOME", "LABEL_PROVIDER",
+    "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT", "LABEL_VERSION", "LABEL_WHERE",
+    "OPERATION_NAMES", "OTEL_CALL_ENERGY", "OTEL_CO2E", "OTEL_ENERGY", "OVERFLOW",
+    "PROM_BUDGET_FORECAST", "PROM_BUDGET_LIMIT", "PROM_BUDGET_REMAINING",
+    "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO", "PROM_CALL_ENERGY",
+    "PROM_CO2E", "PROM_ENERGY", "PROM_ERRORS", "PROM_REQUESTS", "PROM_TOKENS",
+    "PROVIDER_NAMES", "TOKEN_TYPES",
+]
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_SYSTEM = "gen_ai.system"  # the older name, still set by many instrumentations
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+ERROR_TYPE = "error.type"
+
+#: wattmeter operation -> `gen_ai.operation.name` well-known value (semconv); the last
+#: three have no well-known value yet, so they keep wattmeter's own name.
+OPERATION_NAMES = {
+    "chat": "chat",
+    "completion": "text_completion",
+    "embeddings": "embeddings",
+    "image": "generate_content",
+    "video": "generate_content",
+    "speech": "speech",
+    "transcription": "transcription",
+}
+
+#: wattmeter provider -> `gen_ai.provider.name` well-known value (others pass through).
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gen_ai",
+    "gemini": "gcp.gemini",
+    "vertex_ai": "gcp.vertex_ai",
+    "mistral": "mistral_ai",
+    "mistralai": "mistral_ai",
+    "cohere": "cohere",
+    "azure": "azure.ai.openai",
+    "bedrock": "aws.bedrock",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "perplexity": "perplexity",
+    "xai": "x_ai",
+}
+
+# --- wattmeter span attributes -------------------------------------------------------------
+ATTR_ENERGY_WH = "wattmeter.energy_wh"
+ATTR_ENERGY_WH_LOW = "wattmeter.energy_wh.low"
+ATTR_ENERGY_WH_HIGH = "wattmeter.energy_wh.high"
+ATTR_ACCELERATOR_WH = "wattmeter.accelerator_wh"
+ATTR_CO2E_G = "wattmeter.co2e_g"
+ATTR_CO2E_G_LOW = "wattmeter.co2e_g.low"
+ATTR_CO2E_G_HIGH = "wattmeter.co2e_g.high"
+ATTR_GRID_ZONE = "wattmeter.grid.zone"
+ATTR_GRID_INTENSITY = "wattmeter.grid.intensity_gco2e_per_kwh"
+ATTR_PUE = "wattmeter.pue"
+ATTR_TEAM = "wattmeter.team"
+ATTR_LABEL_PREFIX = "wattmeter.label."  # + label name, e.g. wattmeter.label.feature
+ATTR_METHOD = "wattmeter.method"  # "estimated" or "measured"
+ATTR_WARNINGS = "wattmeter.warnings"  # string array
+
+# --- OpenTelemetry metrics (otel_metrics=true) ------------------------------------------
+OTEL_ENERGY = "wattmeter.energy"  # counter, J
+OTEL_CO2E = "wattmeter.co2e"  # counter, g
+OTEL_CALL_ENERGY = "wattmeter.call.energy"  # histogram, J
+
+# --- Prometheus (names as exposed; base units) ------------------------------------------
+PROM_ENERGY = "wattmeter_energy_joules_total"
+PROM_CO2E = "wattmeter_co2e_grams_total"
+PROM_REQUESTS = "wattmeter_requests_total"
+PROM_TOKENS = "wattmeter_tokens_total"
+PROM_CALL_ENERGY = "wattmeter_call_energy_joules"  # histogram: _bucket, _sum, _count
+PROM_ERRORS = "wattmeter_errors_total"
+PROM_BUILD_INFO = "wattmeter_build_info"
+PROM_BUDGET_LIMIT = "wattmeter_budget_limit"
+PROM_BUDGET_USED = "wattmeter_budget_used"
+PROM_BUDGET_REMAINING = "wattmeter_budget_remaining"
+PROM_BUDGET_USED_RATIO = "wattmeter_budget_used_ratio"
+PROM_BUDGET_FORECAST = "wattmeter_budget_forecast"
+BUDGET_GAUGES = (PROM_BUDGET_LIMIT, PROM_BUDGET_USED, PROM_BUDGET_REMAINING,
+                 PROM_BUDGET_USED_RATIO, PROM_BUDGET_FORECAST)
+
+LABEL_TEAM = "team"
+LABEL_PROVIDER = "provider"
+LABEL_MODEL = "model"
+LABEL_OPERATION = "operation"
+LABEL_OUTCOME = "outcome"
+LABEL_TYPE = "type"
+LABEL_WHERE = "where"
+LABEL_VERSION = "version"
+LABEL_BUDGET = "budget"
+LABEL_UNIT = "unit"
+#: `type` values of wattmeter_tokens_total. Provider convention: input includes
+#: cached_input, output includes reasoning (so don't sum across types).
+TOKEN_TYPES = ("input", "cached_input", "output", "reasoning")
+#: The value a label takes once it has seen `max_label_values` distinct values.
+OVERFLOW = "__overflow__"

@@ -25,7 +25,7 @@ PROVIDERS = ("openai", "anthropic", "google_genai", "mistralai", "cohere", "hugg
 
 def register_all(sim: Simulator, providers: Iterable[str] | None = None) -> None:
     """Add the routes of `providers` (default: all that exist) to `sim`."""
-    for name in providers or PROVIDERS:
+    for name in PROVIDERS if providers is None else providers:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -1,16 +1,279 @@
-"""PLACEHOLDER until the telemetry issue lands."""
+"""OpenTelemetry: GenAI spans carrying each call's footprint, and optional OTel metrics.
+
+With no SDK configured (the global tracer provider is the API's proxy) the hooks return
+after one comparison; a provider installed later is noticed on the next call. Modes
+(config ``spans``): ``auto`` enriches the current GenAI span of another instrumentation
+(official GenAI instrumentations, OpenLLMetry, logfire) or makes one; ``enrich`` only
+enriches; ``create`` always makes one.
+
+One span per call, whatever the order the wrappers were installed in:
+
+* Their wrapper outside ours: their span is current when our call starts; we add the
+  ``wattmeter.*`` attributes to it when the call finishes (it is still open then).
+* Their wrapper inside ours (they instrumented first): in ``auto`` mode our span is not
+  opened up front. A span processor (added once to an SDK TracerProvider) watches for a
+  GenAI span starting while our call is in progress and adopts it: team and labels go on
+  it at once, and no span of ours is made. That span closes before the response reaches
+  us, so the energy attributes can't be added to it; a one-time log line says to call
+  ``wattmeter.instrument()`` before the other instrumentor (the metrics are unaffected).
+  Without such a span our own is made when the call finishes, with the call's start time.
+
+Our span never becomes the current span, so it re-parents nothing. Prompt and completion
+text never go on spans: counts and estimates only.
+"""
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
+
+from .. import _meter
+from .._footprint import Footprint
+from .._guard import logger
+from .._version import __version__
+from . import semconv as sc
+from ._labels import LabelBounds
+
+__all__ = ["SpanHooks", "is_genai_span"]
+
+#: Span-name prefixes of GenAI spans made by other instrumentations (lower case).
+_GENAI_NAME_PREFIXES = (
+    "chat ", "text_completion ", "embeddings ", "generate_content ", "create_agent ",
+    "invoke_agent ", "openai.", "anthropic.", "gemini.", "vertexai.", "cohere.",
+    "mistralai.", "bedrock.", "groq.", "litellm", "chat completion", "message with",
+    "embedding creation", "completion with",
+)
+_GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
+               sc.GEN_AI_OPERATION_NAME, "llm.request.type")
+
+_watched: weakref.WeakSet[Any] = weakref.WeakSet()  # providers our processor is on
+_hinted = {"inner": False}
+_instruments: dict[str, Any] = {}
+
+
+def is_genai_span(span: Any) -> bool:
+    """True when `span` looks made by a GenAI instrumentation (gen_ai.* attribute or name)."""
+    attrs = getattr(span, "attributes", None)
+    if attrs:
+        for key in _GENAI_KEYS:
+            if key in attrs:
+                return True
+    name = getattr(span, "name", None)
+    return isinstance(name, str) and name.lower().startswith(_GENAI_NAME_PREFIXES)
+
+
+class _State:
+    """What a call's span hook keeps on `Call.span`."""
+
+    __slots__ = ("inner", "owned", "parent", "pending", "span", "start_ns")
+
+    def __init__(self, span: Any, owned: bool, parent: Any = None, pending: bool = False) -> None:
+        self.span = span
+        self.owned = owned
+        self.parent = parent  # the context our deferred span will be a child of
+        self.pending = pending  # auto mode: our span is made at the end, unless adopted
+        self.start_ns = time.time_ns()
+        self.inner: Any = None  # a GenAI span another instrumentation made inside the call
+
+
+def _watcher() -> Any:
+    """An SDK span processor noticing a GenAI span that starts inside a pending metered call.
+
+    Built lazily: the SDK is imported only when an SDK TracerProvider is in use.
+    """
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class InnerSpanWatcher(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            call = _meter._current_call.get()
+            if call is None:
+                return
+            state = call.span
+            if type(state) is _State and state.pending and state.inner is None \
+                    and is_genai_span(span):
+                state.inner = span
+                span.set_attributes(_attribution_attributes(call))
+
+    return InnerSpanWatcher()
 
 
 class SpanHooks:
+    """`start(call)` before the request leaves, `end(call, fp, error)` once it is done."""
+
     def __init__(self, config: Any) -> None:
-        self.config = config
+        from opentelemetry import trace
+
+        self.mode: str = config.spans
+        self.metrics: bool = bool(config.otel_metrics)
+        self.bounds = LabelBounds(int(config.max_label_values))
+        self._trace = trace
+        self._provider: Any = None
+        self._tracer: Any = None
+
+    def _current_tracer(self) -> Any:
+        provider = self._trace.get_tracer_provider()
+        if provider is not self._provider:  # first call, or the app installed a provider
+            self._provider = provider
+            self._tracer = _tracer_of(provider, self._trace)
+        return self._tracer
 
     def start(self, call: Any) -> None:
-        pass
+        """Find the span to enrich, or open ours (create) or defer it (auto)."""
+        if self.mode == "off":
+            return
+        tracer = self._current_tracer()
+        if tracer is None:
+            return
+        mode = self.mode
+        if mode != "create":
+            current = self._trace.get_current_span()
+            if current.is_recording() and is_genai_span(current):
+                call.span = _State(current, owned=False)
+                return
+            if mode == "enrich":
+                return
+            from opentelemetry import context
 
-    def end(self, call: Any, fp: Any, error: Any) -> None:
-        pass
+            call.span = _State(None, owned=True, parent=context.get_current(), pending=True)
+            return
+        span = tracer.start_span(_span_name(call.operation, call.model),
+                                 kind=self._trace.SpanKind.CLIENT)
+        call.span = _State(span, owned=True)
+
+    def end(self, call: Any, fp: Footprint | None, error: BaseException | None) -> None:
+        """Put the footprint on the call's span and close it if it is ours."""
+        if self.metrics and fp is not None:
+            self._record_metrics(fp)
+        state = call.span
+        if type(state) is not _State:
+            return
+        state.pending = False
+        span = state.span
+        if state.inner is not None:  # another instrumentation's span, made inside our call
+            if not state.inner.is_recording():
+                _hint_inner_order()
+                return
+            span, state.owned = state.inner, False
+        elif span is None:
+            tracer = self._current_tracer()
+            if tracer is None:
+                return
+            span = tracer.start_span(_span_name(call.operation, call.model),
+                                     context=state.parent, kind=self._trace.SpanKind.CLIENT,
+                                     start_time=state.start_ns)
+        if not span.is_recording():
+            return
+        failed = error is not None or (fp is not None and fp.outcome == "error")
+        span.set_attributes(_attributes(call, fp, error, state.owned and failed, state.owned))
+        if state.owned:
+            if failed:
+                from opentelemetry.trace import Status, StatusCode
+
+                span.set_status(Status(StatusCode.ERROR, _error_type(error)))
+            span.end()
+
+    def _record_metrics(self, fp: Footprint) -> None:
+        if not _instruments:
+            _make_instruments()
+        b = self.bounds.bound
+        attrs = {
+            sc.ATTR_TEAM: b(sc.LABEL_TEAM, fp.team),
+            sc.GEN_AI_PROVIDER_NAME: b(sc.LABEL_PROVIDER, _provider_name(fp.provider)),
+            sc.GEN_AI_REQUEST_MODEL: b(sc.LABEL_MODEL, fp.model),
+            sc.GEN_AI_OPERATION_NAME: b(sc.LABEL_OPERATION, _operation_name(fp.operation)),
+        }
+        joules = fp.energy_wh * 3600.0
+        _instruments["energy"].add(joules, attrs)
+        _instruments["co2e"].add(fp.co2e_g, attrs)
+        _instruments["call_energy"].record(joules, attrs)
+
+
+def _tracer_of(provider: Any, trace: Any) -> Any:
+    """A tracer when `provider` records (an SDK or vendor provider), else None."""
+    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+        return None
+    if hasattr(provider, "add_span_processor") and provider not in _watched:
+        provider.add_span_processor(_watcher())
+        _watched.add(provider)
+    return provider.get_tracer("wattmeter", __version__)
+
+
+def _make_instruments() -> None:
+    from opentelemetry import metrics
+
+    from .prometheus import ENERGY_BUCKETS_J
+
+    meter = metrics.get_meter("wattmeter", __version__)
+    _instruments["co2e"] = meter.create_counter(
+        sc.OTEL_CO2E, unit="g", description="CO2-equivalent emissions of generative-AI calls.")
+    _instruments["call_energy"] = meter.create_histogram(
+        sc.OTEL_CALL_ENERGY, unit="J", description="Facility energy of one generative-AI call.",
+        explicit_bucket_boundaries_advisory=list(ENERGY_BUCKETS_J))
+    _instruments["energy"] = meter.create_counter(
+        sc.OTEL_ENERGY, unit="J", description="Facility energy of generative-AI calls.")
+
+
+def _operation_name(operation: str) -> str:
+    return sc.OPERATION_NAMES.get(operation, operation)
+
+
+def _provider_name(provider: str) -> str:
+    return sc.PROVIDER_NAMES.get(provider, provider)
+
+
+def _span_name(operation: str, model: str) -> str:
+    return f"{_operation_name(operation)} {model}"
+
+
+def _error_type(error: BaseException | None) -> str:
+    return type(error).__qualname__ if error is not None else "error"
+
+
+def _attribution_attributes(call: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {sc.ATTR_TEAM: call.team}
+    for name, value in call.labels.items():
+        attrs[sc.ATTR_LABEL_PREFIX + name] = value
+    return attrs
+
+
+def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, failed: bool,
+                owned: bool) -> dict[str, Any]:
+    attrs = _attribution_attributes(call)
+    if owned:  # an enriched span keeps the gen_ai.* values its instrumentation set
+        attrs[sc.GEN_AI_PROVIDER_NAME] = _provider_name(call.provider)
+        attrs[sc.GEN_AI_OPERATION_NAME] = _operation_name(call.operation)
+        attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
+        if failed:
+            attrs[sc.ERROR_TYPE] = _error_type(error)
+    if fp is None:
+        return attrs
+    if owned:
+        if fp.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = fp.response_model
+        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = fp.input_tokens
+        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = fp.output_tokens
+    attrs.update({
+        sc.ATTR_ENERGY_WH: fp.energy_wh,
+        sc.ATTR_ENERGY_WH_LOW: fp.energy_wh_low,
+        sc.ATTR_ENERGY_WH_HIGH: fp.energy_wh_high,
+        sc.ATTR_ACCELERATOR_WH: fp.accelerator_wh,
+        sc.ATTR_CO2E_G: fp.co2e_g,
+        sc.ATTR_CO2E_G_LOW: fp.co2e_g_low,
+        sc.ATTR_CO2E_G_HIGH: fp.co2e_g_high,
+        sc.ATTR_GRID_ZONE: fp.grid_zone,
+        sc.ATTR_GRID_INTENSITY: fp.grid_gco2e_per_kwh,
+        sc.ATTR_PUE: fp.pue,
+        sc.ATTR_METHOD: fp.method,
+    })
+    if fp.warnings:
+        attrs[sc.ATTR_WARNINGS] = list(fp.warnings)
+    return attrs
+
+
+def _hint_inner_order() -> None:
+    if not _hinted["inner"]:
+        _hinted["inner"] = True
+        logger.info("wattmeter: another instrumentation's GenAI span opened and closed inside "
+                    "wattmeter's wrapper, so its energy attributes could not be added; call "
+                    "wattmeter.instrument() before the other instrumentor to get them.")

@@ -1,0 +1,170 @@
+"""Proxies for the Stainless-generated SDKs' (openai, anthropic) raw responses and stream helpers.
+
+``with_raw_response`` / ``with_streaming_response`` hand user code an API-response object
+instead of the parsed one; `RawResponseProxy` meters the call when user code ``parse()``s
+it (a parsed stream gets the usual stream proxy) or, if it never does, when the response
+is closed or collected. The ``.stream()`` helpers return a manager that makes the request
+on ``__enter__``; `ManagerProxy` lets wattmeter meter (or just see) that request and
+finish the call when the ``with`` block exits, even after an early ``break``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from .._guard import internal_error
+from ._stream import _Base
+
+if TYPE_CHECKING:
+    from .._meter import Call
+    from ._core import Endpoint, Request
+
+__all__ = ["ManagerProxy", "RawResponseProxy", "is_raw_response", "meter_raw"]
+
+
+def is_raw_response(result: Any) -> bool:
+    """True for an SDK API-response wrapper (has ``http_response`` and ``parse``)."""
+    return hasattr(type(result), "parse") and hasattr(result, "http_response")
+
+
+def _end_unparsed(call: Call, endpoint: Endpoint, req: Request) -> None:
+    if call.finished:
+        return
+    try:
+        usage = endpoint.end_stream(endpoint.start_stream(req), req)
+        usage.warn("raw response never parsed; tokens estimated from the request")
+        call.finish(usage)
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.raw_end", exc)
+        call.finish(None)
+
+
+def _meter_parsed(endpoint: Endpoint, call: Call, req: Request, parsed: Any,
+                  is_async: bool) -> Any:
+    """Finish `call` from a parsed response; a parsed stream comes back proxied."""
+    try:
+        if endpoint.is_stream(parsed, req):
+            return endpoint.wrap_stream(parsed, call, req, is_async)
+        call.finish(endpoint.usage(parsed, req))
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.raw_parse", exc)
+        call.finish(None)
+    return parsed
+
+
+def meter_raw(result: Any, call: Call, endpoint: Endpoint, req: Request, is_async: bool,
+              streamed: bool) -> Any:
+    """Meter a raw API response: parse it now when its body is already read and it is not a
+    stream (the SDK caches the parse), else return a `RawResponseProxy`."""
+    if not streamed and not inspect.iscoroutinefunction(type(result).parse) \
+            and not hasattr(type(result), "iter_bytes"):
+        _meter_parsed(endpoint, call, req, result.parse(), is_async)
+        return result
+    return RawResponseProxy(result, call, endpoint, req, is_async)
+
+
+class RawResponseProxy(wrapt.ObjectProxy):
+    """A raw API response that meters its call on ``parse()``, ``close()`` or collection."""
+
+    def __init__(self, wrapped: Any, call: Call, endpoint: Endpoint, req: Request,
+                 is_async: bool) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_endpoint = endpoint
+        self._self_req = req
+        self._self_async = is_async
+        self._self_parsed: tuple[Any, Any] | None = None
+        self._self_finalizer = weakref.finalize(self, _end_unparsed, call, endpoint, req)
+
+    def _self_take(self, parsed: Any) -> Any:
+        cached = self._self_parsed
+        if cached is not None:
+            return cached[1] if cached[0] is parsed else parsed
+        self._self_finalizer.detach()
+        out = _meter_parsed(self._self_endpoint, self._self_call, self._self_req, parsed,
+                            self._self_async)
+        self._self_parsed = (parsed, out)
+        return out
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        result = self.__wrapped__.parse(*args, **kwargs)
+        if inspect.isawaitable(result):
+            async def later() -> Any:
+                return self._self_take(await result)
+
+            return later()
+        return self._self_take(result)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_settle()
+
+    def _self_settle(self) -> None:
+        """The response is done with: finish the call with what is known."""
+        cached = self._self_parsed
+        if cached is None:
+            self._self_finalizer()
+        elif isinstance(cached[1], _Base):
+            cached[1]._self_done()
+
+
+class ManagerProxy(wrapt.ObjectProxy):
+    """A ``.stream()`` helper's manager whose request is seen (and optionally metered).
+
+    `run(make)` is called with the manager's own request function (a callable for sync
+    managers, an awaitable for async ones) when the ``with`` block is entered; it returns
+    the provider stream, which is remembered so the call finishes when the block exits.
+    """
+
+    def __init__(self, manager: Any, run: Callable[[Any], Any] | None, is_async: bool) -> None:
+        super().__init__(manager)
+        self._self_streams: list[Any] = []
+        attr = next((k for k in vars(manager) if k.endswith("__api_request")), None)
+        if attr is None:
+            return
+        original = getattr(manager, attr)
+        streams = self._self_streams
+        if is_async:
+            async def areq() -> Any:
+                stream = await (run(original) if run is not None else original)
+                streams.append(stream)
+                return stream
+
+            setattr(manager, attr, areq())
+        else:
+            def req() -> Any:
+                stream = run(original) if run is not None else original()
+                streams.append(stream)
+                return stream
+
+            setattr(manager, attr, req)
+
+    def _self_settle(self) -> None:
+        for stream in self._self_streams:
+            if isinstance(stream, _Base):
+                stream._self_done()
+
+    def __enter__(self) -> Any:
+        return self.__wrapped__.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc)
+        finally:
+            self._self_settle()
+
+    async def __aenter__(self) -> Any:
+        return await self.__wrapped__.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc)
+        finally:
+            self._self_settle()

@@ -1,8 +1,7 @@
 """Helpers shared by the HTTP-level integrations (requests, huggingface_hub, litellm).
 
-Two small jobs: name the provider behind an endpoint URL (a configured ``provider_hosts``
-mapping first, then well-known hosts, loopback and private addresses as "self-hosted"),
-and read an OpenAI-style ``usage`` block, object or dict, into a `Usage`.
+Two small jobs: name the provider behind an endpoint URL (through `_openai_hosts`, plus
+Hugging Face's own hosts), and read an OpenAI-style ``usage`` block into a `Usage`.
 """
 
 from __future__ import annotations
@@ -12,29 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._usage import Usage
+from ._openai_hosts import provider_for_host
 
-__all__ = ["KNOWN_HOSTS", "add_openai_usage", "field", "provider_for_host", "provider_for_url"]
+__all__ = ["HF_HOSTS", "add_openai_usage", "field", "provider_for_url"]
 
-#: Host (or host suffix after a dot) -> provider name, for OpenAI-compatible services.
-KNOWN_HOSTS: dict[str, str] = {
-    "api.openai.com": "openai",
-    "openai.azure.com": "azure",
-    "api.anthropic.com": "anthropic",
-    "api.groq.com": "groq",
-    "api.together.xyz": "together",
-    "api.together.ai": "together",
-    "api.deepseek.com": "deepseek",
-    "api.mistral.ai": "mistral",
-    "api.fireworks.ai": "fireworks",
-    "openrouter.ai": "openrouter",
-    "api.perplexity.ai": "perplexity",
-    "api.x.ai": "xai",
-    "api.cerebras.ai": "cerebras",
-    "generativelanguage.googleapis.com": "google",
-    "huggingface.co": "huggingface",
-    "hf.space": "huggingface",
-    "huggingface.cloud": "huggingface",
-}
+#: Hugging Face hosts (a key also matches subdomains) not in `_openai_hosts.KNOWN_HOSTS`.
+HF_HOSTS = ("huggingface.co", "huggingface.cloud", "hf.space")
+_HF_SUFFIXES = tuple("." + h for h in HF_HOSTS)
 
 
 def field(obj: Any, name: str) -> Any:
@@ -46,56 +29,22 @@ def field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _configured_hosts() -> Mapping[str, str]:
-    from .._config import current
-
-    return getattr(current(), "provider_hosts", None) or {}
-
-
-def _is_local(host: str) -> bool:
-    if host in ("localhost", "0.0.0.0", "::1") or host.endswith((".local", ".internal",
-                                                                  ".localhost")):
-        return True
-    if host.startswith(("127.", "10.", "192.168.", "169.254.")):
-        return True
-    if host.startswith("172."):
-        second = host.split(".")[1] if host.count(".") >= 3 else ""
-        return second.isdigit() and 16 <= int(second) <= 31
-    return "." not in host  # a bare service name (docker compose, kubernetes)
-
-
-def provider_for_host(host: str) -> str:
-    """Provider name for a host: ``provider_hosts`` option, known services, else self-hosted.
-
-    Loopback, private and bare service names are "self-hosted"; so is any unknown public
-    host (a deployment of one's own) unless ``provider_hosts`` names it.
-    """
-    host = host.lower().strip("[]")
-    configured = _configured_hosts()
-    if host in configured:
-        return str(configured[host])
-    if not host or _is_local(host):
-        return "self-hosted"
-    if host in KNOWN_HOSTS:
-        return KNOWN_HOSTS[host]
-    for suffix, name in KNOWN_HOSTS.items():
-        if host.endswith("." + suffix):
-            return name
-    return "self-hosted"
-
-
 def provider_for_url(url: str) -> str:
-    """Provider name for an endpoint URL; ``provider_hosts`` may key on ``host:port`` too."""
+    """Provider name for an endpoint URL: ``provider_hosts``, known services, else self-hosted.
+
+    Loopback, private and unknown hosts are "self-hosted" (a deployment of one's own);
+    Hugging Face hosts (Inference Endpoints, Spaces, the router) are "huggingface".
+    """
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        netloc = parts.netloc.rpartition("@")[2].lower()
+        host = (urlsplit(url).hostname or "").lower()
     except ValueError:
         return "self-hosted"
-    configured = _configured_hosts()
-    if netloc in configured:
-        return str(configured[netloc])
-    return provider_for_host(host)
+    name = provider_for_host(host, "")
+    if name:
+        return name
+    if host in HF_HOSTS or host.endswith(_HF_SUFFIXES):
+        return "huggingface"
+    return "self-hosted"
 
 
 def _int(value: Any) -> int:

@@ -2,12 +2,13 @@
 
 Point ``InferenceClient(model=sim.url + "/hf/models/<model id>")`` at the simulator: every
 task posts to that URL (chat to ``.../v1/chat/completions``), the way a dedicated
-Inference Endpoint or a TGI server is called; ``base_url=sim.url + "/hf/v1"`` serves chat
-with the model from the request body. The task is read off the request (audio bytes:
-speech recognition; ``Accept: image/png``: text to image; a ``stream`` key or TGI
-parameters: text generation; no ``parameters``: feature extraction). Text to speech, like
-any task, can be named in the path: ``/hf/text-to-speech/models/<model id>``.
-Bodies follow TGI's and the HF Inference API's published shapes.
+Inference Endpoint or a TGI server is called; ``base_url=sim.url + "/hf"`` is a TGI
+server's root (chat takes the model from the request body, else "tgi"). The task is read
+off the request (audio bytes: speech recognition; ``Accept: image/png``: text to image; a
+``stream`` key or TGI parameters: text generation; no ``parameters``: feature
+extraction). Text to speech, like any task, can be named in the path:
+``/hf/text-to-speech/models/<model id>``. Bodies follow TGI's and the HF Inference API's
+published shapes.
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ def _chat(req: SimRequest) -> Response:
 
 def _generate(body: dict[str, Any], model: str) -> Response:
     params = body.get("parameters") or {}
-    prompt_text = body.get("inputs") if isinstance(body.get("inputs"), str) else ""
-    prompt = count_tokens(prompt_text)
+    inputs = body.get("inputs")
+    prompt = count_tokens(inputs if isinstance(inputs, str) else "")
     n = int(params.get("max_new_tokens") or _DEFAULT_TOKENS)
     text = "".join(_token(i) for i in range(n))
     if not body.get("stream"):
@@ -179,7 +180,7 @@ def _task_of(req: SimRequest, body: Any) -> str:
 
 def _task(req: SimRequest) -> Response:
     groups = req.match.groupdict()
-    model = groups["model"]
+    model = groups.get("model") or "tgi"
     failed = _error(model)
     if failed is not None:
         return failed
@@ -207,3 +208,4 @@ def register(sim: Simulator) -> None:
     sim.route("POST", r"/hf/v1/chat/completions")(_chat)
     sim.route("POST", rf"/hf/(?P<task>{tasks})/models/(?P<model>.+)")(_task)
     sim.route("POST", r"/hf/models/(?P<model>.+?)(?:/pipeline/(?P<task>[a-z-]+))?")(_task)
+    sim.route("POST", r"/hf/?")(_task)  # a TGI server's root: the model is the one it serves

@@ -37,19 +37,19 @@ _OPTIONS = ("budgets", "ledger", "ledger_path", "ledger_flush_s", "prometheus_ur
 
 
 def count_error(where: str) -> None:
-    """Count a handled failure (shown as wattmeter_errors_total) without raising."""
-    try:
-        from ..export import prometheus as prom
+    """Count a handled failure (``wattmeter_errors_total{where}``) without raising."""
+    import sys
 
-        counter = getattr(prom, "count_error", None)
-        if counter is not None:
-            counter(where)
-            return
-    except Exception:  # pragma: no cover - counting must not fail the caller
-        pass
     from .. import _guard
 
     _guard.error_counts[where] = _guard.error_counts.get(where, 0) + 1
+    prom = sys.modules.get("wattmeter.export.prometheus")
+    counter = getattr(prom, "count_error", None)
+    if counter is not None:
+        try:
+            counter(where)
+        except Exception:  # pragma: no cover - counting must not fail the caller
+            pass
 
 
 class _State:
@@ -349,6 +349,10 @@ class BudgetManager:
     def status(self) -> list[BudgetStatus]:
         """Every budget's standing now (in-memory; at most one refresh interval old)."""
         now = self.clock()
+        with self._lock:
+            for st in self.states:
+                if now >= st.end:
+                    self._roll(st, now)
         return [self._status(st, now) for st in self.states]
 
     def flush(self) -> None:

@@ -1,0 +1,135 @@
+"""Meter Mistral AI's `mistralai` SDK (v1 and later): chat and FIM completions, plain and
+streamed, sync and async, and embeddings.
+
+Usage comes from the response's ``usage`` block (on the last chunk of a stream); cached
+prompt tokens from ``prompt_tokens_details.cached_tokens`` when Mistral reports them. The
+SDK's modules moved between majors (``mistralai.chat`` in 1.x, ``mistralai.client.chat``
+from 2.x), so both layouts are tried. ``chat.parse`` goes through ``chat.complete`` and
+is counted there, once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .._usage import Usage
+from ._core import Endpoint, Patch, Request, try_patch
+from ._textsize import text_chars
+
+__all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
+
+DISTRIBUTION = "mistralai"
+#: Tested with 3.7; 1.x has the same method names under ``mistralai.<module>``.
+SUPPORTED = ("1.0", "4")
+PROVIDER = "mistral"
+
+
+def _cached(usage_info: Any) -> int:
+    extra = getattr(usage_info, "__pydantic_extra__", None) or {}
+    details = extra.get("prompt_tokens_details")
+    if isinstance(details, dict):
+        return int(details.get("cached_tokens") or 0)
+    return int(extra.get("num_cached_tokens") or 0)
+
+
+def _apply(usage: Usage, info: Any, operation: str) -> None:
+    usage.input_tokens = info.prompt_tokens or 0
+    usage.cached_input_tokens = _cached(info)
+    if operation != "embeddings":
+        usage.output_tokens = info.completion_tokens or 0
+
+
+def _prompt_chars(kwargs: dict[str, Any]) -> int:
+    return text_chars(kwargs.get("messages")) + text_chars(kwargs.get("prompt")) + text_chars(
+        kwargs.get("suffix")) + text_chars(kwargs.get("inputs"))
+
+
+class MistralEndpoint(Endpoint):
+    """A Mistral method returning a response with ``usage``, or an event stream of chunks."""
+
+    provider = PROVIDER
+
+    def __init__(self, operation: str, stream: bool = False) -> None:
+        self.operation = operation
+        self.stream = stream
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+        # state for streams: [output characters, usage seen, chunks]
+        return Request(PROVIDER, str(kwargs.get("model") or "unknown"), self.operation, kwargs,
+                       state=[0, 0, 0] if self.stream else None)
+
+    def usage(self, response: Any, req: Request) -> Usage:
+        usage = Usage(PROVIDER, req.model, req.operation,
+                      response_model=getattr(response, "model", None))
+        info = getattr(response, "usage", None)
+        if info is not None:
+            _apply(usage, info, req.operation)
+            return usage
+        usage.input_tokens = (_prompt_chars(req.kwargs) + 3) // 4
+        if req.operation != "embeddings":
+            usage.output_tokens = sum(
+                (text_chars(c.message.content) + 3) // 4
+                for c in getattr(response, "choices", None) or () if c.message is not None)
+        usage.tokens_estimated = True
+        usage.warn("the provider reported no usage; tokens estimated from text length")
+        return usage
+
+    def is_stream(self, response: Any, req: Request) -> bool:
+        return self.stream
+
+    def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
+        state = req.state
+        state[2] += 1
+        data = getattr(chunk, "data", None)
+        if data is None:
+            return False
+        info = data.usage
+        if info is not None:
+            _apply(usage, info, req.operation)
+            state[1] = 1
+        for choice in data.choices or ():
+            content = choice.delta.content
+            if content:
+                state[0] += len(content) if isinstance(content, str) else text_chars(content)
+        if usage.response_model is None:
+            usage.response_model = data.model
+        return False
+
+    def end_stream(self, usage: Usage, req: Request) -> Usage:
+        chars, seen, chunks = req.state
+        if seen or not chunks:
+            return usage
+        usage.input_tokens = (_prompt_chars(req.kwargs) + 3) // 4
+        usage.output_tokens = (chars + 3) // 4
+        usage.tokens_estimated = True
+        usage.warn("the stream ended before its usage block; tokens estimated from text length")
+        return usage
+
+
+def _module(*names: str) -> str:
+    """The first of `names` that imports (the SDK's layout differs between majors)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+            return name
+        except ImportError:
+            continue
+    return names[0]
+
+
+def patch() -> list[Patch]:
+    """Wrap chat, FIM and embeddings methods of the installed mistralai SDK."""
+    patches: list[Patch] = []
+    chat = _module("mistralai.client.chat", "mistralai.chat")
+    fim = _module("mistralai.client.fim", "mistralai.fim")
+    embeddings = _module("mistralai.client.embeddings", "mistralai.embeddings")
+    for module, cls, operation in ((chat, "Chat", "chat"), (fim, "Fim", "completion")):
+        try_patch(patches, module, f"{cls}.complete", MistralEndpoint(operation))
+        try_patch(patches, module, f"{cls}.complete_async", MistralEndpoint(operation), True)
+        try_patch(patches, module, f"{cls}.stream", MistralEndpoint(operation, True))
+        try_patch(patches, module, f"{cls}.stream_async", MistralEndpoint(operation, True), True)
+    try_patch(patches, embeddings, "Embeddings.create", MistralEndpoint("embeddings"))
+    try_patch(patches, embeddings, "Embeddings.create_async", MistralEndpoint("embeddings"),
+              True)
+    return patches

@@ -1,0 +1,176 @@
+"""Meter the anthropic library: messages.create (streamed or not), messages.stream, parse.
+
+Anthropic reports ``input_tokens`` without the prompt-cache reads and writes; wattmeter's
+convention counts every prompt token as input, so input = input_tokens +
+cache_read_input_tokens + cache_creation_input_tokens and cached input = cache reads.
+Streams report input in ``message_start`` and the running output count in
+``message_delta``. ``count_tokens`` is not a generation and is not metered. The
+``messages.stream()`` helper posts the request itself (not through ``create``), so its
+manager is proxied and the request metered when the ``with`` block is entered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._usage import Usage
+from ._core import Endpoint, Patch, Request, patch_method, try_patch, wrapper_for
+from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
+from ._openai_hosts import provider_for_client
+from ._openai_proxies import ManagerProxy, meter_raw
+
+__all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
+
+DISTRIBUTION = "anthropic"
+#: Tested with 0.40+ style resources and 2.x.
+SUPPORTED = ("0.40", "3")
+
+#: Client class -> provider: the cloud serving Claude when not Anthropic itself.
+_CLASSES = {
+    "Anthropic": "anthropic", "AsyncAnthropic": "anthropic", "Client": "anthropic",
+    "AsyncClient": "anthropic", "AnthropicBedrock": "aws", "AsyncAnthropicBedrock": "aws",
+    "AnthropicVertex": "google", "AsyncAnthropicVertex": "google",
+    "AnthropicFoundry": "azure", "AsyncAnthropicFoundry": "azure",
+}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _fill(usage: Usage, u: Any) -> None:
+    """Anthropic usage -> wattmeter's convention (input includes cache reads and writes)."""
+    read = _int(getattr(u, "cache_read_input_tokens", None))
+    written = _int(getattr(u, "cache_creation_input_tokens", None))
+    usage.input_tokens = _int(getattr(u, "input_tokens", None)) + read + written
+    usage.cached_input_tokens = read
+
+
+def _fill_output(usage: Usage, u: Any) -> None:
+    usage.output_tokens = _int(getattr(u, "output_tokens", None))
+    details = getattr(u, "output_tokens_details", None)
+    if details is not None:
+        usage.reasoning_tokens = _int(getattr(details, "thinking_tokens", None))
+
+
+class Messages(Endpoint):
+    """messages.create / parse / stream (and the beta equivalents)."""
+
+    provider = "anthropic"
+    operation = "chat"
+
+    def __init__(self, stream_types: tuple[type, ...] = (),
+                 raw_types: tuple[type, ...] = ()) -> None:
+        self.raw_types = raw_types
+        self.wrap_types = stream_types + raw_types
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+        client = getattr(instance, "_client", None)
+        provider = provider_for_client(client, "anthropic", _CLASSES)
+        model = kwargs.get("model")
+        # state: [output chars seen, input reported, output reported]
+        return Request(provider, model if isinstance(model, str) and model else "unknown",
+                       self.operation, kwargs, [0, False, False])
+
+    def usage(self, response: Any, req: Request) -> Usage:
+        usage = Usage(req.provider, req.model, req.operation,
+                      response_model=getattr(response, "model", None))
+        u = getattr(response, "usage", None)
+        if u is not None:
+            _fill(usage, u)
+            _fill_output(usage, u)
+            return usage
+        req.state[0] = sum(len(getattr(block, "text", None) or "")
+                           for block in getattr(response, "content", None) or ())
+        return self.end_stream(usage, req)
+
+    def is_stream(self, response: Any, req: Request) -> bool:
+        return isinstance(response, self.wrap_types)
+
+    def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
+        if isinstance(response, self.raw_types):
+            return meter_raw(response, call, self, req, is_async,
+                             req.kwargs.get("stream") is True)
+        return super().wrap_stream(response, call, req, is_async)
+
+    def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
+        kind = chunk.type
+        if kind == "content_block_delta":
+            delta = chunk.delta
+            text = getattr(delta, "text", None) or getattr(delta, "thinking", None) or \
+                getattr(delta, "partial_json", None)
+            if text:
+                req.state[0] += len(text)
+        elif kind == "message_start":
+            message = chunk.message
+            usage.response_model = message.model
+            u = message.usage
+            if u is not None:
+                _fill(usage, u)
+                _fill_output(usage, u)
+                req.state[1] = True
+        elif kind == "message_delta":
+            u = chunk.usage
+            if u is not None:
+                _fill_output(usage, u)
+                if getattr(u, "input_tokens", None) is not None:
+                    _fill(usage, u)
+                req.state[2] = True
+        return False
+
+    def end_stream(self, usage: Usage, req: Request) -> Usage:
+        state = req.state
+        if not state[1]:
+            kwargs = req.kwargs
+            usage.input_tokens = chars_to_tokens(text_length(kwargs.get("messages")) +
+                                                 text_length(kwargs.get("system")))
+        if not state[2]:
+            usage.output_tokens = max(usage.output_tokens, chars_to_tokens(state[0]))
+        if not (state[1] and state[2]):
+            usage.tokens_estimated = True
+            usage.warn(PARTIAL if state[1] else NO_USAGE)
+        return usage
+
+
+def _stream_wrapper(endpoint: Messages, is_async: bool) -> Any:
+    meter = wrapper_for(endpoint, is_async)
+
+    def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        manager = wrapped(*args, **kwargs)
+        try:
+            def run(original: Any) -> Any:
+                def send(*_a: Any, **_k: Any) -> Any:
+                    return original if is_async else original()
+
+                return meter(send, instance, (), {**kwargs, "stream": True})
+
+            return ManagerProxy(manager, run, is_async)
+        except Exception as exc:
+            from .._guard import internal_error
+
+            internal_error("anthropic.stream_helper", exc)
+            return manager
+
+    return wrapper
+
+
+def patch() -> list[Patch]:
+    """Patch messages.create/parse/stream on the sync and async clients (and beta)."""
+    import anthropic
+    from anthropic import _response
+
+    from .._guard import logger
+
+    endpoint = Messages((anthropic.Stream, anthropic.AsyncStream), (_response.BaseAPIResponse,))
+    patches: list[Patch] = []
+    for module, prefix in (("anthropic.resources.messages.messages", ""),
+                           ("anthropic.resources.beta.messages.messages", "")):
+        for cls, is_async in (("Messages", False), ("AsyncMessages", True)):
+            try_patch(patches, module, f"{prefix}{cls}.create", endpoint, is_async)
+            try_patch(patches, module, f"{prefix}{cls}.parse", endpoint, is_async)
+            try:
+                patches.append(patch_method(module, f"{cls}.stream", endpoint, is_async,
+                                            wrapper=_stream_wrapper(endpoint, is_async)))
+            except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
+                logger.info("wattmeter: not metering %s.%s.stream (%s)", module, cls, exc)
+    return patches

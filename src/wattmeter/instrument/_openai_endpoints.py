@@ -134,6 +134,14 @@ class Chat(OpenAIEndpoint):
                            for c in getattr(response, "choices", None) or ())
         return self.end_stream(usage, req)
 
+    def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
+        """The parse helpers raise after a complete response (e.g. the length limit was
+        reached): its tokens were generated, so they are recorded with the error."""
+        completion = getattr(exc, "completion", None)
+        if completion is None or getattr(completion, "usage", None) is None:
+            return None
+        return self.usage(completion, req)
+
     @staticmethod
     def _choice_text(choice: Any) -> str | None:
         message = getattr(choice, "message", None)

@@ -103,6 +103,16 @@ def text_of(value: Any) -> str:
 Handler = Callable[[SimRequest], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server that stays quiet when a client drops a connection."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class Simulator:
     """Provider simulator on a free loopback port; a context manager.
 
@@ -188,7 +198,7 @@ class Simulator:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,

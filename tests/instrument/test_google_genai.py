@@ -174,6 +174,22 @@ def test_chat_session_is_metered(client: genai.Client) -> None:
     assert len(fps) == 2 and all(fp.operation == "chat" for fp in fps)
 
 
+def test_automatic_function_calling_meters_each_request(client: genai.Client) -> None:
+    calls = []
+
+    def get_weather() -> str:
+        """The weather here."""
+        calls.append(1)
+        return "sunny"
+
+    with capture() as fps:
+        r = client.models.generate_content(
+            model="gemini-2.5-flash", contents="weather here?",
+            config=types.GenerateContentConfig(tools=[get_weather], max_output_tokens=6))
+    assert calls and r.text == "tok " * 6
+    assert [fp.output_tokens for fp in fps] == [1, 6]  # the function call, then the answer
+
+
 def test_embed_content_usage_and_estimate(client: genai.Client, vertex: genai.Client) -> None:
     texts = ["abcdefgh", "ijkl"]
     with capture() as fps:

@@ -10,7 +10,9 @@ and Vertex's ``:fetchPredictOperation``), which report ``done`` on the second po
 JSON is camelCase as on the wire. Usage is deterministic: ``promptTokenCount`` about 4
 characters of prompt text each, ``candidatesTokenCount`` ``maxOutputTokens`` or 16,
 ``thoughtsTokenCount`` the request's ``thinkingBudget`` when positive, and half the prompt
-cached when ``cachedContent`` is named. Embedding models whose name contains
+cached when ``cachedContent`` is named. A request declaring functions is answered with a
+``functionCall`` of the first one (1 output token) until it carries a function response,
+so automatic function calling makes two requests. Embedding models whose name contains
 ``no-usage`` answer without usage metadata.
 """
 
@@ -72,6 +74,18 @@ def _output_tokens(body: dict[str, Any]) -> int:
     return n if isinstance(n, int) and n > 0 else 16
 
 
+def _function_call(body: dict[str, Any]) -> str | None:
+    """The first declared function's name, until the request carries a function response."""
+    contents = body.get("contents") or []
+    last = contents[-1] if contents else {}
+    if any("functionResponse" in p or "function_response" in p for p in last.get("parts") or []):
+        return None
+    for tool in body.get("tools") or []:
+        for decl in tool.get("functionDeclarations") or tool.get("function_declarations") or []:
+            return str(decl.get("name"))
+    return None
+
+
 def _candidate(text: str, finish: str | None) -> dict[str, Any]:
     cand: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
     if finish:
@@ -93,6 +107,12 @@ def register(sim: Simulator) -> None:
             return _error(status, model)
         body = req.json()
         out = _output_tokens(body)
+        call = _function_call(body)
+        if call is not None:
+            return json_response({"candidates": [{"content": {"parts": [
+                {"functionCall": {"name": call, "args": {}}}], "role": "model"},
+                "finishReason": "STOP", "index": 0}], "usageMetadata": _usage(body, 1),
+                "modelVersion": model, "responseId": f"sim-{next(ids)}"})
         return json_response({"candidates": [_candidate(_WORD * out, "STOP")],
                               "usageMetadata": _usage(body, out), "modelVersion": model,
                               "responseId": f"sim-{next(ids)}"})

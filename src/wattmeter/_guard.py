@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 
-__all__ = ["error_counts", "internal_error", "logger", "on_error", "strict"]
+__all__ = ["count_error", "error_counts", "internal_error", "logger", "on_error", "strict"]
 
 logger = logging.getLogger("wattmeter")
 
@@ -31,11 +31,11 @@ def on_error(listener: Callable[[str], None]) -> None:
     _listeners.append(listener)
 
 
-def internal_error(where: str, exc: BaseException) -> None:
-    """Record an exception raised inside wattmeter at `where`; re-raise only when strict.
+def count_error(where: str) -> None:
+    """Count a handled failure at `where` (e.g. an optional network source that is down).
 
-    Call it from an ``except Exception`` block. The first error of each kind at each place
-    is logged with its traceback; later ones are only counted.
+    Exporters see it like an internal error; nothing is logged or re-raised, so the caller
+    logs its own message once.
     """
     error_counts[where] = error_counts.get(where, 0) + 1
     for listener in _listeners:
@@ -43,6 +43,15 @@ def internal_error(where: str, exc: BaseException) -> None:
             listener(where)
         except Exception:  # pragma: no cover - a listener must not make things worse
             pass
+
+
+def internal_error(where: str, exc: BaseException) -> None:
+    """Record an exception raised inside wattmeter at `where`; re-raise only when strict.
+
+    Call it from an ``except Exception`` block. The first error of each kind at each place
+    is logged with its traceback; later ones are only counted.
+    """
+    count_error(where)
     key = (where, type(exc).__name__)
     if key not in _logged:
         _logged.add(key)

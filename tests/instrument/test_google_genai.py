@@ -297,3 +297,28 @@ def test_model_names_normalised() -> None:
         "gemini-2.0"
     assert gg.model_name("google/gemini-2.5-pro") == "gemini-2.5-pro"
     assert gg.model_name("tunedModels/123") == "tunedModels/123"
+
+
+def test_unobserved_video_operations_are_bounded(vertex: genai.Client,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from wattmeter.instrument import _google_genai_media as media
+
+    monkeypatch.setattr(media, "MAX_PENDING", 1)
+    before = media.pending_videos()
+    with capture() as fps:
+        vertex.models.generate_videos(model="veo-3.0-generate-001", source={"prompt": "a"})
+        vertex.models.generate_videos(model="veo-3.0-generate-001", source={"prompt": "b"})
+    (evicted,) = fps  # the oldest, recorded from its request when the table overflowed
+    assert evicted.operation == "video"
+    assert any("not observed" in w for w in evicted.warnings)
+    assert media.pending_videos() <= max(before, 1)
+
+
+def test_attribution_reaches_google_calls(client: genai.Client) -> None:
+    with capture() as fps, wattmeter.attribute(team="search", feature="answers"):
+        client.models.generate_content(model="gemini-2.5-flash", contents="x")
+        for _chunk in client.models.generate_content_stream(model="gemini-2.5-flash",
+                                                            contents="x"):
+            pass
+    assert [(fp.team, dict(fp.labels)) for fp in fps] == [
+        ("search", {"feature": "answers"})] * 2

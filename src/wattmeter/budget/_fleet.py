@@ -59,17 +59,26 @@ def selector(budget: Budget) -> str:
 def query_for(budget: Budget, seconds: float) -> str:
     """PromQL for the budget's use over the last `seconds`, in the counter's base unit.
 
-    ``increase()`` counts counter resets (a restarted replica) right; the second term adds
-    the first value of series that appeared inside the window (a replica started, or a
-    label combination first used, after the window began), which ``increase()`` alone
-    would miss. The result may slightly over-count (by ``increase()``'s extrapolation of
-    up to half a scrape interval), which errs on the safe side for a budget.
+    Exact per series where it can be, without ``increase()``'s extrapolation:
+
+    - a series present at the window start and never reset inside it: its last value
+      minus its value at the start;
+    - a series born inside the window (a replica started, or a label combination first
+      used) and never reset: its last value, all of which was counted inside the window;
+    - a series reset inside the window (a restarted replica that kept its address):
+      ``increase()``, which adds across resets (extrapolated by Prometheus).
+
+    What replicas counted after their last scrape is not in Prometheus yet (at most one
+    scrape interval); this process adds its own unscraped use locally.
     """
     metric, _ = _COUNTERS[budget.metric]
-    rng = f"[{max(1, math.ceil(seconds))}s]"
-    sel = metric + selector(budget)
-    return (f"(sum(increase({sel}{rng})) or vector(0)) + "
-            f"(sum(min_over_time({sel}{rng}) unless {sel} offset {rng[1:-1]}) or vector(0))")
+    d = f"{max(1, math.ceil(seconds))}s"
+    s = metric + selector(budget)
+    reset = f"resets({s}[{d}]) > 0"
+    return (f"(sum(last_over_time({s}[{d}]) - {s} offset {d} unless {reset}) or vector(0))"
+            f" + (sum(last_over_time({s}[{d}]) unless {s} offset {d} unless {reset})"
+            f" or vector(0))"
+            f" + (sum(increase({s}[{d}]) and {reset}) or vector(0))")
 
 
 def budget_supported(budget: Budget) -> bool:

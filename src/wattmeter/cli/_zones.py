@@ -1,0 +1,35 @@
+"""``wattmeter zones``: the grid zones wattmeter knows, with their carbon intensity and source."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "zones"
+HELP = "list grid zones (countries, cloud regions) and their carbon intensity"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kind", choices=("world", "country", "cloud-region"),
+                        help="only zones of this kind")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..estimate._grid import all_zones
+
+    zones = all_zones()
+    if args.kind:
+        zones = [z for z in zones if z.kind == args.kind]
+    if args.json:
+        print(json.dumps([z._asdict() for z in zones], indent=2))
+        return 0
+    rows = [(z.zone, z.name, f"{z.gco2e_per_kwh:g}", z.basis, str(z.year)) for z in zones]
+    head = ("zone", "name", "gCO2e/kWh", "basis", "year")
+    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print(f"\n{len(rows)} zone(s), location-based. Cloud regions also match without their "
+          "prefix where unambiguous (us-east-1, eastus). Sources: `wattmeter zones --json`.")
+    return 0

@@ -1,0 +1,505 @@
+"""The model registry: parameter counts, architecture and defaults of known models, by name.
+
+`lookup` turns whatever name a call carries (``openai/gpt-4o-2024-08-06``, a Bedrock id, an
+Azure deployment name, a Hugging Face id) into a `ModelInfo`. It is on the hot path of every
+metered call, so answers are memoized; the data file loads lazily on the first lookup.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+__all__ = [
+    "ARCHITECTURES",
+    "MODALITIES",
+    "PRECISIONS",
+    "ModelInfo",
+    "all_models",
+    "load_models_file",
+    "lookup",
+    "on_registry_change",
+    "register_model",
+]
+
+MODALITIES = ("text", "embeddings", "image", "video", "speech", "transcription")
+ARCHITECTURES = ("dense", "moe", "encoder", "encoder-decoder", "dit", "unet", "autoregressive")
+#: Canonical precision names, and the spellings accepted for each.
+PRECISIONS = {
+    "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16",
+    "float16": "fp16", "half": "fp16", "fp8": "fp8", "float8": "fp8", "e4m3": "fp8",
+    "int8": "int8", "w8a8": "int8", "fp4": "fp4", "mxfp4": "fp4", "nvfp4": "fp4",
+    "int4": "int4", "w4a16": "int4", "awq": "int4", "gptq": "int4",
+}
+_DEFAULT_ARCH = {"text": "dense", "embeddings": "encoder", "image": "dit", "video": "dit",
+                 "speech": "dense", "transcription": "encoder-decoder"}
+#: Largest parameter count accepted (billions): 100T, well past any model in existence.
+_MAX_PARAMS_B = 100_000.0
+#: Distinct (name, provider) answers kept; the cache is emptied when it reaches this size.
+CACHE_SIZE = 4096
+
+
+class ModelInfo(NamedTuple):
+    """What the estimator needs to know about one model, with where each number comes from.
+
+    Sizes are in billions of parameters with a low/central/high range (equal when disclosed);
+    for diffusion models they count the denoiser only. ``defaults`` holds generation defaults
+    from the model card (width, height, steps, frames, fps, seconds).
+    """
+
+    id: str
+    provider: str
+    modality: str
+    architecture: str
+    family: str | None
+    total_params_b: float
+    total_params_b_low: float
+    total_params_b_high: float
+    active_params_b: float
+    active_params_b_low: float
+    active_params_b_high: float
+    precision: str | None
+    disclosed: bool
+    defaults: Mapping[str, float]
+    source: str
+    year: int
+    notes: str
+    aliases: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------- state
+_lock = threading.RLock()
+_models: dict[str, ModelInfo] | None = None  # canonical id -> info, builtin then user
+_index: dict[str, tuple[ModelInfo, ...]] = {}  # normalized name -> candidates
+_squashed: dict[str, tuple[ModelInfo, ...]] = {}  # name without separators -> candidates
+#: provider -> name -> answer; two plain subscripts make a repeated lookup ~100 ns.
+_cache: dict[str | None, dict[str, ModelInfo | None]] = {}
+_cached = 0  # answers in _cache, bounded by CACHE_SIZE
+_callbacks: list[Callable[[], None]] = []
+
+
+def lookup(name: str, provider: str | None = None) -> ModelInfo | None:
+    """The registered model `name` refers to, or None when it is unknown.
+
+    Matching is case-insensitive and sees through provider prefixes (``openai/``,
+    ``models/``, Bedrock ``us.anthropic.``), date and version suffixes (``-2024-08-06``,
+    ``-latest``, ``@20241022``, ``-v2:0``) and finally takes the longest known prefix
+    (``gpt-4o-mini-search-preview`` -> gpt-4o-mini). `provider` breaks ties only.
+    """
+    try:
+        return _cache[provider][name]
+    except (KeyError, TypeError):
+        return _lookup_slow(name, provider)
+
+
+def _lookup_slow(name: str, provider: str | None) -> ModelInfo | None:
+    if _models is None:
+        _ensure_loaded()
+    if not isinstance(name, str) or not (provider is None or isinstance(provider, str)):
+        return None
+    if name.startswith("ft:"):  # OpenAI fine-tune: ft:BASE:org:suffix:id
+        base = name.split(":")[1]
+        result = lookup(base, provider) if base else None
+    else:
+        result = _match(name, provider)
+    global _cached
+    with _lock:
+        if _cached >= CACHE_SIZE:
+            _cache.clear()
+            _cached = 0
+        _cache.setdefault(provider, {})[name] = result
+        _cached += 1
+    return result
+
+
+def all_models() -> list[ModelInfo]:
+    """Every registered model (built-in and user-registered), sorted by provider and id."""
+    models = _ensure_loaded()
+    return sorted(models.values(), key=lambda m: (m.provider, m.id.lower()))
+
+
+def on_registry_change(callback: Callable[[], None]) -> None:
+    """Call `callback()` whenever a model is registered (so derived caches can be dropped)."""
+    _callbacks.append(callback)
+
+
+# ---------------------------------------------------------------------------- registration
+def register_model(
+    name: str,
+    *,
+    total_params_b: float,
+    active_params_b: float | None = None,
+    modality: str = "text",
+    architecture: str | None = None,
+    family: str | None = None,
+    provider: str = "custom",
+    precision: str | None = None,
+    total_params_b_low: float | None = None,
+    total_params_b_high: float | None = None,
+    active_params_b_low: float | None = None,
+    active_params_b_high: float | None = None,
+    defaults: Mapping[str, float] | None = None,
+    aliases: Iterable[str] = (),
+    source: str = "user",
+    year: int | None = None,
+    notes: str = "",
+    disclosed: bool | None = None,
+) -> ModelInfo:
+    """Add (or replace) a model so `lookup` and `estimate` know it; returns its `ModelInfo`.
+
+    Sizes are billions of parameters; ``active_params_b`` (MoE) defaults to the total, and
+    the low/high bounds default to the central value (a disclosed size). Bad input raises
+    ``ValueError`` naming the field.
+    """
+    info = _build(name, total_params_b=total_params_b, active_params_b=active_params_b,
+                  modality=modality, architecture=architecture, family=family,
+                  provider=provider, precision=precision,
+                  total_params_b_low=total_params_b_low, total_params_b_high=total_params_b_high,
+                  active_params_b_low=active_params_b_low,
+                  active_params_b_high=active_params_b_high, defaults=defaults,
+                  aliases=aliases, source=source, year=year, notes=notes, disclosed=disclosed)
+    models = _ensure_loaded()
+    with _lock:
+        models[info.id] = info
+        _rebuild_index(models)
+        _clear_cache()
+    for callback in list(_callbacks):
+        callback()
+    return info
+
+
+def load_models_file(path: str | os.PathLike[str]) -> int:
+    """Register every model of a JSON file (same schema as the built-in models.json).
+
+    The file is either ``{"models": [...]}`` or a bare list of model objects; each object
+    takes `register_model`'s arguments with ``id`` (or ``name``) as the name. Returns how many
+    models were registered; a bad entry raises ``ValueError`` naming the file and entry.
+    """
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ValueError(f"models file {os.fspath(path)!r}: can't read it ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"models file {os.fspath(path)!r}: not valid JSON ({exc})") from None
+    entries = data.get("models") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ValueError(f"models file {os.fspath(path)!r}: expected a list of models or an "
+                         "object with a 'models' list")
+    infos = []
+    for i, entry in enumerate(entries):
+        try:
+            infos.append(_from_entry(entry))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"models file {os.fspath(path)!r}, entry {i}: {exc}") from None
+    models = _ensure_loaded()
+    with _lock:
+        for info in infos:
+            models[info.id] = info
+        _rebuild_index(models)
+        _clear_cache()
+    for callback in list(_callbacks):
+        callback()
+    return len(infos)
+
+
+def _from_entry(entry: Any) -> ModelInfo:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"expected an object, got {type(entry).__name__}")
+    fields = dict(entry)
+    name = fields.pop("id", None) or fields.pop("name", None)
+    if name is None:
+        raise ValueError("field 'id': missing (the model's name)")
+    if "total_params_b" not in fields:
+        raise ValueError(f"model {name!r}: field 'total_params_b' is missing")
+    fields["aliases"] = tuple(fields.get("aliases") or ())
+    return _build(name, **fields)
+
+
+def _num(field: str, value: Any, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"field {field!r}: got {value!r}; expected a number of billions of "
+                         "parameters, e.g. 8 or 0.35")
+    v = float(value)
+    if not (math.isfinite(v) and 0 < v <= _MAX_PARAMS_B):
+        raise ValueError(f"field {field!r}: got {value!r}; expected a number > 0 and "
+                         f"<= {_MAX_PARAMS_B:g} (billions of parameters)")
+    return v
+
+
+def _build(name: Any, *, total_params_b: Any, active_params_b: Any = None,
+           modality: Any = "text", architecture: Any = None, family: Any = None,
+           provider: Any = "custom", precision: Any = None, total_params_b_low: Any = None,
+           total_params_b_high: Any = None, active_params_b_low: Any = None,
+           active_params_b_high: Any = None, defaults: Any = None, aliases: Any = (),
+           source: Any = "user", year: Any = None, notes: Any = "",
+           disclosed: Any = None) -> ModelInfo:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"field 'name': got {name!r}; expected a non-empty model name")
+    name = name.strip()
+    total = _num("total_params_b", total_params_b)
+    assert total is not None
+    dense = active_params_b is None
+    active = _num("active_params_b", active_params_b, optional=True) or total
+    if active > total:
+        raise ValueError(f"field 'active_params_b': got {active:g}, more than total_params_b "
+                         f"{total:g}; active parameters (MoE) can't exceed the total")
+    t_lo = _num("total_params_b_low", total_params_b_low, optional=True)
+    t_hi = _num("total_params_b_high", total_params_b_high, optional=True)
+    a_lo = _num("active_params_b_low", active_params_b_low, optional=True)
+    a_hi = _num("active_params_b_high", active_params_b_high, optional=True)
+    ranged = any(v is not None for v in (t_lo, t_hi, a_lo, a_hi))
+    t_lo = total if t_lo is None else t_lo
+    t_hi = total if t_hi is None else t_hi
+    a_lo = (t_lo if dense else active) if a_lo is None else a_lo
+    a_hi = (t_hi if dense else active) if a_hi is None else a_hi
+    for field, lo, mid, hi in (("total_params_b", t_lo, total, t_hi),
+                               ("active_params_b", a_lo, active, a_hi)):
+        if not lo <= mid <= hi:
+            raise ValueError(f"field {field!r}: need {field}_low <= {field} <= {field}_high, "
+                             f"got {lo:g} <= {mid:g} <= {hi:g}")
+    if a_lo > t_lo or a_hi > t_hi:
+        raise ValueError("field 'active_params_b_low'/'active_params_b_high': the active range "
+                         "can't exceed the total range")
+    if modality not in MODALITIES:
+        raise ValueError(f"field 'modality': got {modality!r}; expected one of "
+                         + ", ".join(MODALITIES))
+    if architecture is None:
+        architecture = "moe" if active < total and modality == "text" else _DEFAULT_ARCH[modality]
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"field 'architecture': got {architecture!r}; expected one of "
+                         + ", ".join(ARCHITECTURES))
+    if precision is not None:
+        canon = (PRECISIONS.get(precision.strip().lower())
+                 if isinstance(precision, str) else None)
+        if canon is None:
+            raise ValueError(f"field 'precision': got {precision!r}; expected one of "
+                             + ", ".join(sorted(set(PRECISIONS.values()))) + " (or None)")
+        precision = canon
+    if family is not None and (not isinstance(family, str) or not family):
+        raise ValueError(f"field 'family': got {family!r}; expected a short name such as "
+                         "'flux' or None")
+    if not isinstance(provider, str) or not provider.strip():
+        raise ValueError(f"field 'provider': got {provider!r}; expected a non-empty string")
+    clean_defaults: dict[str, float] = {}
+    if defaults is not None:
+        if not isinstance(defaults, Mapping):
+            raise ValueError(f"field 'defaults': got {defaults!r}; expected a mapping such as "
+                             "{'width': 1024, 'height': 1024, 'steps': 28}")
+        for key, value in defaults.items():
+            if (not isinstance(key, str) or isinstance(value, bool)
+                    or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value <= 0):
+                raise ValueError(f"field 'defaults': entry {key!r}: {value!r}; expected a "
+                                 "positive number")
+            clean_defaults[key] = value
+    if isinstance(aliases, str) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise ValueError(f"field 'aliases': got {aliases!r}; expected a list of names")
+    if year is None:
+        import time
+
+        year = time.gmtime().tm_year
+    if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2100:
+        raise ValueError(f"field 'year': got {year!r}; expected a year such as 2025")
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError(f"field 'source': got {source!r}; expected where the sizes come from")
+    if not isinstance(notes, str):
+        raise ValueError(f"field 'notes': got {notes!r}; expected text")
+    if disclosed is None:
+        disclosed = not ranged or (t_lo == t_hi and a_lo == a_hi)
+    return ModelInfo(name, provider.strip().lower(), modality, architecture, family, total,
+                     t_lo, t_hi, active, a_lo, a_hi, precision, bool(disclosed),
+                     MappingProxyType(clean_defaults), source, year, notes,
+                     tuple(a.strip() for a in aliases))
+
+
+# ---------------------------------------------------------------------------- loading, index
+def _ensure_loaded() -> dict[str, ModelInfo]:
+    global _models
+    models = _models
+    if models is not None:
+        return models
+    with _lock:
+        if _models is None:
+            import json
+            from pathlib import Path
+
+            path = Path(__file__).with_name("data") / "models.json"
+            data = json.loads(path.read_text(encoding="utf-8"))
+            loaded: dict[str, ModelInfo] = {}
+            for entry in data["models"]:
+                info = _from_entry(entry)
+                loaded[info.id] = info
+            _rebuild_index(loaded)
+            _models = loaded
+        return _models
+
+
+_SEP = re.compile(r"[\s_]+")
+_SQUASH = re.compile(r"[-._:\s/]+")
+
+
+def _norm(name: str) -> str:
+    return _SEP.sub("-", name.strip().lower())
+
+
+def _squash(name: str) -> str:
+    return _SQUASH.sub("", name.lower())
+
+
+_GENERIC_TAIL = re.compile(r"-(instruct|it|chat|hf|diffusers)$")
+
+
+def _keys(info: ModelInfo) -> set[str]:
+    keys = {_norm(info.id), *(_norm(a) for a in info.aliases)}
+    if "/" in info.id:
+        bare = _norm(info.id.rsplit("/", 1)[1])
+        keys.add(bare)
+        keys.add(_GENERIC_TAIL.sub("", bare))
+    return {k for k in keys if k}
+
+
+def _rebuild_index(models: Mapping[str, ModelInfo]) -> None:
+    index: dict[str, list[ModelInfo]] = {}
+    squashed: dict[str, list[ModelInfo]] = {}
+    for info in models.values():
+        for key in _keys(info):
+            index.setdefault(key, []).append(info)
+            squashed.setdefault(_squash(key), []).append(info)
+    _index.clear()
+    _index.update({k: _dedupe(v) for k, v in index.items()})
+    _squashed.clear()
+    _squashed.update({k: _dedupe(v) for k, v in squashed.items()})
+
+
+def _dedupe(infos: list[ModelInfo]) -> tuple[ModelInfo, ...]:
+    seen: dict[str, ModelInfo] = {}
+    for info in infos:
+        seen[info.id] = info
+    # a later registration (the user's) wins ties, so it goes first
+    return tuple(reversed(list(seen.values())))
+
+
+# ---------------------------------------------------------------------------- matching
+_PROVIDER_ALIASES = {
+    "gemini": "google", "vertex": "google", "vertex_ai": "google", "google-genai": "google",
+    "google_genai": "google", "googleai": "google", "mistralai": "mistral",
+    "azure": "openai", "azure_openai": "openai", "azure-openai": "openai",
+    "together": None, "together_ai": None, "groq": None, "bedrock": None, "huggingface": None,
+}
+_REGION = re.compile(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au)\.")
+_BEDROCK_VENDOR = re.compile(
+    r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|stability|"
+    r"twelvelabs|luma)\.")
+_SUFFIXES = (
+    re.compile(r"@.*$"),  # Vertex: claude-3-5-sonnet-v2@20241022
+    re.compile(r":\d+$"),  # Bedrock: ...-v2:0
+    re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # -2024-08-06
+    re.compile(r"-\d{8}$"),  # -20241022
+    re.compile(r"-\d{2}-\d{4}$"),  # Cohere: -08-2024
+    re.compile(r"-(latest|stable|default)$"),
+    re.compile(r"-preview(-\d{2}-\d{2}|-\d{4}-\d{2}-\d{2}|-\d+)?$"),
+    re.compile(r"-exp(-\d{2}-\d{2}|-\d+)?$"),
+    re.compile(r"-v\d+(\.\d+)?$"),  # -v2, -v1.0
+    re.compile(r"-\d{4}$"),  # -0125, -2411
+    re.compile(r"-\d{3}$"),  # -001
+    re.compile(r"-\d{2}-\d{2}$"),  # -05-20
+)
+_BOUNDARY = re.compile(r"[-._:@/]")
+
+
+def _pick(candidates: tuple[ModelInfo, ...] | None, provider: str | None) -> ModelInfo | None:
+    if not candidates:
+        return None
+    if len(candidates) > 1 and provider:
+        p = provider.strip().lower()
+        p = _PROVIDER_ALIASES.get(p, p) or p
+        for info in candidates:
+            if info.provider == p:
+                return info
+    return candidates[0]
+
+
+def _exact(key: str, provider: str | None) -> ModelInfo | None:
+    info = _pick(_index.get(key), provider)
+    if info is None:
+        info = _pick(_squashed.get(_squash(key)), provider)
+    return info
+
+
+def _variants(name: str) -> list[str]:
+    """The name, then the name with each leading ``prefix/`` removed in turn."""
+    n = _norm(name)
+    out = [n]
+    while "/" in n:
+        n = n.split("/", 1)[1]
+        if n:
+            out.append(n)
+    # Bedrock: [region.]vendor.model-version:0
+    last = out[-1]
+    bedrock = _BEDROCK_VENDOR.sub("", _REGION.sub("", last))
+    if bedrock != last:
+        out.append(bedrock)
+    return out
+
+
+def _strip_once(key: str) -> str:
+    for pattern in _SUFFIXES:
+        stripped = pattern.sub("", key)
+        if stripped != key and stripped:
+            return stripped
+    return key
+
+
+def _match(name: str, provider: str | None) -> ModelInfo | None:
+    if not name.strip():
+        return None
+    variants = _variants(name)
+    stripped_forms: list[str] = []
+    for v in variants:
+        key = v
+        while True:
+            info = _exact(key, provider)
+            if info is not None:
+                return info
+            nxt = _strip_once(key)
+            if nxt == key:
+                break
+            key = nxt
+        stripped_forms.append(key)
+    # longest known prefix at a separator boundary (variants of a known model)
+    for form in stripped_forms:
+        cuts = [m.start() for m in _BOUNDARY.finditer(form)]
+        for cut in reversed(cuts):
+            prefix = form[:cut]
+            if len(_squash(prefix)) < 2:
+                continue
+            info = _exact(prefix, provider)
+            if info is not None:
+                return info
+    return None
+
+
+def _clear_cache() -> None:
+    global _cached
+    _cache.clear()
+    _cached = 0
+
+
+def _reset_for_tests() -> None:
+    """Forget user registrations and the cache (the built-in file reloads on next use)."""
+    global _models
+    with _lock:
+        _models = None
+        _index.clear()
+        _squashed.clear()
+        _clear_cache()

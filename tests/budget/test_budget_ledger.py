@@ -147,3 +147,36 @@ def test_totals_groups_by_columns_labels_and_time(tmp_path) -> None:
     with pytest.raises(ValueError, match="group_by: got 'colour'"):
         ledger.totals(group_by=("colour",))
     mgr.close()
+
+
+EXITING = """
+    import os, sys
+    import wattmeter
+    from wattmeter import _meter
+    from wattmeter._usage import Usage
+
+    wattmeter.configure(budgets=[{"team": "search", "limit": "1 kWh", "period": "day"}],
+                        ledger_path=sys.argv[1], ledger_flush_s=60, prometheus=False)
+    with wattmeter.attribute(team="search"):
+        _meter.record(Usage("openai", "gpt-4o", "chat", input_tokens=10, output_tokens=10))
+        if sys.argv[2] == "fork":
+            pid = os.fork()
+            _meter.record(Usage("openai", "gpt-4o", "chat", input_tokens=10,
+                                output_tokens=10))
+            if pid == 0:
+                sys.exit(0)  # the child's atexit flush writes only its own record
+            os.waitpid(pid, 0)
+        for _ in range(4):
+            _meter.record(Usage("openai", "gpt-4o", "chat", input_tokens=10, output_tokens=10))
+    # no flush, no close: the atexit hook writes what the background writer has not
+"""
+
+
+@pytest.mark.parametrize(("mode", "calls"), [("plain", 5), ("fork", 7)])
+def test_exit_flushes_and_a_fork_does_not_write_twice(tmp_path, mode: str, calls: int) -> None:
+    path = str(tmp_path / "exit.db")
+    proc = _python(EXITING, path, mode)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (row,) = Ledger(path).totals(group_by=("team",))
+    assert row["calls"] == calls

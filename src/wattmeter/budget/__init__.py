@@ -69,7 +69,7 @@ def manager(cfg: Any = None, *, clock: Callable[[], float] | None = None) -> Bud
         _state["manager"] = None
         if mgr is not None:
             mgr.close()
-        mgr = BudgetManager(cfg, **({"clock": clock} if clock else {}))
+        mgr = BudgetManager(cfg) if clock is None else BudgetManager(cfg, clock=clock)
         _state["manager"], _state["key"] = mgr, key
         if not _state["hooks"]:
             _state["hooks"] = True
@@ -82,7 +82,8 @@ def manager(cfg: Any = None, *, clock: Callable[[], float] | None = None) -> Bud
 
 def current_manager() -> BudgetManager | None:
     """The running manager, if budgets are configured and a call was made or wired."""
-    return _state["manager"]  # type: ignore[no-any-return]
+    mgr: BudgetManager | None = _state["manager"]
+    return mgr
 
 
 def close() -> None:

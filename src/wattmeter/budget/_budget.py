@@ -121,7 +121,10 @@ class Budget:
             return False
         if self.operation is not None and operation != self.operation:
             return False
-        return all(labels.get(k) == v for k, v in self.labels.items())
+        for key, value in self.labels.items():
+            if labels.get(key) != value:
+                return False
+        return True
 
     def _key(self) -> tuple[Any, ...]:
         return (self.team, self.metric, self.limit, self.period, tuple(sorted(

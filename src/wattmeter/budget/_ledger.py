@@ -56,9 +56,20 @@ ON CONFLICT (team, bucket, provider, model, operation, labels) DO UPDATE SET
 """
 
 
+_json_cache: dict[tuple[tuple[str, str], ...], str] = {}
+
+
 def labels_json(labels: Mapping[str, str]) -> str:
-    """The stored form of a label set: compact JSON with sorted keys."""
-    return json.dumps(dict(labels), sort_keys=True, separators=(",", ":")) if labels else "{}"
+    """The stored form of a label set: compact JSON with sorted keys (cached: hot path)."""
+    if not labels:
+        return "{}"
+    key = tuple(sorted(labels.items()))
+    text = _json_cache.get(key)
+    if text is None:
+        if len(_json_cache) > 4096:
+            _json_cache.clear()
+        text = _json_cache[key] = json.dumps(dict(key), separators=(",", ":"))
+    return text
 
 
 class Ledger:
@@ -231,8 +242,8 @@ class Ledger:
                     acc[i] += v
         out = []
         for gk in sorted(groups, key=lambda t: tuple(str(x) for x in t)):
-            d: dict[str, Any] = dict(zip(keys, gk))
-            d.update(zip(_SUMS, groups[gk]))
+            d: dict[str, Any] = dict(zip(keys, gk, strict=True))
+            d.update(zip(_SUMS, groups[gk], strict=True))
             out.append(d)
         return out
 

@@ -21,7 +21,8 @@ _ENERGY_UNITS = {
 #: Multiplier to grams of CO2e for each mass unit (lower-cased, "co2e"/"co2" stripped).
 _CO2E_UNITS = {"t": 1e6, "tonne": 1e6, "tonnes": 1e6, "kg": 1e3, "g": 1.0, "mg": 1e-3}
 
-_LIMIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)\s*([A-Za-z0-9 ]+?)\s*$")
+_LIMIT = re.compile(
+    r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)\s*([A-Za-z0-9 ]+?)\s*$")
 _MWH_CASE = re.compile(r"^MWh$")
 
 FORM = ("a number with a unit: energy as '5 kWh', '250 Wh', '3.6 MJ'; "

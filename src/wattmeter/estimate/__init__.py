@@ -1,51 +1,43 @@
-"""PLACEHOLDER until the estimation core lands: zero estimates with the final signatures."""
+"""Energy and CO2e estimation: model registry, hardware, physics models, grid and PUE data.
+
+Pure functions and data, no I/O beyond reading the package's data files on first use.
+`estimate()` is the public entry point; `footprint_for()` is what the meter core calls for
+every metered call. Heavy modules load on first use so ``import wattmeter`` stays cheap.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._footprint import Footprint
-from .._usage import Usage
+from ._resolve import Deployment, ModelSpec
+
+if TYPE_CHECKING:
+    from .._footprint import Footprint
+    from .._usage import Usage
+    from ._registry import ModelInfo
 
 __all__ = ["Deployment", "ModelSpec", "estimate", "footprint_for", "register_model"]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    total_params_b: float
-    active_params_b: float | None = None
-    precision: str = "bf16"
-
-
-@dataclass(frozen=True)
-class Deployment:
-    gpu: str | None = None
-    gpus: int | None = None
-    batch_size: int | None = None
-    pue: float | None = None
-    zone: str | None = None
-
-
-def register_model(name: str, **fields: Any) -> None:
-    pass
-
-
-def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
-                  timestamp: float = 0.0) -> Footprint:
-    e = 0.001 * (usage.input_tokens + usage.output_tokens) + 0.01
-    return Footprint(usage.provider, usage.model, usage.operation, team, labels,
-                     usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
-                     usage.reasoning_tokens, e, e / 2, e * 2, e / 1.5, e / 3, e, e / 1.2,
-                     e / 2.4, e * 1.6, e * 0.4, e * 0.2, e * 0.8, "WORLD", 473.0, 1.2,
-                     warnings=tuple(usage.warnings or ()), outcome=usage.outcome,
-                     response_model=usage.response_model, timestamp=timestamp)
-
-
-def estimate(model: Any, provider: str | None = None, operation: str = "chat",
+def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat",
              **kwargs: Any) -> Footprint:
-    u = Usage(provider or "unknown", str(model), operation,
-              input_tokens=kwargs.get("input_tokens", 0),
-              output_tokens=kwargs.get("output_tokens", 0))
-    return footprint_for(u, team="default", labels={})
+    """Estimate one call's energy and CO2e (signature and conventions: `_api.estimate`)."""
+    from ._api import estimate as _estimate
+
+    globals()["estimate"] = _estimate  # later calls go straight to the implementation
+    return _estimate(model, provider, operation, **kwargs)
+
+
+def footprint_for(usage: Usage, *, team: str, labels: Any, timestamp: float = 0.0) -> Footprint:
+    """The footprint of one metered call (the meter core's hot path)."""
+    from ._api import footprint_for as _footprint_for
+
+    globals()["footprint_for"] = _footprint_for
+    return _footprint_for(usage, team=team, labels=labels, timestamp=timestamp)
+
+
+def register_model(name: str, **fields: Any) -> ModelInfo:
+    """Register a model so `estimate` and the meter know it (see `_registry.register_model`)."""
+    from ._registry import register_model as _register
+
+    return _register(name, **fields)

@@ -1,0 +1,210 @@
+"""Per-(model, provider, operation, deployment) coefficients, computed once and cached.
+
+`build` picks the nominal deployment (the given one, else the provider's dominant GPU,
+the median batch, the GPU count memory needs), the server factor, PUE and grid intensity,
+then runs a small fixed-seed Monte Carlo over what is unknown to turn each energy
+component into 5th/95th-percentile ratios (docs/methodology.md, "Uncertainty").
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, NamedTuple
+
+from . import _diffusion, _text
+from ._hardware import GPU, Precision, gpu, precision
+from ._physics import constants
+from ._resolve import Deployment, Subject
+
+__all__ = ["Coef", "build", "components"]
+
+
+class Coef(NamedTuple):
+    """Everything a call's estimate needs besides its own counts."""
+
+    kind: str                # text | embed | diffusion | speech | stt | stt-llm
+    model: str               # the name shown in footprints
+    provider: str
+    phys: Any                # physics coefficients of the nominal deployment
+    defaults: tuple[float, float, float, float, float]  # width, height, steps, frames, fps
+    ks: float                # server / accelerator
+    pue: float
+    intensity: float         # gCO2e/kWh
+    zone: str
+    ratios: tuple[float, ...]  # for acc, server, facility, co2: lo0, lo1, hi0, hi1 (per J)
+    warnings: tuple[str, ...]
+    registry_model: str | None
+    request_j: float         # fixed accelerator J of a request with nothing generated
+
+
+def _kind(s: Subject) -> str:
+    m = s.modality
+    if m in ("text", "embeddings", "image", "video", "speech"):
+        return {"text": "text", "embeddings": "embed", "image": "diffusion",
+                "video": "diffusion", "speech": "speech"}[m]
+    return "stt" if s.architecture == "encoder-decoder" else "stt-llm"
+
+
+def _pow2(x: float) -> int:
+    n = max(1, math.ceil(x))
+    return 1 << (n - 1).bit_length()
+
+
+def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g: GPU,
+          gpus: int | None, batch: float | None) -> tuple[Any, int]:
+    """Physics coefficients for one deployment draw, and the GPU count used."""
+    kt = constants("text")
+    if kind == "text" or kind == "stt-llm":
+        n = gpus or _text.gpus_needed(total, prec, g, kt)
+        b = batch or kt["batch_per_gpu_median"] * n
+        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+    if kind == "embed":
+        return _text.embed_coeffs(active, prec, g, kt), 1
+    if kind == "speech":
+        n = gpus or _text.gpus_needed(total, prec, g, kt)
+        b = batch or constants("speech")["batch"]
+        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+    if kind == "stt":
+        ks = constants("speech")
+        enc_b = total * ks["encoder_fraction"]
+        j_flop = (g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)) / (
+            g.flops(prec.compute) * kt["mfu_prefill"])
+        frames = ks["encoder_frames"]
+        attn = _text.attn_flops_per_ctx(enc_b, enc_b, kt)
+        enc_j = (2.0 * enc_b * 1e9 * frames + attn * frames * frames) * j_flop
+        n = gpus or 1
+        dec = _text.text_coeffs(total - enc_b, total - enc_b, prec, g, n,
+                                batch or ks["batch"], kt)
+        return (enc_j, dec), n
+    fam = _diffusion.family(s.family, s.modality)
+    need = _pow2(total * prec.bytes * 1.2 / g.memory_gb)
+    n = max(gpus or 1, need)
+    return _diffusion.diffusion_coeffs(fam, total, prec, g, n, batch or 1,
+                                       constants("diffusion")), n
+
+
+def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cached: float,
+               out: float, width: float, height: float, steps: float, frames: float,
+               items: float, seconds: float, chars: float) -> tuple[float, float]:
+    """Accelerator joules of a request's two components (prefill/decode, or one)."""
+    if kind == "text":
+        return (_text.prefill_j(phys, uncached, cached),
+                _text.decode_j(phys, uncached + cached, out))
+    if kind == "embed":
+        return (uncached + cached) * phys, 0.0
+    if kind == "diffusion":
+        return _diffusion.diffusion_j(phys, width, height, frames, steps, items), 0.0
+    ks = constants("speech")
+    if kind == "speech":
+        ctx = chars / 4.0
+        n_out = seconds * ks["audio_tokens_per_second"]
+        return _text.prefill_j(phys, ctx, 0.0), _text.decode_j(phys, ctx, n_out)
+    if kind == "stt":
+        enc_j, dec = phys
+        windows = math.ceil(seconds / ks["window_s"]) if seconds > 0 else 0
+        n_out = max(out, seconds * ks["text_tokens_per_second"])
+        return windows * enc_j, _text.decode_j(dec, 0.0, n_out)
+    n_in = seconds * ks["audio_input_tokens_per_second"] + uncached
+    n_out = max(out, seconds * ks["text_tokens_per_second"])
+    return _text.prefill_j(phys, n_in, cached), _text.decode_j(phys, n_in + cached, n_out)
+
+
+def _defaults(kind: str, s: Subject) -> tuple[float, float, float, float, float]:
+    d = s.defaults or {}
+    if kind != "diffusion":
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    fam = _diffusion.family(s.family, s.modality)
+    video = s.modality == "video"
+    fps = float(d.get("fps", 16.0 if video else 1.0))
+    frames = float(d.get("frames", 0) or (d.get("seconds", 5.0) * fps + 1 if video else 1.0))
+    return (float(d.get("width", 1280 if video else 1024)),
+            float(d.get("height", 720 if video else 1024)),
+            float(d.get("steps", fam.default_steps)), frames, fps)
+
+
+def _reference(kind: str, d: tuple[float, ...]) -> tuple[float, ...]:
+    """A typical request of each kind, at which the uncertainty ratios are computed."""
+    w, h, st, fr, _ = d
+    return (1000.0, 0.0, 300.0, w, h, st, fr, 1.0, 60.0 if kind.startswith("stt") else 20.0,
+            300.0)
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    pos = q * (len(xs) - 1)
+    i = int(pos)
+    j = min(i + 1, len(xs) - 1)
+    return xs[i] + (xs[j] - xs[i]) * (pos - i)
+
+
+def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
+          intensity_fixed: bool, pue: float, pue_fixed: bool) -> Coef:
+    """Nominal coefficients plus Monte Carlo percentile ratios for one cache key."""
+    kind = _kind(s)
+    mix = [(gpu(name), w) for name, w in pd.hardware if w > 0] or [(gpu("H100"), 1.0)]
+    g_nom = gpu(dep.gpu) if dep.gpu else max(mix, key=lambda m: m[1])[0]
+    prec_nom = precision(s.precision)
+    phys, _ = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, dep.batch_size)
+    d = _defaults(kind, s)
+    ov = constants("overhead")
+    ks = float(ov["server_factor"])
+    ref = _reference(kind, d)
+    nom = components(kind, phys, d, *ref)
+
+    ku = constants("uncertainty")
+    sigma = {"text": constants("text")["model_error_sigma"],
+             "diffusion": constants("diffusion")["model_error_sigma"]}.get(kind, 0.5)
+    kt = constants("text")
+    kd = constants("diffusion")
+    rng = random.Random(20260216)
+    bsig = math.log(kt["batch_per_gpu_p95"] / kt["batch_per_gpu_median"]) / 1.645
+    names = [m[0] for m in mix]
+    weights = [m[1] for m in mix]
+    samples: list[list[float]] = [[] for _ in range(8)]
+    for _ in range(int(ku["samples"])):
+        u = rng.random()
+        total = (s.total_lo * (s.total_hi / s.total_lo) ** u
+                 if s.total_hi > s.total_lo else s.total_b)
+        active = (s.active_lo * (s.active_hi / s.active_lo) ** u
+                  if s.active_hi > s.active_lo else s.active_b)
+        active = min(active, total)
+        g = gpu(dep.gpu) if dep.gpu else rng.choices(names, weights)[0]
+        prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
+        if kind == "diffusion":
+            gpus = dep.gpus or rng.choice(kd["gpu_choices"])
+            batch = dep.batch_size or rng.choice(kd["batch_choices"])
+        else:
+            gpus = dep.gpus
+            if kind in ("text", "stt-llm"):
+                if gpus is None:
+                    gpus = _text.gpus_needed(total, prec, g, kt) * (2 if rng.random() < 0.3 else 1)
+                batch = dep.batch_size or (kt["batch_per_gpu_median"] * gpus
+                                           * math.exp(rng.gauss(0.0, bsig)))
+            else:
+                batch = dep.batch_size
+        ph, _ = _phys(kind, s, total, active, prec, g, gpus, batch)
+        err = math.exp(rng.gauss(0.0, sigma))
+        e = components(kind, ph, d, *ref)
+        k_i = rng.triangular(ov["server_factor_low"], ov["server_factor_high"], ks)
+        p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
+        if intensity_fixed:
+            i_i = intensity
+        else:
+            lo, hi = pd.intensity_low, pd.intensity_high
+            i_i = lo * (hi / lo) ** rng.random() if 0 < lo < hi else intensity
+        for c in (0, 1):
+            base = nom[c] or 1.0
+            a = e[c] * err / base
+            samples[c].append(a)
+            samples[2 + c].append(a * k_i)
+            samples[4 + c].append(a * k_i * p_i)
+            samples[6 + c].append(a * k_i * p_i * i_i / 3.6e6)
+    central = (1.0, ks, ks * pue, ks * pue * intensity / 3.6e6)
+    ratios: list[float] = []
+    for b in range(4):
+        lo = [min(_pct(samples[2 * b + c], 0.05), central[b]) for c in (0, 1)]
+        hi = [max(_pct(samples[2 * b + c], 0.95), central[b]) for c in (0, 1)]
+        ratios += lo + hi
+    return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
+                tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]))

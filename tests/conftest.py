@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 os.environ["WATTMETER_STRICT"] = "1"  # internal errors propagate inside our own tests
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm offline: no cost-map fetch
 
 from collections.abc import Iterator
 

@@ -14,7 +14,7 @@ import wattmeter
 from wattmeter.testing import capture
 
 MODEL = "claude-haiku-4-5"
-MSG = [{"role": "user", "content": "a secret prompt about penguins"}]
+MSG: Any = [{"role": "user", "content": "a secret prompt about penguins"}]
 PROMPT_TOKENS = (len("a secret prompt about penguins") + 3) // 4
 
 
@@ -34,7 +34,7 @@ def test_create_records_usage_and_type(client: anthropic.Anthropic) -> None:
 
 
 def test_cache_tokens_count_as_input(client: anthropic.Anthropic) -> None:
-    system = [{"type": "text", "text": "s" * 400, "cache_control": {"type": "ephemeral"}}]
+    system: Any = [{"type": "text", "text": "s" * 400, "cache_control": {"type": "ephemeral"}}]
     with capture() as fps:
         m = client.messages.create(model=MODEL, max_tokens=3, system=system, messages=MSG)
     u = m.usage

@@ -18,7 +18,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 import wattmeter
 from wattmeter.testing import capture
 
-MSG = [{"role": "user", "content": "a secret prompt about penguins"}]
+MSG: Any = [{"role": "user", "content": "a secret prompt about penguins"}]
 PROMPT_TOKENS = (len("a secret prompt about penguins") + 3) // 4
 
 
@@ -50,7 +50,7 @@ def test_create_records_the_usage_the_server_sent(client: openai.OpenAI) -> None
 
 
 def test_reasoning_and_cached_tokens(client: openai.OpenAI) -> None:
-    long = [{"role": "user", "content": "x" * 4 * 1100}]
+    long: Any = [{"role": "user", "content": "x" * 4 * 1100}]
     with capture() as fps:
         client.chat.completions.create(model="o3", messages=long, max_completion_tokens=10)
     fp = fps[0]
@@ -158,7 +158,8 @@ def test_with_streaming_response(client: openai.OpenAI) -> None:
     with capture() as fps:
         with client.chat.completions.with_streaming_response.create(
                 model="gpt-4o", messages=MSG, max_tokens=3) as resp:
-            assert resp.parse().usage.completion_tokens == 3
+            u = resp.parse().usage
+            assert u is not None and u.completion_tokens == 3
         with client.chat.completions.with_streaming_response.create(
                 model="gpt-4o", messages=MSG, max_tokens=3, stream=True) as resp:
             n = sum(1 for _ in resp.parse())

@@ -24,6 +24,7 @@ text never go on spans: counts and estimates only.
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from typing import Any
@@ -50,6 +51,7 @@ _GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODE
 _watched: weakref.WeakSet[Any] = weakref.WeakSet()  # providers our processor is on
 _hinted = {"inner": False}
 _instruments: dict[str, Any] = {}
+_UNKNOWN = object()
 
 
 def is_genai_span(span: Any) -> bool:
@@ -110,9 +112,18 @@ class SpanHooks:
         self._trace = trace
         self._provider: Any = None
         self._tracer: Any = None
+        self._proxy = trace.ProxyTracerProvider()
+        self._env_provider = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
     def _current_tracer(self) -> Any:
-        provider = self._trace.get_tracer_provider()
+        trace = self._trace
+        # The API's global, read directly: get_tracer_provider() costs ~3 µs (an environ
+        # lookup) and this runs on every call. None = nothing installed yet.
+        provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+        if provider is None and not self._env_provider:
+            provider = self._proxy
+        elif provider is None or provider is _UNKNOWN:
+            provider = trace.get_tracer_provider()
         if provider is not self._provider:  # first call, or the app installed a provider
             self._provider = provider
             self._tracer = _tracer_of(provider, self._trace)

@@ -17,7 +17,7 @@ def _configure(tmp_path, **budget) -> None:
 
 
 def test_start_call_refuses_a_spent_budget(tmp_path) -> None:
-    _configure(tmp_path, limit_wh=0.5)
+    _configure(tmp_path, limit_wh=1e-9)
     with wattmeter.attribute(team="search"):
         call = _meter.start_call("openai", "gpt-4o", "chat")
         call.finish(Usage("openai", "gpt-4o", "chat", input_tokens=400, output_tokens=400))

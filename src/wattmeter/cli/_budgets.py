@@ -85,5 +85,5 @@ def run(args: argparse.Namespace) -> int:
                       s.source + ("" if s.verified else " (fallback)")))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(table[0]))]
     for r in table:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
     return 0

@@ -109,7 +109,7 @@ def _canonical(zone: str) -> str | None:
     zones = _load_zones()
     if not isinstance(zone, str):
         return None
-    key = zone.strip().lower().replace(" ", "")
+    key = zone.strip().lower()
     hit = _lookup.get(key)
     if hit is None and ":" in key:  # other cloud spellings: "google:us-central1", "AWS/..."
         cloud, _, region = key.partition(":")

@@ -219,8 +219,18 @@ def _from_entry(entry: Any) -> ModelInfo:
         raise ValueError("field 'id': missing (the model's name)")
     if "total_params_b" not in fields:
         raise ValueError(f"model {name!r}: field 'total_params_b' is missing")
+    unknown = sorted(set(fields) - _FIELDS)
+    if unknown:
+        raise ValueError(f"model {name!r}: field {unknown[0]!r} is unknown; expected some of "
+                         + ", ".join(sorted(_FIELDS | {"id"})))
     fields["aliases"] = tuple(fields.get("aliases") or ())
     return _build(name, **fields)
+
+
+_FIELDS = frozenset((
+    "provider", "modality", "architecture", "family", "total_params_b", "total_params_b_low",
+    "total_params_b_high", "active_params_b", "active_params_b_low", "active_params_b_high",
+    "precision", "disclosed", "defaults", "source", "year", "notes", "aliases"))
 
 
 def _num(field: str, value: Any, *, optional: bool = False) -> float | None:
@@ -503,3 +513,5 @@ def _reset_for_tests() -> None:
         _index.clear()
         _squashed.clear()
         _clear_cache()
+    for callback in list(_callbacks):
+        callback()

@@ -158,7 +158,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     kt = constants("text")
     kd = constants("diffusion")
     rng = random.Random(20260216)
-    bsig = math.log(kt["batch_per_gpu_p95"] / kt["batch_per_gpu_median"]) / 1.645
+    bsig = math.log(kt["batch_per_gpu_p95"] / kt["batch_per_gpu_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
     weights = [m[1] for m in mix]
     samples: list[list[float]] = [[] for _ in range(8)]

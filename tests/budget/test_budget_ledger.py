@@ -176,7 +176,7 @@ EXITING = """
 def test_exit_flushes_and_a_fork_does_not_write_twice(tmp_path, mode: str, calls: int) -> None:
     path = str(tmp_path / "exit.db")
     proc = _python(EXITING, path, mode)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     (row,) = Ledger(path).totals(group_by=("team",))
     assert row["calls"] == calls

@@ -140,3 +140,12 @@ def test_metrics_server_on_a_free_loopback_port() -> None:
     assert sc.PROM_ENERGY in body and sc.PROM_BUILD_INFO in body
     wattmeter.configure(metrics_port=None)
     assert prom.metrics_server() is None
+
+
+def test_readme_lists_every_wire_name() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    names = [v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str)]
+    missing = [n for n in names if n.rstrip(".") not in readme]
+    assert not missing, f"README.md does not list {missing}"

@@ -354,19 +354,51 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
         return _models
 
 
-_SEP = re.compile(r"[\s_]+")
-_SQUASH = re.compile(r"[-._:\s/]+")
+class _Patterns:
+    """Regular expressions of name matching, compiled on first use (not at import)."""
+
+    def __init__(self) -> None:
+        c = re.compile
+        self.sep = c(r"[\s_]+")
+        self.squash = c(r"[-._:\s/]+")
+        self.generic_tail = c(r"-(instruct|it|chat|hf|diffusers)$")
+        self.region = c(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au)\.")
+        self.bedrock_vendor = c(
+            r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|"
+            r"stability|twelvelabs|luma)\.")
+        self.suffixes = tuple(c(p) for p in (
+            r"@.*$",  # Vertex: claude-3-5-sonnet-v2@20241022
+            r":\d+$",  # Bedrock: ...-v2:0
+            r"-\d{4}-\d{2}-\d{2}$",  # -2024-08-06
+            r"-\d{8}$",  # -20241022
+            r"-\d{2}-\d{4}$",  # Cohere: -08-2024
+            r"-(latest|stable|default)$",
+            r"-preview(-\d{2}-\d{2}|-\d{4}-\d{2}-\d{2}|-\d+)?$",
+            r"-exp(-\d{2}-\d{2}|-\d+)?$",
+            r"-v\d+(\.\d+)?$",  # -v2, -v1.0
+            r"-\d{4}$",  # -0125, -2411
+            r"-\d{3}$",  # -001
+            r"-\d{2}-\d{2}$",  # -05-20
+        ))
+        self.boundary = c(r"[-._:@/]")
+
+
+_pat: _Patterns | None = None
+
+
+def _patterns() -> _Patterns:
+    global _pat
+    if _pat is None:
+        _pat = _Patterns()
+    return _pat
 
 
 def _norm(name: str) -> str:
-    return _SEP.sub("-", name.strip().lower())
+    return _patterns().sep.sub("-", name.strip().lower())
 
 
 def _squash(name: str) -> str:
-    return _SQUASH.sub("", name.lower())
-
-
-_GENERIC_TAIL = re.compile(r"-(instruct|it|chat|hf|diffusers)$")
+    return _patterns().squash.sub("", name.lower())
 
 
 def _keys(info: ModelInfo) -> set[str]:
@@ -374,7 +406,7 @@ def _keys(info: ModelInfo) -> set[str]:
     if "/" in info.id:
         bare = _norm(info.id.rsplit("/", 1)[1])
         keys.add(bare)
-        keys.add(_GENERIC_TAIL.sub("", bare))
+        keys.add(_patterns().generic_tail.sub("", bare))
     return {k for k in keys if k}
 
 
@@ -406,27 +438,6 @@ _PROVIDER_ALIASES = {
     "azure": "openai", "azure_openai": "openai", "azure-openai": "openai",
     "together": None, "together_ai": None, "groq": None, "bedrock": None, "huggingface": None,
 }
-_REGION = re.compile(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au)\.")
-_BEDROCK_VENDOR = re.compile(
-    r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|stability|"
-    r"twelvelabs|luma)\.")
-_SUFFIXES = (
-    re.compile(r"@.*$"),  # Vertex: claude-3-5-sonnet-v2@20241022
-    re.compile(r":\d+$"),  # Bedrock: ...-v2:0
-    re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # -2024-08-06
-    re.compile(r"-\d{8}$"),  # -20241022
-    re.compile(r"-\d{2}-\d{4}$"),  # Cohere: -08-2024
-    re.compile(r"-(latest|stable|default)$"),
-    re.compile(r"-preview(-\d{2}-\d{2}|-\d{4}-\d{2}-\d{2}|-\d+)?$"),
-    re.compile(r"-exp(-\d{2}-\d{2}|-\d+)?$"),
-    re.compile(r"-v\d+(\.\d+)?$"),  # -v2, -v1.0
-    re.compile(r"-\d{4}$"),  # -0125, -2411
-    re.compile(r"-\d{3}$"),  # -001
-    re.compile(r"-\d{2}-\d{2}$"),  # -05-20
-)
-_BOUNDARY = re.compile(r"[-._:@/]")
-
-
 def _pick(candidates: tuple[ModelInfo, ...] | None, provider: str | None) -> ModelInfo | None:
     if not candidates:
         return None
@@ -456,14 +467,15 @@ def _variants(name: str) -> list[str]:
             out.append(n)
     # Bedrock: [region.]vendor.model-version:0
     last = out[-1]
-    bedrock = _BEDROCK_VENDOR.sub("", _REGION.sub("", last))
+    pat = _patterns()
+    bedrock = pat.bedrock_vendor.sub("", pat.region.sub("", last))
     if bedrock != last:
         out.append(bedrock)
     return out
 
 
 def _strip_once(key: str) -> str:
-    for pattern in _SUFFIXES:
+    for pattern in _patterns().suffixes:
         stripped = pattern.sub("", key)
         if stripped != key and stripped:
             return stripped
@@ -488,7 +500,7 @@ def _match(name: str, provider: str | None) -> ModelInfo | None:
         stripped_forms.append(key)
     # longest known prefix at a separator boundary (variants of a known model)
     for form in stripped_forms:
-        cuts = [m.start() for m in _BOUNDARY.finditer(form)]
+        cuts = [m.start() for m in _patterns().boundary.finditer(form)]
         for cut in reversed(cuts):
             prefix = form[:cut]
             if len(_squash(prefix)) < 2:

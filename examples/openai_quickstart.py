@@ -1,0 +1,76 @@
+"""Quickstart: meter one OpenAI chat call and print its energy and CO2e.
+
+It shows the four calls most users need: ``configure`` (options), ``instrument`` (patch
+the installed provider libraries), ``attribute`` (whose call it is) and
+``testing.capture`` (read back the footprint of the calls made inside a block).
+
+Run it with no API key against wattmeter's local provider simulator::
+
+    python examples/openai_quickstart.py
+
+or against a real endpoint::
+
+    WATTMETER_EXAMPLE_BASE_URL=https://api.openai.com/v1 OPENAI_API_KEY=sk-... \
+        python examples/openai_quickstart.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import textwrap
+from collections.abc import Iterator
+
+import openai
+
+import wattmeter
+from wattmeter.testing import capture
+
+
+@contextlib.contextmanager
+def openai_base_url() -> Iterator[str]:
+    """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""
+    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
+    if url:
+        yield url
+        return
+    from wattmeter.testing.simulator import Simulator
+
+    with Simulator() as sim:
+        # The simulator listens on loopback, which wattmeter would call "self-hosted";
+        # name it "openai" so the footprint is the one a real OpenAI call would get.
+        wattmeter.configure(provider_hosts={sim.host: "openai"})
+        yield sim.url + "/v1"
+
+
+def main() -> None:
+    """Make one metered chat call and print what it cost."""
+    with openai_base_url() as base_url:
+        # --- the README quickstart, line for line ---------------------------------------
+        wattmeter.configure(grid_zone="FR")  # optional: where the model runs (default: the provider's)
+        wattmeter.instrument("openai")  # or instrument() for every installed library
+        client = openai.OpenAI(base_url=base_url,
+                               api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
+        with capture() as footprints, wattmeter.attribute(team="search", feature="autocomplete"):
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "Suggest three search queries about tea."}],
+                max_tokens=40,
+            )
+        fp = footprints[0]
+        # --------------------------------------------------------------------------------
+        print("reply:", textwrap.shorten(reply.choices[0].message.content or "", 60))
+        print(f"team={fp.team} labels={dict(fp.labels)} provider={fp.provider} model={fp.model}")
+        print(f"tokens: {fp.input_tokens} in, {fp.output_tokens} out")
+        print(f"energy: {fp.energy_wh:.5f} Wh (90% interval {fp.energy_wh_low:.5f}"
+              f"-{fp.energy_wh_high:.5f} Wh; accelerators {fp.accelerator_wh:.5f} Wh,"
+              f" PUE {fp.pue})")
+        print(f"co2e: {fp.co2e_g:.6f} g at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh"
+              f" (grid zone {fp.grid_zone}, {fp.method})")
+        for warning in fp.warnings:
+            print(f"warning: {warning}")
+        wattmeter.uninstrument()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
-from ._coefficients import Coef, build, components
-from ._resolve import Deployment, ModelSpec, _num, check_deployment, check_operation, resolve
+from ._records import Deployment, ModelSpec
+
+if TYPE_CHECKING:
+    from ._coefficients import Coef
 
 __all__ = ["clear_cache", "estimate", "footprint_for"]
 
 _cache: dict[Any, Coef] = {}
 _built: dict[Any, float] = {}
-_state: dict[str, Any] = {"hooked": False, "live_ttl": 0.0}
+_state: dict[str, Any] = {"hooked": False}
+_live_ttl = 0.0  # seconds a coefficient keeps a live grid intensity; 0: forever
+_new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
 
 
 def clear_cache(*_: Any) -> None:
     """Forget every cached coefficient (configuration or registry changed)."""
+    global _live_ttl
     _cache.clear()
     _built.clear()
     cfg = _config.current()
-    _state["live_ttl"] = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
+    _live_ttl = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
 
 
 def _hook() -> None:
@@ -45,13 +50,15 @@ def _hook() -> None:
 
 def _make(model: Any, provider: str | None, operation: str, deployment: Any,
           zone: str | None, grid_intensity: float | None, pue: float | None) -> Coef:
+    from ._coefficients import build
     from ._grid import intensity_for, provider_defaults, zone_intensity
+    from ._resolve import check_deployment, check_operation, num, resolve
 
     op = check_operation(operation)
     if provider is not None and not isinstance(provider, str):
         raise ValueError(f"provider: got {provider!r}; expected a provider name or None")
-    grid_intensity = _num("grid_intensity", grid_intensity, 0.0, 5000.0)
-    pue = _num("pue", pue, 1.0, 5.0)
+    grid_intensity = num("grid_intensity", grid_intensity, 0.0, 5000.0)
+    pue = num("pue", pue, 1.0, 5.0)
     dep = check_deployment(deployment)
     if zone is not None:
         zone = zone_intensity(zone).zone
@@ -87,10 +94,11 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
           zone: str | None = None, grid_intensity: float | None = None,
           pue: float | None = None) -> Coef:
+    """The cached coefficients of a key, built (and cached) on a miss or a stale live intensity."""
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
         c = _cache[key]
-        if not _state["live_ttl"] or time.monotonic() - _built[key] < _state["live_ttl"]:
+        if not _live_ttl or time.monotonic() - _built[key] < _live_ttl:
             return c
     except (KeyError, TypeError):
         pass
@@ -113,16 +121,18 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
     out = ot if rt <= ot else ot + rt  # reasoning counted separately: decode both
     unc = it - ct if ct < it else 0
     if c.kind == "text":
-        p = c.phys
-        e0 = unc * (p.pre_j_tok + p.pre_j_pair * (ct + 0.5 * unc)) + ct * p.pre_j_cached
+        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _) = c.phys
+        e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + c.request_j
         if out <= 0:
-            return e0 + c.request_j, 0.0
+            return e0, 0.0
         ctx = it + 0.5 * out
-        tm = p.mem0 + p.mem1 * ctx
-        tc = p.cmp0 + p.cmp1 * ctx
-        t = (tm if tm > tc else tc) + p.t0
-        u = (p.w_mem * tm + p.w_cmp * tc) / t
-        return e0 + c.request_j, out * (p.idle_w + (u if u < 1.0 else 1.0) * p.dyn_w) * t
+        tm = m0 + m1 * ctx
+        tc = c0 + c1 * ctx
+        t = (tm if tm > tc else tc) + t0
+        u = (wm * tm + wc * tc) / t
+        return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t
+    from ._coefficients import components
+
     d = c.defaults
     if c.kind == "diffusion":
         fps = fps or d[4]
@@ -148,24 +158,23 @@ def _footprint(c: Coef, provider: str, model: str, operation: str, team: str,
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    r = c.ratios
+    (_, _, _, _, _, ks, pue, inten, zone, r, _, regm, _) = c
     acc = (e0 + e1) / 3600.0
-    server = acc * c.ks
-    energy = server * c.pue
-    return Footprint(
+    server = acc * ks
+    energy = server * pue
+    return _new(Footprint, (
         provider, model, operation, team, labels, it, ot, ct, rt,
         energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
         acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        energy * c.intensity / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
-        c.zone, c.intensity, c.pue, "estimated", warnings, outcome, c.registry_model,
-        response_model, timestamp)
+        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
+        zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp))
 
 
 def _count(field: str, value: Any) -> int:
-    if type(value) is int and 0 <= value <= _MAX_TOKENS:
-        return value
-    return _num(field, value, 0, _MAX_TOKENS, integer=True, optional=False)  # type: ignore[no-any-return]
+    from ._resolve import num
+
+    return num(field, value, 0, _MAX_TOKENS, integer=True, optional=False)  # type: ignore[no-any-return]
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat", *,
@@ -182,38 +191,80 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
     ``reasoning_tokens``; when ``reasoning_tokens`` exceeds ``output_tokens`` they were
     counted separately and their sum is decoded. Bad input raises ``ValueError``.
     """
-    it = _count("input_tokens", input_tokens)
-    ot = _count("output_tokens", output_tokens)
-    ct = _count("cached_input_tokens", cached_input_tokens)
-    rt = _count("reasoning_tokens", reasoning_tokens)
-    if ct > it:
-        raise ValueError(f"cached_input_tokens: got {ct}, more than input_tokens ({it}); "
-                         "input_tokens includes the cached ones")
+    it, ot, ct, rt = input_tokens, output_tokens, cached_input_tokens, reasoning_tokens
+    if type(it) is not int or not 0 <= it <= _MAX_TOKENS:
+        it = _count("input_tokens", it)
+    if type(ot) is not int or not 0 <= ot <= _MAX_TOKENS:
+        ot = _count("output_tokens", ot)
+    if type(ct) is not int or not 0 <= ct <= it:
+        ct = _count("cached_input_tokens", ct)
+        if ct > it:
+            raise ValueError(f"cached_input_tokens: got {ct}, more than input_tokens ({it}); "
+                             "input_tokens includes the cached ones")
+    if type(rt) is not int or not 0 <= rt <= _MAX_TOKENS:
+        rt = _count("reasoning_tokens", rt)
     if (images is not None or width is not None or height is not None or steps is not None
             or frames is not None or seconds is not None or fps is not None
             or characters is not None or audio_seconds is not None):
-        images = _num("images", images, 1, 10_000, integer=True)
-        width = _num("width", width, 16, 16_384, integer=True)
-        height = _num("height", height, 16, 16_384, integer=True)
-        steps = _num("steps", steps, 1, 10_000, integer=True)
-        frames = _num("frames", frames, 1, 100_000, integer=True)
-        seconds = _num("seconds", seconds, 0, 3_600)
-        fps = _num("fps", fps, 1, 240)
-        characters = _num("characters", characters, 0, _MAX_TOKENS, integer=True)
-        audio_seconds = _num("audio_seconds", audio_seconds, 0, 1_000_000)
-    c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    sec = seconds if c.kind == "diffusion" else (
-        audio_seconds if audio_seconds is not None else seconds)
-    e0, e1 = _energy(c, it, ot, ct, rt, width, height, steps, frames, fps, sec, images,
-                     characters)
-    return _footprint(c, provider or c.provider, c.model, operation, "default", EMPTY_LABELS,
-                      it, ot, ct, rt, e0, e1, c.warnings, "ok", None, 0.0)
+        from ._resolve import num
+
+        images = num("images", images, 1, 10_000, integer=True)
+        width = num("width", width, 16, 16_384, integer=True)
+        height = num("height", height, 16, 16_384, integer=True)
+        steps = num("steps", steps, 1, 10_000, integer=True)
+        frames = num("frames", frames, 1, 100_000, integer=True)
+        seconds = num("seconds", seconds, 0, 3_600)
+        fps = num("fps", fps, 1, 240)
+        characters = num("characters", characters, 0, _MAX_TOKENS, integer=True)
+        audio_seconds = num("audio_seconds", audio_seconds, 0, 1_000_000)
+    key = (model, provider, operation, deployment, zone, grid_intensity, pue)
+    try:
+        c = _cache[key]
+        if _live_ttl and time.monotonic() - _built[key] >= _live_ttl:
+            raise KeyError(key)
+    except (KeyError, TypeError):
+        c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j) = c
+    if kind == "text":  # inlined hot path of _energy()
+        out = ot if rt <= ot else ot + rt
+        unc = it - ct
+        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _) = p
+        e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + req_j
+        if out > 0:
+            ctx = it + 0.5 * out
+            tm = m0 + m1 * ctx
+            tc = c0 + c1 * ctx
+            t = (tm if tm > tc else tc) + t0
+            u = (wm * tm + wc * tc) / t
+            e1 = out * (iw + (u if u < 1.0 else 1.0) * dw) * t
+        else:
+            e1 = 0.0
+    else:
+        sec = seconds if kind == "diffusion" else (
+            audio_seconds if audio_seconds is not None else seconds)
+        e0, e1 = _energy(c, it, ot, ct, rt, width, height, steps, frames, fps, sec, images,
+                         characters)
+    acc = (e0 + e1) / 3600.0
+    server = acc * ks
+    energy = server * pue_
+    return _new(Footprint, (
+        provider or cprov, name, operation, "default", EMPTY_LABELS, it, ot, ct, rt,
+        energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
+        acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
+        server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
+        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
+        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0))
 
 
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
                   timestamp: float = 0.0) -> Footprint:
     """The footprint of one metered call (the meter core's hot path)."""
-    c = _coef(usage.model, usage.provider, usage.operation)
+    try:
+        c = _cache[(usage.model, usage.provider, usage.operation, None, None, None, None)]
+        if _live_ttl:
+            c = _coef(usage.model, usage.provider, usage.operation)
+    except KeyError:
+        c = _coef(usage.model, usage.provider, usage.operation)
     it = usage.input_tokens or 0
     ot = usage.output_tokens or 0
     ct = usage.cached_input_tokens or 0

@@ -1,7 +1,7 @@
 """What is being estimated: a registered model, a `ModelSpec`, or a size class guessed from a name.
 
-Also holds the public `ModelSpec` and `Deployment` records and the input checks, so bad
-input fails with a `ValueError` naming the field, the value and the valid form.
+Also holds the input checks, so bad input fails with a `ValueError` naming the field, the
+value and the valid form.
 """
 
 from __future__ import annotations
@@ -11,39 +11,14 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .._usage import OPERATIONS
+from ._records import Deployment, ModelSpec
 
-__all__ = ["MODALITY_OF", "Deployment", "ModelSpec", "Subject", "check_deployment",
-           "resolve"]
+__all__ = ["MODALITY_OF", "Subject", "check_deployment", "check_operation", "num", "resolve"]
 
 #: The physics each operation uses.
 MODALITY_OF = {"chat": "text", "completion": "text", "embeddings": "embeddings",
                "image": "image", "video": "video", "speech": "speech",
                "transcription": "transcription"}
-
-
-class ModelSpec(NamedTuple):
-    """A model described by its size instead of its name (billions of parameters).
-
-    ``active_params_b`` is the per-token active size of a mixture-of-experts model
-    (default: the total). ``family`` names a diffusion geometry (families.json).
-    """
-
-    total_params_b: float
-    active_params_b: float | None = None
-    precision: str = "bf16"
-    modality: str | None = None
-    architecture: str | None = None
-    family: str | None = None
-
-
-class Deployment(NamedTuple):
-    """Where a model runs; unset fields come from configuration or provider defaults."""
-
-    gpu: str | None = None
-    gpus: int | None = None
-    batch_size: int | None = None
-    pue: float | None = None
-    zone: str | None = None
 
 
 class Subject(NamedTuple):
@@ -67,7 +42,7 @@ class Subject(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def _num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,
+def num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,
          optional: bool = True) -> Any:
     if value is None and optional:
         return None
@@ -102,9 +77,9 @@ def check_deployment(dep: Any) -> Deployment:
         from ._grid import zone_intensity
 
         zone = zone_intensity(zone).zone
-    return Deployment(gpu, _num("gpus", dep.gpus, 1, 4096, integer=True),
-                      _num("batch_size", dep.batch_size, 1, 1 << 20, integer=True),
-                      _num("pue", dep.pue, 1.0, 5.0), zone)
+    return Deployment(gpu, num("gpus", dep.gpus, 1, 4096, integer=True),
+                      num("batch_size", dep.batch_size, 1, 1 << 20, integer=True),
+                      num("pue", dep.pue, 1.0, 5.0), zone)
 
 
 def check_operation(operation: Any) -> str:
@@ -116,8 +91,8 @@ def check_operation(operation: Any) -> str:
 
 
 def _from_spec(spec: ModelSpec, operation: str) -> Subject:
-    total = _num("total_params_b", spec.total_params_b, 1e-4, 100_000.0, optional=False)
-    active = _num("active_params_b", spec.active_params_b, 1e-4, total)
+    total = num("total_params_b", spec.total_params_b, 1e-4, 100_000.0, optional=False)
+    active = num("active_params_b", spec.active_params_b, 1e-4, total)
     if active is None:
         active = total
     from ._hardware import precision

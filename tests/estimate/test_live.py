@@ -65,6 +65,17 @@ def test_live_value_after_background_refresh(simulator: Any) -> None:
     assert intensity_for("us-east-1") == electricity_maps.INTENSITY["US-MIDA-PJM"]
 
 
+def test_update_callbacks(simulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(_live, "_callbacks", [lambda: calls.append(1)])
+    _live_on(simulator)
+    intensity_for("FR")
+    assert _live.wait(5)
+    assert calls == [1]  # a new value arrived
+    assert _live.refresh("FR") == electricity_maps.INTENSITY["FR"]
+    assert calls == [1]  # same value: nothing to rebuild
+
+
 def test_fresh_value_is_not_refetched(simulator: Any) -> None:
     _live_on(simulator)
     assert _live.refresh("DE") == electricity_maps.INTENSITY["DE"]

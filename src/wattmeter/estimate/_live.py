@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .. import _config, _guard
 
-__all__ = ["cached_intensity", "enabled", "refresh", "wait"]
+__all__ = ["cached_intensity", "enabled", "on_live_update", "refresh", "wait"]
 
 WHERE = "live_intensity"
 
@@ -38,6 +39,24 @@ _retry_after: dict[str, float] = {}  # live zone -> no new attempt before (monot
 _threads: dict[str, threading.Thread] = {}  # refreshes in flight, by live zone
 _zone_keys: dict[str, str] = {}  # zone as the caller spelled it -> live zone ("" for none)
 _warned: set[str] = set()
+_callbacks: list[Callable[[], None]] = []
+
+
+def on_live_update(callback: Callable[[], None]) -> None:
+    """Call `callback()` whenever a live value arrives, changes or is dropped, so caches
+    built from `intensity_for` (per-model coefficients) can be rebuilt."""
+    _callbacks.append(callback)
+
+
+def _notify() -> None:
+    for callback in list(_callbacks):
+        try:
+            callback()
+        except Exception as exc:  # a cache owner's bug must not stop the refresh thread
+            try:
+                _guard.internal_error(WHERE, exc)
+            except Exception:
+                pass
 
 
 def _load() -> _Settings:
@@ -124,9 +143,12 @@ def _fetch(key: str, s: _Settings) -> float | None:
         value = _request(key, s)
     except Exception as exc:
         with _lock:
+            dropped = False
             if s.generation == _generation:
-                _values.pop(key, None)
+                dropped = _values.pop(key, None) is not None
                 _retry_after[key] = time.monotonic() + s.ttl
+        if dropped:
+            _notify()
         _guard.count_error(WHERE)
         if WHERE not in _warned:
             _warned.add(WHERE)
@@ -137,9 +159,14 @@ def _fetch(key: str, s: _Settings) -> float | None:
         return None
     else:
         with _lock:
+            changed = False
             if s.generation == _generation:
+                old = _values.get(key)
+                changed = old is None or old[0] != value
                 _values[key] = (value, time.monotonic())
                 _retry_after.pop(key, None)
+        if changed:
+            _notify()
         return value
     finally:
         with _lock:

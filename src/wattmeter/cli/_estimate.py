@@ -1,0 +1,94 @@
+"""``wattmeter estimate``: the footprint of one call, as a table or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+NAME = "estimate"
+HELP = "estimate the energy and CO2e of one generative call"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments mirror `wattmeter.estimate()`."""
+    parser.add_argument("model", nargs="?",
+                        help="model name, e.g. gpt-4o (or use --total-params-b)")
+    parser.add_argument("--provider", help="provider, e.g. openai, anthropic, google")
+    parser.add_argument("--operation", default="chat",
+                        help="chat, completion, embeddings, image, video, speech, transcription")
+    for name in ("input-tokens", "output-tokens", "cached-input-tokens", "reasoning-tokens"):
+        parser.add_argument(f"--{name}", type=int, default=0)
+    g = parser.add_argument_group("model given by size")
+    g.add_argument("--total-params-b", type=float, help="total parameters in billions")
+    g.add_argument("--active-params-b", type=float, help="active parameters (MoE), billions")
+    g.add_argument("--precision", help="weight precision: bf16, fp8, fp4, int4, ...")
+    g.add_argument("--family", help="diffusion family (flux, sd3, wan, ...) for --total-params-b")
+    d = parser.add_argument_group("deployment")
+    d.add_argument("--gpu", help="H100, H200, B200, A100, L40S, L4, TPU-v5e, TPU-v6e, MI300X")
+    d.add_argument("--gpus", type=int, help="GPUs serving the model")
+    d.add_argument("--batch-size", type=int, help="concurrent sequences / images per batch")
+    m = parser.add_argument_group("media")
+    for name in ("width", "height", "steps", "frames", "images", "characters"):
+        m.add_argument(f"--{name}", type=int)
+    for name in ("seconds", "fps", "audio-seconds"):
+        m.add_argument(f"--{name}", type=float)
+    grid = parser.add_argument_group("grid and facility")
+    grid.add_argument("--zone", help="grid zone: ISO country code or cloud region")
+    grid.add_argument("--grid-intensity", type=float, help="gCO2e/kWh (overrides --zone)")
+    grid.add_argument("--pue", type=float, help="power usage effectiveness")
+    parser.add_argument("--json", action="store_true", help="print Footprint.to_dict() as JSON")
+
+
+def _model(args: argparse.Namespace) -> Any:
+    from ..estimate import ModelSpec
+
+    if args.total_params_b is not None:
+        return ModelSpec(args.total_params_b, args.active_params_b, args.precision or "bf16",
+                         family=args.family)
+    if not args.model:
+        raise ValueError("model: give a model name or --total-params-b")
+    if args.precision or args.active_params_b is not None:
+        raise ValueError("--precision and --active-params-b need --total-params-b "
+                         "(a registered model has its own)")
+    return args.model
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}" if x >= 1e-3 or x == 0 else f"{x:.3e}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the estimate; a bad argument is a ValueError (exit status 2)."""
+    from ..estimate import Deployment, estimate
+
+    dep = None
+    if args.gpu or args.gpus is not None or args.batch_size is not None:
+        dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size)
+    fp = estimate(_model(args), args.provider, args.operation,
+                  input_tokens=args.input_tokens, output_tokens=args.output_tokens,
+                  cached_input_tokens=args.cached_input_tokens,
+                  reasoning_tokens=args.reasoning_tokens, images=args.images,
+                  width=args.width, height=args.height, steps=args.steps, frames=args.frames,
+                  seconds=args.seconds, fps=args.fps, characters=args.characters,
+                  audio_seconds=args.audio_seconds, deployment=dep, zone=args.zone,
+                  grid_intensity=args.grid_intensity, pue=args.pue)
+    if args.json:
+        print(json.dumps(fp.to_dict(), indent=2))
+        return 0
+    print(f"model       {fp.model}" + (f"  (registry: {fp.registry_model})"
+                                       if fp.registry_model else "  (not in the registry)"))
+    print(f"provider    {fp.provider}    operation {fp.operation}")
+    print(f"{'':12}{'central':>12}{'low (p5)':>12}{'high (p95)':>12}")
+    for label, unit, (c, lo, hi) in (
+        ("accelerator", "Wh", (fp.accelerator_wh, fp.accelerator_wh_low, fp.accelerator_wh_high)),
+        ("server", "Wh", (fp.server_wh, fp.server_wh_low, fp.server_wh_high)),
+        ("facility", "Wh", (fp.energy_wh, fp.energy_wh_low, fp.energy_wh_high)),
+        ("CO2e", "g", (fp.co2e_g, fp.co2e_g_low, fp.co2e_g_high)),
+    ):
+        print(f"{label + ' ' + unit:<12}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
+    print(f"grid        {fp.grid_zone} at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh; PUE {fp.pue:g}; "
+          f"method {fp.method}")
+    for w in fp.warnings:
+        print(f"warning     {w}")
+    return 0

@@ -1,0 +1,50 @@
+"""``wattmeter estimate``: table, JSON, exit status 2 with the error sentence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wattmeter.cli import main
+
+
+def test_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "gpt-4o", "--provider", "openai", "--input-tokens", "1200",
+                 "--output-tokens", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "openai/gpt-4o" in out and "facility Wh" in out and "CO2e g" in out
+
+
+def test_json_is_footprint_dict(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "black-forest-labs/FLUX.1-dev", "--operation", "image",
+                 "--width", "1024", "--height", "1024", "--steps", "28", "--gpu", "h100",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["operation"] == "image" and d["method"] == "estimated"
+    assert d["accelerator_wh"] <= d["server_wh"] <= d["energy_wh"]
+
+
+def test_model_by_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "--total-params-b", "235", "--active-params-b", "22",
+                 "--precision", "fp8", "--gpu", "H100", "--gpus", "4", "--output-tokens",
+                 "100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["registry_model"] is None
+
+
+@pytest.mark.parametrize(("argv", "field"), [
+    (["estimate", "gpt-4o", "--input-tokens", "-5"], "input_tokens"),
+    (["estimate", "gpt-4o", "--gpu", "Z100"], "gpu"),
+    (["estimate", "gpt-4o", "--operation", "dance"], "operation"),
+    (["estimate", "gpt-4o", "--zone", "Atlantis"], "zone"),
+    (["estimate"], "model"),
+])
+def test_bad_input_exits_2(argv: list[str], field: str,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert field in capsys.readouterr().err
+
+
+def test_unknown_model_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "acme-13b", "--output-tokens", "10"]) == 0
+    assert "warning" in capsys.readouterr().out

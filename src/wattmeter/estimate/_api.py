@@ -66,7 +66,7 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
     conf = (cfg.deployments or {}).get(provider or "") if provider else None
     if conf:
         cd = check_deployment(conf)
-        dep = Deployment(*(a if a is not None else b for a, b in zip(dep, cd, strict=True)))
+        dep = Deployment._make(a if a is not None else b for a, b in zip(dep, cd, strict=True))
     s = resolve(model, provider, op)
     pd = provider_defaults(provider or s.provider)
     zone = zone or dep.zone
@@ -174,7 +174,7 @@ def _footprint(c: Coef, provider: str, model: str, operation: str, team: str,
 def _count(field: str, value: Any) -> int:
     from ._resolve import num
 
-    return num(field, value, 0, _MAX_TOKENS, integer=True, optional=False)  # type: ignore[no-any-return]
+    return num(field, value, 0, _MAX_TOKENS, integer=True, optional=False)
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat", *,

@@ -85,8 +85,8 @@ def family(name: str | None, kind: str) -> Family:
     if name:
         f = fams.get(name.strip().lower())
         if f is not None:
-            return f  # type: ignore[no-any-return]
-    return fams["dit-video" if kind == "video" else "dit-image"]  # type: ignore[no-any-return]
+            return f
+    return fams["dit-video" if kind == "video" else "dit-image"]
 
 
 def latent_tokens(fam: Family, width: float, height: float, frames: float) -> float:

@@ -107,9 +107,9 @@ def precision(name: str | None) -> Precision:
     """The weight precision called `name` ("bf16", "bfloat16", "fp8", "int4", ...); None is bf16."""
     t = _load()
     if name is None:
-        return t["precs"]["bf16"]  # type: ignore[no-any-return]
+        return t["precs"]["bf16"]
     key = t["prec_alias"].get(_norm(name)) if isinstance(name, str) else None
     if key is None:
         raise ValueError(f"precision: unknown precision {name!r}; expected one of "
                          f"{', '.join(t['precs'])}")
-    return t["precs"][key]  # type: ignore[no-any-return]
+    return t["precs"][key]

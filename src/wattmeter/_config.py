@@ -76,6 +76,8 @@ OPTIONS: dict[str, Option] = {
              "(team, limit, period, labels, actions)."),
         _opt("ledger", "choice", "sqlite", "Where budget consumption is read: sqlite (this "
              "host) or prometheus (the fleet).", choices=("sqlite", "prometheus")),
+        _opt("ledger_always", "bool", False, "Write every call to the SQLite ledger even "
+             "with no budgets configured, for `wattmeter report`."),
         _opt("ledger_path", "str", "wattmeter-ledger.sqlite3", "SQLite ledger file."),
         _opt("ledger_flush_s", "float", 0.5, "Seconds between ledger writes and budget "
              "refreshes (a SIGKILL loses at most this much unwritten use).", minimum=0.01),

@@ -180,7 +180,7 @@ def wire(config: _config.Config | None = None) -> None:
             from .export.otel import SpanHooks
 
             hooks.append(SpanHooks(cfg))
-        if cfg.budgets:
+        if cfg.budgets or cfg.ledger_always:
             from .budget import manager
 
             mgr = manager(cfg)

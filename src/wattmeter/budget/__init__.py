@@ -95,7 +95,7 @@ def close() -> None:
 
 
 def _on_config(cfg: Any) -> None:
-    if not cfg.budgets:
+    if not cfg.budgets and not cfg.ledger_always:
         close()
 
 

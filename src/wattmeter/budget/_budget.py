@@ -112,6 +112,20 @@ class Budget:
         parts.extend(f"{k}={v}" for k, v in sorted(self.labels.items()))
         return "/".join(parts)
 
+    def to_table(self) -> dict[str, Any]:
+        """A JSON/TOML-ready form that `parse_budgets` reads back (the callback is dropped)."""
+        table: dict[str, Any] = {"team": self.team, "name": self.name,
+                                 "period": self.period.text,
+                                 "thresholds": list(self.thresholds),
+                                 "actions": [a for a in self.actions if a != "callback"]}
+        table["limit_wh" if self.metric == ENERGY else "limit_co2e_g"] = self.limit
+        for key in ("provider", "model", "operation", "webhook_url"):
+            if getattr(self, key) is not None:
+                table[key] = getattr(self, key)
+        if self.labels:
+            table["labels"] = dict(self.labels)
+        return table
+
     def applies(self, labels: Mapping[str, str], provider: str, model: str,
                 operation: str) -> bool:
         """Whether a call of this budget's team with these attributes counts against it."""

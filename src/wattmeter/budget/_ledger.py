@@ -160,6 +160,18 @@ class Ledger:
             raise
         return len(rows)
 
+    # -- the budgets in force, so `wattmeter budgets --ledger` works without configuration --
+    def save_budgets(self, tables: Sequence[Mapping[str, Any]]) -> None:
+        """Remember the definitions of the budgets in force (``Budget.to_table()`` forms)."""
+        text = json.dumps(list(tables), sort_keys=True, default=str)
+        with self._write_lock:
+            self._conn().execute("INSERT OR REPLACE INTO meta VALUES ('budgets', ?)", (text,))
+
+    def saved_budgets(self) -> list[dict[str, Any]]:
+        """The budget definitions last saved by a process using this ledger ([] if none)."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'budgets'").fetchone()
+        return list(json.loads(row[0])) if row else []
+
     # -- thresholds that already fired -------------------------------------------------
     def mark_fired(self, budget: str, period: str, threshold: float, at: float) -> bool:
         """Remember a threshold event; False if it was already recorded (by any process)."""

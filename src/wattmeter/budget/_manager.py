@@ -31,7 +31,7 @@ from ._units import ENERGY, format_amount
 
 __all__ = ["BudgetManager"]
 
-_OPTIONS = ("budgets", "ledger", "ledger_path", "ledger_flush_s", "prometheus_url",
+_OPTIONS = ("budgets", "ledger", "ledger_always", "ledger_path", "ledger_flush_s", "prometheus_url",
             "fleet_ttl_s", "fleet_timeout_s", "fail_closed", "timezone", "webhook_url",
             "prometheus")
 
@@ -117,6 +117,11 @@ class BudgetManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[BaseException] = []  # background failures (strict mode re-raises)
+        if self.states:
+            try:  # so `wattmeter budgets --ledger PATH` can show them without configuration
+                self.ledger.save_budgets([st.budget.to_table() for st in self.states])
+            except Exception as exc:
+                internal_error("budget_save", exc)
         now = clock()
         for st in self.states:
             self._roll(st, now)

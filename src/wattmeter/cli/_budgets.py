@@ -41,13 +41,22 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = _config.current()
     budgets = cfg.budgets
+    path = args.ledger or cfg.ledger_path
+    if not budgets and os.path.exists(path):
+        # None configured here: show the budgets in force when the ledger was written
+        # (e.g. by `wattmeter demo`).
+        from ..budget import parse_budgets
+
+        budgets = parse_budgets(Ledger(path).saved_budgets())
+        if budgets:
+            print(f"note: no budgets configured; showing those saved in {path}",
+                  file=sys.stderr)
     if not budgets:
         print("No budgets configured. Add [[budgets]] tables to wattmeter.toml (or "
               "[[tool.wattmeter.budgets]] in pyproject.toml), WATTMETER_BUDGETS as JSON, "
               "or wattmeter.configure(budgets=[...]).", file=sys.stderr)
         return 1
     tz = ZoneInfo(cfg.timezone)
-    path = args.ledger or cfg.ledger_path
     url = args.prometheus or (cfg.prometheus_url if cfg.ledger == "prometheus" else None)
     fleet = FleetSource(url, timeout_s=cfg.fleet_timeout_s) if url else None
     ledger = Ledger(path) if os.path.exists(path) else None

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Workload", "DEFAULT_TEAMS"]
+__all__ = ["DEFAULT_TEAMS", "Workload"]
 
 DEFAULT_TEAMS = ("search", "support", "research", "creative")
 

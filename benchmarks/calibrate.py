@@ -79,7 +79,7 @@ def fit_diffusion(rows: list[dict[str, str]]) -> dict[str, float]:
     fams = {r["model_id"]: _diffusion.family(lookup(r["model_id"]).family,  # type: ignore[union-attr]
                                              kind_of(r)) for r in sel}
     keys = sorted({f.key for f in fams.values()})
-    names = ["comm", "step_s", "step_gpu_s", "overhead_util", "b200_eff"] + keys
+    names = ["comm", "step_s", "step_gpu_s", "overhead_util", "b200_eff", *keys]
 
     def loss(x: Any) -> float:
         v = dict(zip(names, np.exp(x), strict=True))

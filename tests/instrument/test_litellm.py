@@ -207,3 +207,19 @@ def test_provider_names() -> None:
     assert provider_name("openai", "https://api.groq.com/openai/v1") == "groq"
     assert provider_name("openai", "http://10.0.0.7:8000/v1") == "self-hosted"
     assert provider_name(None) == "unknown"
+
+
+def test_anthropic_backend_counted_once(simulator: Any, kw: dict[str, Any]) -> None:
+    wattmeter.instrument("anthropic")
+    kw = {**kw, "api_base": simulator.url}
+    model = "anthropic/claude-3-5-haiku-20241022"
+    with capture() as fps:
+        out = litellm.completion(model=model, messages=MESSAGES, max_tokens=4, **kw)
+        chunks = list(litellm.completion(model=model, messages=MESSAGES, max_tokens=3,
+                                         stream=True, **kw))
+    assert isinstance(out, ModelResponse)
+    assert all(getattr(c, "usage", None) is None for c in chunks)
+    assert [(fp.provider, fp.model, fp.input_tokens, fp.output_tokens) for fp in fps] == [
+        ("anthropic", "claude-3-5-haiku-20241022", out.usage.prompt_tokens, 4),
+        ("anthropic", "claude-3-5-haiku-20241022", out.usage.prompt_tokens, 3)]
+    assert [metering_warnings(fp) for fp in fps] == [(), ()]

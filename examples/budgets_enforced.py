@@ -31,7 +31,6 @@ import wattmeter
 import wattmeter.budget
 
 
-
 @contextlib.contextmanager
 def openai_base_url() -> Iterator[str]:
     """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""

@@ -47,7 +47,7 @@ def main() -> None:
     """Make one metered chat call and print what it cost."""
     with openai_base_url() as base_url:
         # --- the README quickstart, line for line ---------------------------------------
-        wattmeter.configure(grid_zone="FR")  # optional: where the model runs (default: the provider's)
+        wattmeter.configure(grid_zone="FR")  # optional; default: the provider's own grid
         wattmeter.instrument("openai")  # or instrument() for every installed library
         client = openai.OpenAI(base_url=base_url,
                                api_key=os.environ.get("OPENAI_API_KEY", "simulator"))

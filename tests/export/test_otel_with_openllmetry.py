@@ -64,10 +64,6 @@ def test_their_span_outside_ours_is_enriched(simulator: Any) -> None:
     assert genai[0]["attrs"]["wattmeter.energy_wh"] > 0
 
 
-@pytest.mark.xfail(reason="instrument/_core.patch_method refuses a method another "
-                   "instrumentation already wrapped with wrapt, so in this order wattmeter "
-                   "meters nothing; the adoption logic itself is covered in test_otel_spans.py",
-                   strict=False)
 def test_their_span_inside_ours_is_adopted_not_doubled(simulator: Any) -> None:
     spans = _spans(simulator.url, "theirs-first")
     genai = [s for s in spans if s["name"] in ("openai.chat", "chat gpt-4o")]

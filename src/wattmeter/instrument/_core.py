@@ -157,18 +157,32 @@ def wrapper_for(endpoint: Endpoint, is_async: bool) -> Callable[..., Any]:
     return sync_wrapper
 
 
-class Patch:
-    """One replaced attribute, restorable exactly as it was."""
+class _Wrapper(wrapt.FunctionWrapper):
+    """wattmeter's own wrapper type, told apart from other libraries' wrapt wrappers."""
 
-    __slots__ = ("name", "original", "owner")
+
+class Patch:
+    """One replaced attribute, restorable exactly as it was.
+
+    If another library wrapped the method on top of ours after we patched it (e.g. an
+    OpenTelemetry instrumentor), removing ours would remove theirs too: `undo` then turns
+    ours into a pass-through instead.
+    """
+
+    __slots__ = ("active", "name", "original", "owner", "wrapper")
 
     def __init__(self, owner: Any, name: str, original: Any) -> None:
         self.owner = owner
         self.name = name
         self.original = original
+        self.wrapper: Any = None
+        self.active = True
 
     def undo(self) -> None:
-        setattr(self.owner, self.name, self.original)
+        self.active = False
+        current = getattr(self.owner, "__dict__", {}).get(self.name)
+        if current is self.wrapper:
+            setattr(self.owner, self.name, self.original)
 
 
 def _resolve(module: str, path: str) -> tuple[Any, str]:
@@ -189,11 +203,19 @@ def patch_method(module: str, path: str, endpoint: Endpoint, is_async: bool = Fa
     owner, name = _resolve(module, path)
     own = getattr(owner, "__dict__", {})
     original = own[name] if name in own else getattr(owner, name)
-    if isinstance(original, wrapt.FunctionWrapper):
-        raise RuntimeError(f"{module}.{path} is already wrapped")
-    fn = wrapper or wrapper_for(endpoint, is_async)
-    setattr(owner, name, wrapt.FunctionWrapper(original, fn))
-    return Patch(owner, name, original)
+    if isinstance(original, _Wrapper):
+        raise RuntimeError(f"{module}.{path} is already wrapped by wattmeter")
+    inner = wrapper or wrapper_for(endpoint, is_async)
+    patch = Patch(owner, name, original)
+
+    def fn(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        if patch.active:
+            return inner(wrapped, instance, args, kwargs)
+        return wrapped(*args, **kwargs)  # uninstrumented while another wrapper sat on top
+
+    patch.wrapper = _Wrapper(original, fn)
+    setattr(owner, name, patch.wrapper)
+    return patch
 
 
 def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,

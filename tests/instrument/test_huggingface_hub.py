@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import wrapt
 from huggingface_hub import AsyncInferenceClient, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.inference._generated.types import (
@@ -290,6 +291,8 @@ def test_provider_names() -> None:
     assert hf_mod._target(InferenceClient(), MODEL) == ("huggingface", MODEL)
     assert hf_mod._target(InferenceClient(provider="fireworks-ai"), MODEL) == ("fireworks", MODEL)
     assert hf_mod._target(InferenceClient(provider="together"), MODEL) == ("together", MODEL)
+    assert hf_mod._target(InferenceClient(), MODEL + ":fireworks-ai") == ("fireworks", MODEL)
+    assert hf_mod._target(InferenceClient(), MODEL + ":cheapest") == ("huggingface", MODEL)
     endpoint = "https://xyz.us-east-1.aws.endpoints.huggingface.cloud"
     assert hf_mod._target(InferenceClient(), endpoint) == ("huggingface", "unknown")
     assert hf_mod.model_from_url(
@@ -316,14 +319,14 @@ def test_unknown_model_is_taken_from_the_response_or_warned(simulator: Any, url:
 
 def test_uninstrument_restores_and_instrument_is_idempotent(url: str) -> None:
     original = InferenceClient.__dict__["chat_completion"]
-    assert hf_mod.__name__ and type(original).__name__ == "FunctionWrapper"
+    assert isinstance(original, wrapt.FunctionWrapper)
     wattmeter.instrument("huggingface_hub")
     wattmeter.instrument("huggingface")
     with capture() as fps:
         InferenceClient(model=url).chat_completion(MESSAGES, max_tokens=1)
     assert len(fps) == 1
     wattmeter.uninstrument("huggingface_hub")
-    assert type(InferenceClient.__dict__["chat_completion"]).__name__ == "function"
+    assert not isinstance(InferenceClient.__dict__["chat_completion"], wrapt.FunctionWrapper)
     with capture() as fps:
         InferenceClient(model=url).chat_completion(MESSAGES, max_tokens=1)
     assert fps == []

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import wrapt
 
 litellm = pytest.importorskip("litellm")
 from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper  # noqa: E402
@@ -188,12 +189,12 @@ def test_counted_once_with_meter_around_it(kw: dict[str, Any]) -> None:
 
 def test_uninstrument_restores_and_instrument_is_idempotent(kw: dict[str, Any]) -> None:
     wattmeter.instrument("litellm")
-    assert type(litellm.completion).__name__ == "FunctionWrapper"
+    assert isinstance(litellm.completion, wrapt.FunctionWrapper)
     with capture() as fps:
         litellm.completion(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1, **kw)
     assert len(fps) == 1
     wattmeter.uninstrument("litellm")
-    assert type(litellm.completion).__name__ == "function"
+    assert not isinstance(litellm.completion, wrapt.FunctionWrapper)
     with capture() as fps:
         litellm.completion(model="openai/gpt-4o", messages=MESSAGES, max_tokens=1, **kw)
     assert fps == []

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+import wrapt
 
 import wattmeter
 from wattmeter.instrument.requests import find_model, find_usage
@@ -107,9 +108,9 @@ def test_not_patched_unless_configured_or_named(simulator: Any) -> None:
 
 
 def test_uninstrument_restores_send(base: str) -> None:
-    assert type(requests.Session.__dict__["send"]).__name__ == "FunctionWrapper"
+    assert isinstance(requests.Session.__dict__["send"], wrapt.FunctionWrapper)
     wattmeter.uninstrument("requests")
-    assert type(requests.Session.__dict__["send"]).__name__ == "function"
+    assert not isinstance(requests.Session.__dict__["send"], wrapt.FunctionWrapper)
     with capture() as fps:
         requests.post(base + "/chat/completions", json={"model": "m", "messages": MESSAGES},
                       timeout=10)

@@ -34,6 +34,8 @@ _PROVIDER_NAMES = {
     "featherless-ai": "featherless",
     "zai-org": "zai",
 }
+#: Routing policies the HF router accepts as a ``model:policy`` suffix.
+_POLICIES = ("fastest", "cheapest", "preferred")
 _UNKNOWN = "unknown"
 _ESTIMATED = "tokens estimated from text length: the endpoint reported no usage"
 
@@ -66,7 +68,14 @@ def _target(client: Any, model: Any, payload_model: Any = None) -> tuple[str, st
     provider = getattr(client, "provider", None)
     name = _PROVIDER_NAMES.get(provider, provider if isinstance(provider, str) else "huggingface")
     chosen = payload_model or model
-    return name, chosen if isinstance(chosen, str) and chosen else _UNKNOWN
+    if not isinstance(chosen, str) or not chosen:
+        return name, _UNKNOWN
+    base, colon, suffix = chosen.rpartition(":")  # the router's "model:provider" / ":fastest"
+    if colon and base and "/" not in suffix:
+        if suffix not in _POLICIES:
+            name = _PROVIDER_NAMES.get(suffix, suffix)
+        chosen = base
+    return name, chosen
 
 
 class _State:

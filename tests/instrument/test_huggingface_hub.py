@@ -340,3 +340,28 @@ def test_meter_around_an_instrumented_call_counts_once(url: str) -> None:
     with capture() as fps:
         ask()
     assert [(fp.input_tokens, fp.output_tokens) for fp in fps] == [(PROMPT_TOKENS, 2)]
+
+
+def test_text_generation_error_and_abandoned_stream(simulator: Any, url: str) -> None:
+    import gc
+
+    from huggingface_hub.errors import OverloadedError
+
+    failing = InferenceClient(model=f"{simulator.url}/hf/models/error-429")
+    client = InferenceClient(model=url)
+    with capture() as fps:
+        with pytest.raises(OverloadedError):  # TGI's own error type, as without wattmeter
+            failing.text_generation("hi")
+        stream = client.text_generation("Once upon a time", max_new_tokens=8, stream=True)
+        next(iter(stream))
+        del stream
+        gc.collect()
+    assert [(fp.outcome, fp.output_tokens) for fp in fps] == [("error", 0), ("ok", 1)]
+
+
+def test_simulator_registers_only_the_providers_asked_for() -> None:
+    from wattmeter.testing.simulator import Simulator
+
+    assert Simulator(providers=[]).routes == []
+    only_hf = Simulator(providers=["huggingface"]).routes
+    assert only_hf and all(p.pattern.startswith("/hf") for _, p, _ in only_hf)

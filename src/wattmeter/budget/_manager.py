@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import BudgetExceededError
+from .._guard import count_error as guard_count_error
 from .._guard import internal_error, logger
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
@@ -120,8 +121,10 @@ class BudgetManager:
         if self.states:
             try:  # so `wattmeter budgets --ledger PATH` can show them without configuration
                 self.ledger.save_budgets([st.budget.to_table() for st in self.states])
-            except Exception as exc:
-                internal_error("budget_save", exc)
+            except Exception as exc:  # an unusable ledger is reported by the cycle below
+                logger.warning("wattmeter: could not save budget definitions to %s: %r",
+                               self.ledger.path, exc)
+                guard_count_error("budget_save")
         now = clock()
         for st in self.states:
             self._roll(st, now)

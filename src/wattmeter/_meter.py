@@ -19,6 +19,7 @@ from ._attribution import current_attribution
 from ._footprint import Footprint
 from ._guard import internal_error
 from ._usage import Usage
+from .estimate import footprint_for
 
 __all__ = ["Call", "add_sink", "record", "remove_sink", "start_call", "wire"]
 
@@ -116,8 +117,6 @@ class Call:
 
 
 def _footprint(usage: Usage, call: Call) -> Footprint:
-    from .estimate import footprint_for
-
     return footprint_for(usage, team=call.team, labels=call.labels, timestamp=call.started)
 
 

@@ -9,6 +9,7 @@ garbage collection, with whatever was generated so far.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -65,12 +66,38 @@ class _Base(wrapt.ObjectProxy):
 
 
 class StreamProxy(_Base):
-    """Proxy for a synchronous provider stream."""
+    """Proxy for a synchronous provider stream.
 
-    def __iter__(self) -> StreamProxy:
-        if self._self_iter is None:
-            self._self_iter = iter(self.__wrapped__)
-        return self
+    ``for chunk in proxy`` runs through a generator (`_self_chunks`), so a chunk costs one
+    generator step and one endpoint call, not a trip through the proxy's attribute lookup;
+    ``next(proxy)`` works too and shares the same underlying iterator.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._self_chunks()
+
+    def _self_chunks(self) -> Iterator[Any]:
+        it = self._self_iter
+        if it is None:
+            it = self._self_iter = iter(self.__wrapped__)
+        on_chunk = self._self_endpoint.on_chunk
+        usage = self._self_usage
+        req = self._self_req
+        try:
+            for chunk in it:
+                try:
+                    hide = on_chunk(usage, chunk, req)
+                except Exception as exc:
+                    internal_error(f"{self._self_endpoint.provider}.chunk", exc)
+                    hide = False
+                if not hide:
+                    yield chunk
+        except GeneratorExit:  # the loop was left early: the stream may be resumed later
+            raise
+        except BaseException as exc:
+            self._self_done(exc)
+            raise
+        self._self_done()
 
     def __next__(self) -> Any:
         it = self._self_iter

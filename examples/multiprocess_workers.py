@@ -11,14 +11,21 @@ scrapes the sum. (Under gunicorn, also call
 Run it with no API key against wattmeter's local provider simulator::
 
     python examples/multiprocess_workers.py
+
+or against a real endpoint::
+
+    WATTMETER_EXAMPLE_BASE_URL=https://api.openai.com/v1 OPENAI_API_KEY=sk-... \
+        python examples/multiprocess_workers.py
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import tempfile
 import urllib.request
+from collections.abc import Iterator
 
 import openai
 
@@ -28,11 +35,25 @@ from wattmeter.testing import capture
 WORKERS = (("search", 3), ("ads", 2), ("search", 4))  # (team, calls) for each worker
 
 
-def worker(base_url: str, team: str, calls: int) -> float:
+@contextlib.contextmanager
+def openai_base_url() -> Iterator[tuple[str, dict[str, str]]]:
+    """$WATTMETER_EXAMPLE_BASE_URL, or a local simulator's URL; and the ``provider_hosts``."""
+    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
+    if url:
+        yield url, {}
+        return
+    from wattmeter.testing.simulator import Simulator
+
+    with Simulator() as sim:
+        yield sim.url + "/v1", {sim.host: "openai"}  # loopback would be "self-hosted"
+
+
+def worker(base_url: str, provider_hosts: dict[str, str], team: str, calls: int) -> float:
     """One worker process: make `calls` metered calls for `team`; return their joules."""
-    wattmeter.configure(provider_hosts={"127.0.0.1": "openai"})  # the simulator's host
+    wattmeter.configure(provider_hosts=provider_hosts)
     wattmeter.instrument("openai")
-    client = openai.OpenAI(base_url=base_url, api_key="simulator")
+    client = openai.OpenAI(base_url=base_url,
+                           api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
     with capture() as footprints, wattmeter.attribute(team=team):
         for _ in range(calls):
             client.chat.completions.create(
@@ -51,17 +72,16 @@ def main() -> None:
         from prometheus_client.parser import text_string_to_metric_families
 
         from wattmeter.export.prometheus import exporter, metrics_server
-        from wattmeter.testing.simulator import Simulator
 
-        with Simulator() as sim:
-            with multiprocessing.Pool(len(WORKERS)) as pool:  # the platform's start method
-                joules = pool.starmap(worker, [(sim.url + "/v1", team, calls)
-                                               for team, calls in WORKERS])
+        with openai_base_url() as (base_url, hosts), \
+                multiprocessing.Pool(len(WORKERS)) as pool:  # the platform's start method
+            joules = pool.starmap(worker, [(base_url, hosts, team, calls)
+                                           for team, calls in WORKERS])
         print(f"workers reported {sum(joules):.3f} J in {sum(c for _, c in WORKERS)} calls")
 
         # The reader: this process makes no calls, it serves every worker's sum.
         wattmeter.configure(metrics_port=0)  # 0: any free port
-        exporter()
+        exporter()  # start /metrics now (the first metered call would otherwise)
         url = metrics_server().url
         text = urllib.request.urlopen(url, timeout=5).read().decode()
         requests: dict[str, float] = {}

@@ -46,7 +46,7 @@ def openai_base_url() -> Iterator[str]:
 def main() -> None:
     """Make one metered chat call and print what it cost."""
     with openai_base_url() as base_url:
-        # --- the README quickstart, line for line ---------------------------------------
+        # --- what the README quickstart shows -------------------------------------------
         wattmeter.configure(grid_zone="FR")  # optional; default: the provider's own grid
         wattmeter.instrument("openai")  # or instrument() for every installed library
         client = openai.OpenAI(base_url=base_url,

@@ -99,14 +99,24 @@ class OpenAIEndpoint(Endpoint):
 
 
 def _fill_chat(usage: Usage, u: Any) -> None:
+    try:  # the fast path: OpenAI's own usage object, every field present
+        usage.input_tokens = u.prompt_tokens or 0
+        usage.output_tokens = u.completion_tokens or 0
+        details = u.prompt_tokens_details
+        if details is not None:
+            usage.cached_input_tokens = details.cached_tokens or 0
+        details = u.completion_tokens_details
+        if details is not None:
+            usage.reasoning_tokens = details.reasoning_tokens or 0
+        return
+    except AttributeError:  # an OpenAI-compatible server left fields out
+        pass
     usage.input_tokens = _int(getattr(u, "prompt_tokens", 0))
     usage.output_tokens = _int(getattr(u, "completion_tokens", 0))
     details = getattr(u, "prompt_tokens_details", None)
-    if details is not None:
-        usage.cached_input_tokens = _int(getattr(details, "cached_tokens", 0))
+    usage.cached_input_tokens = _int(getattr(details, "cached_tokens", 0))
     details = getattr(u, "completion_tokens_details", None)
-    if details is not None:
-        usage.reasoning_tokens = _int(getattr(details, "reasoning_tokens", 0))
+    usage.reasoning_tokens = _int(getattr(details, "reasoning_tokens", 0))
 
 
 class Chat(OpenAIEndpoint):
@@ -115,7 +125,11 @@ class Chat(OpenAIEndpoint):
     operation = "chat"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        req = super().request(instance, args, kwargs)
+        provider = provider_for_client(getattr(instance, "_client", None), "self-hosted",
+                                       _CLASSES)
+        model = kwargs.get("model")
+        req = Request(provider, model if isinstance(model, str) and model else "unknown",
+                      self.operation, kwargs, [0, False])
         if kwargs.get("stream") is True and not isinstance(kwargs.get("stream_options"),
                                                            Mapping):
             if _config.current().stream_usage:

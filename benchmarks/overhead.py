@@ -1,0 +1,359 @@
+"""Per-call and per-chunk overhead of wattmeter and its peers on the real openai client.
+
+One run measures, each in its own subprocess (instrumentations patch globally): the bare
+client; wattmeter with default configuration (Prometheus metrics on, spans "auto" with no
+OpenTelemetry SDK installed); wattmeter with an SDK TracerProvider (spans made); EcoLogits;
+OpenLLMetry's openai instrumentation with an SDK TracerProvider and an in-memory exporter.
+The client talks to an `httpx.MockTransport` returning a canned chat completion or SSE
+stream, so only client-side work is timed. Reported: median µs per non-streamed call and
+µs per streamed chunk (the slope between a short and a long stream), each minus the bare
+client; and memory (tracemalloc, RSS) over one million metered calls through the core.
+
+    python benchmarks/overhead.py            # full run, writes benchmarks/results/overhead.json
+    python benchmarks/overhead.py --quick    # short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+MODES = ("bare", "wattmeter", "wattmeter+otel-sdk", "ecologits", "openllmetry")
+TARGET_CALL_US = 15.0
+TARGET_CHUNK_US = 1.0
+SHORT, LONG = 10, 410  # chunks in the short and long streams
+
+_COMPLETION = {
+    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000,
+    "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_bench",
+    "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                 "message": {"role": "assistant", "content": "Hello! How can I help?",
+                             "refusal": None}}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19,
+              "prompt_tokens_details": {"cached_tokens": 0},
+              "completion_tokens_details": {"reasoning_tokens": 0}},
+}
+
+
+def _sse(chunks: int, include_usage: bool) -> bytes:
+    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_bench"}
+    extra = {"usage": None} if include_usage else {}
+    lines = []
+    for i in range(chunks):
+        delta = {"role": "assistant", "content": ""} if i == 0 else {"content": "tok"}
+        finish = "stop" if i == chunks - 1 else None
+        lines.append({**base, **extra, "choices": [
+            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+    if include_usage:
+        lines.append({**base, "choices": [], "usage": {
+            "prompt_tokens": 12, "completion_tokens": chunks, "total_tokens": 12 + chunks}})
+    body = "".join(f"data: {json.dumps(x)}\n\n" for x in lines) + "data: [DONE]\n\n"
+    return body.encode()
+
+
+def _client() -> Any:
+    import httpx
+    import openai
+
+    completion = json.dumps(_COMPLETION).encode()
+    streams = {(n, u): _sse(n, u) for n in (SHORT, LONG) for u in (False, True)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body.get("stream"):
+            n = int(body.get("max_tokens") or SHORT)
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return httpx.Response(200, content=streams[(n, usage)],
+                                  headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, content=completion,
+                              headers={"content-type": "application/json"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return openai.OpenAI(api_key="sk-bench", base_url="https://api.openai.com/v1",
+                         http_client=http, max_retries=0)
+
+
+def _sdk_tracer() -> Any:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+def _setup(mode: str) -> Any:
+    exporter = None
+    if mode == "wattmeter":
+        import wattmeter
+
+        wattmeter.instrument("openai")
+    elif mode == "wattmeter+otel-sdk":
+        exporter = _sdk_tracer()
+        import wattmeter
+
+        wattmeter.instrument("openai")
+    elif mode == "ecologits":
+        from ecologits import EcoLogits
+
+        EcoLogits.init(providers=["openai"])
+    elif mode == "openllmetry":
+        exporter = _sdk_tracer()
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+        OpenAIInstrumentor().instrument()
+    return exporter
+
+
+def _paired(fn: Any, orig: Any, samples: int, warmup: int) -> tuple[float, float, float]:
+    """(median µs of fn, of orig, median of paired differences), in thread CPU time.
+
+    The two are called alternately and timed with the thread's CPU clock, so other
+    processes on a busy machine (preemption) do not land in the figures.
+    """
+    for _ in range(warmup):
+        fn()
+        orig()
+    clock = time.thread_time_ns
+    a, b, d = [], [], []
+    gc.collect()
+    for i in range(samples):
+        first, second = (fn, orig) if i % 2 == 0 else (orig, fn)
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        x, y = (t1 - t0, t2 - t1) if i % 2 == 0 else (t2 - t1, t1 - t0)
+        a.append(x)
+        b.append(y)
+        d.append(x - y)
+    med = statistics.median
+    return med(a) / 1000, med(b) / 1000, med(d) / 1000
+
+
+def run_mode(mode: str, quick: bool) -> dict[str, Any]:
+    """Measure one mode in this process: instrumented calls paired with the original method."""
+    exporter = _setup(mode)
+    client = _client()
+    msgs = [{"role": "user", "content": "Hello"}]
+    create = client.chat.completions.create
+    original = getattr(create, "__wrapped__", create)
+    samples = 300 if quick else 2000
+
+    def clear() -> None:
+        if exporter is not None:
+            exporter.clear()
+
+    def call(fn: Any) -> Any:
+        def run() -> None:
+            fn(model="gpt-4o-mini", messages=msgs)
+            clear()
+
+        return run
+
+    def stream(fn: Any, n: int) -> Any:
+        def run() -> None:
+            for _ in fn(model="gpt-4o-mini", messages=msgs, stream=True, max_tokens=n):
+                pass
+            clear()
+
+        return run
+
+    call_us, bare_us, added_call = _paired(call(create), call(original), samples, 50)
+    s_fn, s_orig, _ = _paired(stream(create, SHORT), stream(original, SHORT), samples // 2, 10)
+    l_fn, l_orig, _ = _paired(stream(create, LONG), stream(original, LONG),
+                              max(samples // 10, 40), 4)
+    chunk_fn = (l_fn - s_fn) / (LONG - SHORT)
+    chunk_orig = (l_orig - s_orig) / (LONG - SHORT)
+    out = {"mode": mode, "call_us": call_us, "bare_call_us": bare_us,
+           "added_call_us": added_call, "chunk_us": chunk_fn, "bare_chunk_us": chunk_orig,
+           "added_chunk_us": chunk_fn - chunk_orig}
+    if mode == "wattmeter":
+        out["isolated"] = run_isolated(client, samples * 10)
+    return out
+
+
+def run_isolated(client: Any, samples: int) -> dict[str, float]:
+    """wattmeter's own work, without the SDK's: its wrapper around a stub returning a real
+    parsed ChatCompletion, and its stream proxy over real parsed ChatCompletionChunks."""
+    import openai
+
+    from wattmeter._meter import start_call
+    from wattmeter.instrument._core import wrapper_for
+    from wattmeter.instrument._openai_endpoints import Chat
+    from wattmeter.instrument._stream import StreamProxy
+
+    original = client.chat.completions.create.__wrapped__
+    msgs = [{"role": "user", "content": "Hello"}]
+    response = original(model="gpt-4o-mini", messages=msgs)
+    chunks = list(original(model="gpt-4o-mini", messages=msgs, stream=True, max_tokens=LONG,
+                           stream_options={"include_usage": True}))
+    endpoint = Chat((openai.Stream, openai.AsyncStream), ())
+    wrapper = wrapper_for(endpoint, False)
+    resource = client.chat.completions
+    kwargs = {"model": "gpt-4o-mini", "messages": msgs}
+
+    def stub(*a: Any, **k: Any) -> Any:
+        return response
+
+    def wrapped() -> None:
+        wrapper(stub, resource, (), kwargs)
+
+    def bare() -> None:
+        stub(**kwargs)
+
+    _, _, call_added = _paired(wrapped, bare, samples, 500)
+
+    class Chunks:
+        def __init__(self) -> None:
+            self.it = iter(chunks)
+
+        def __iter__(self) -> Any:
+            return self.it
+
+    def proxied() -> None:
+        req = endpoint.request(resource, (), {**kwargs, "stream": True})
+        proxy = StreamProxy(Chunks(), start_call(req.provider, req.model, "chat"), endpoint,
+                            req)
+        for _ in proxy:
+            pass
+
+    def plain() -> None:
+        for _ in Chunks():
+            pass
+
+    def proxied_short() -> None:
+        req = endpoint.request(resource, (), {**kwargs, "stream": True})
+        proxy = StreamProxy(iter(chunks[:1]), start_call(req.provider, req.model, "chat"),
+                            endpoint, req)
+        for _ in proxy:
+            pass
+
+    _, _, long_added = _paired(proxied, plain, samples // 20, 50)
+    _, _, short_added = _paired(proxied_short, lambda: None, samples // 20, 50)
+    return {"call_added_us": call_added,
+            "chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
+
+
+def run_memory(calls: int) -> dict[str, Any]:
+    """tracemalloc and RSS before and after `calls` metered calls through the core."""
+    import resource
+    import tracemalloc
+
+    from wattmeter._meter import start_call
+    from wattmeter._usage import Usage
+
+    def rss_kb() -> int:
+        try:
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def burst(n: int) -> None:
+        for i in range(n):
+            call = start_call("openai", "gpt-4o-mini", "chat")
+            call.finish(Usage("openai", "gpt-4o-mini", "chat", input_tokens=12 + i % 7,
+                              output_tokens=30))
+
+    burst(10_000)  # warm caches, label children, lazy imports
+    gc.collect()
+    tracemalloc.start()
+    rss0, (mem0, _) = rss_kb(), tracemalloc.get_traced_memory()
+    t0 = time.perf_counter()
+    burst(calls)
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    mem1, peak = tracemalloc.get_traced_memory()
+    rss1 = rss_kb()
+    tracemalloc.stop()
+    return {"calls": calls, "traced_kb_before": mem0 // 1024, "traced_kb_after": mem1 // 1024,
+            "traced_growth_kb": (mem1 - mem0) // 1024, "traced_peak_kb": peak // 1024,
+            "rss_kb_before": rss0, "rss_kb_after": rss1, "rss_growth_kb": rss1 - rss0,
+            "us_per_call_under_tracemalloc": elapsed / calls * 1e6}
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env.pop("WATTMETER_STRICT", None)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env=env, check=False)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run")
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
+                                             "overhead.json"))
+    args = parser.parse_args()
+    if args.mode:
+        print(json.dumps(run_mode(args.mode, args.quick)))
+        return
+    if args.memory:
+        print(json.dumps(run_memory(args.memory)))
+        return
+    flag = ["--quick"] if args.quick else []
+    rows = {mode: _child(["--mode", mode, *flag]) for mode in MODES}
+    print(f"{'mode':<20} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
+          "(added = paired median vs the same client's unpatched method, thread CPU time)")
+    for mode, r in rows.items():
+        if "error" in r:
+            print(f"{mode:<20} error: {r['error']}")
+            continue
+        print(f"{mode:<20} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
+              f"{r['chunk_us']:9.2f} {r['added_chunk_us']:9.2f}")
+    iso = rows["wattmeter"].get("isolated") if "error" not in rows["wattmeter"] else None
+    if iso:
+        print(f"wattmeter alone (stubbed SDK): {iso['call_added_us']:.2f} µs/call, "
+              f"{iso['chunk_added_us']:.3f} µs/chunk")
+    memory = _child(["--memory", str(100_000 if args.quick else 1_000_000)])
+    if "error" not in memory:
+        print(f"memory over {memory['calls']:,} core calls: tracemalloc "
+              f"{memory['traced_growth_kb']:+d} KiB (peak {memory['traced_peak_kb']} KiB), "
+              f"RSS {memory['rss_growth_kb']:+d} KiB")
+    else:
+        print(f"memory: error: {memory['error']}")
+    verdict = {
+        "call_target_us": TARGET_CALL_US, "chunk_target_us": TARGET_CHUNK_US,
+        "call_ok": bool(iso) and iso["call_added_us"] <= TARGET_CALL_US,
+        "chunk_ok": bool(iso) and iso["chunk_added_us"] <= TARGET_CHUNK_US,
+    }
+    print(f"wattmeter targets (stubbed SDK figures): <= {TARGET_CALL_US} µs/call: "
+          f"{verdict['call_ok']}, "
+          f"<= {TARGET_CHUNK_US} µs/chunk: {verdict['chunk_ok']}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import platform
+
+    import openai
+
+    out.write_text(json.dumps({
+        "quick": args.quick, "python": platform.python_version(), "openai": openai.__version__,
+        "machine": platform.machine(), "cpus": os.cpu_count(), "modes": rows,
+        "memory": memory, "targets": verdict, "chunks": [SHORT, LONG],
+    }, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

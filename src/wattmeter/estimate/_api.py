@@ -8,7 +8,7 @@ explicit argument > `Deployment` field > configuration > provider defaults.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _config
@@ -28,6 +28,9 @@ _live_ttl = 0.0  # seconds a coefficient keeps a live grid intensity; 0: forever
 _new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
+#: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
+_components: Any = None
+_speech: dict[str, Any] = {}
 
 
 def clear_cache(*_: Any) -> None:
@@ -40,8 +43,13 @@ def clear_cache(*_: Any) -> None:
 
 
 def _hook() -> None:
+    global _components
+    from ._coefficients import components
+    from ._physics import constants
     from ._registry import on_registry_change
 
+    _components = components
+    _speech.update(constants("speech"))
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
     _state["hooked"] = True
@@ -131,8 +139,7 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
         t = (tm if tm > tc else tc) + t0
         u = (wm * tm + wc * tc) / t
         return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t
-    from ._coefficients import components
-
+    components = _components
     d = c.defaults
     if c.kind == "diffusion":
         fps = fps or d[4]
@@ -141,9 +148,7 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
         e0, e1 = components(c.kind, c.phys, d, 0, 0, 0, width or d[0], height or d[1],
                             steps or d[2], frames, 1 if items is None else items, 0, 0)
     elif c.kind == "speech":
-        from ._physics import constants
-
-        cps = constants("speech")["chars_per_second"]
+        cps = _speech["chars_per_second"]
         if seconds is None:
             seconds = (chars or 0) / cps
         if chars is None:
@@ -172,9 +177,45 @@ def _footprint(c: Coef, provider: str, model: str, operation: str, team: str,
 
 
 def _count(field: str, value: Any) -> int:
+    return int(_num(field, value, 0, _MAX_TOKENS, integer=True, optional=False))
+
+
+def _num_first(*args: Any, **kwargs: Any) -> Any:
+    """`_resolve.num`, imported on first use and then bound (no import per call)."""
+    global _num
     from ._resolve import num
 
-    return num(field, value, 0, _MAX_TOKENS, integer=True, optional=False)
+    _num = num
+    return num(*args, **kwargs)
+
+
+_num: Callable[..., Any] = _num_first
+
+
+def _media(images: Any, width: Any, height: Any, steps: Any, frames: Any, seconds: Any,
+           fps: Any, characters: Any, audio_seconds: Any) -> tuple[Any, ...]:
+    """Check the media arguments of `estimate()`; whole numbers in range skip the full check."""
+    n = _num
+    if images is not None and (type(images) is not int or not 1 <= images <= 10_000):
+        images = n("images", images, 1, 10_000, integer=True)
+    if width is not None and (type(width) is not int or not 16 <= width <= 16_384):
+        width = n("width", width, 16, 16_384, integer=True)
+    if height is not None and (type(height) is not int or not 16 <= height <= 16_384):
+        height = n("height", height, 16, 16_384, integer=True)
+    if steps is not None and (type(steps) is not int or not 1 <= steps <= 10_000):
+        steps = n("steps", steps, 1, 10_000, integer=True)
+    if frames is not None and (type(frames) is not int or not 1 <= frames <= 100_000):
+        frames = n("frames", frames, 1, 100_000, integer=True)
+    if seconds is not None:
+        seconds = n("seconds", seconds, 0, 3_600)
+    if fps is not None:
+        fps = n("fps", fps, 1, 240)
+    if characters is not None and (type(characters) is not int
+                                   or not 0 <= characters <= _MAX_TOKENS):
+        characters = n("characters", characters, 0, _MAX_TOKENS, integer=True)
+    if audio_seconds is not None:
+        audio_seconds = n("audio_seconds", audio_seconds, 0, 1_000_000)
+    return images, width, height, steps, frames, seconds, fps, characters, audio_seconds
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat", *,
@@ -206,17 +247,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
     if (images is not None or width is not None or height is not None or steps is not None
             or frames is not None or seconds is not None or fps is not None
             or characters is not None or audio_seconds is not None):
-        from ._resolve import num
-
-        images = num("images", images, 1, 10_000, integer=True)
-        width = num("width", width, 16, 16_384, integer=True)
-        height = num("height", height, 16, 16_384, integer=True)
-        steps = num("steps", steps, 1, 10_000, integer=True)
-        frames = num("frames", frames, 1, 100_000, integer=True)
-        seconds = num("seconds", seconds, 0, 3_600)
-        fps = num("fps", fps, 1, 240)
-        characters = num("characters", characters, 0, _MAX_TOKENS, integer=True)
-        audio_seconds = num("audio_seconds", audio_seconds, 0, 1_000_000)
+        images, width, height, steps, frames, seconds, fps, characters, audio_seconds = _media(
+            images, width, height, steps, frames, seconds, fps, characters, audio_seconds)
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
         c = _cache[key]

@@ -125,28 +125,37 @@ def _coef(model: Any, provider: str | None, operation: str, deployment: Any = No
 
 
 def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any, steps: Any,
-            frames: Any, fps: Any, seconds: Any, items: Any, chars: Any) -> tuple[float, float]:
+            frames: Any, fps: Any, seconds: Any, items: Any,
+            chars: Any) -> tuple[float, float, bool]:
+    """Accelerator joules of the two components, and whether the call gave the quantity a
+    model's wider ratios assume (diffusion steps, image tokens; see `Coef.ratios`)."""
     out = ot if rt <= ot else ot + rt  # reasoning counted separately: decode both
     unc = it - ct if ct < it else 0
     if c.kind == "text":
         (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _) = c.phys
         e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + c.request_j
         if out <= 0:
-            return e0, 0.0
+            return e0, 0.0, True
         ctx = it + 0.5 * out
         tm = m0 + m1 * ctx
         tc = c0 + c1 * ctx
         t = (tm if tm > tc else tc) + t0
         u = (wm * tm + wc * tc) / t
-        return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t
+        return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t, True
     components = _components
     d = c.defaults
-    if c.kind == "diffusion":
+    known = True
+    if c.kind == "ar-image":  # image tokens decoded like text (docs/methodology.md)
+        e0, e1 = components(c.kind, c.phys, d, unc, ct, out, width or d[0], height or d[1],
+                            d[2], 0, 1 if items is None else items, 0, 0)
+        known = out > 0
+    elif c.kind == "diffusion":
         fps = fps or d[4]
         if frames is None:
             frames = seconds * fps + 1 if seconds else d[3]
         e0, e1 = components(c.kind, c.phys, d, 0, 0, 0, width or d[0], height or d[1],
                             steps or d[2], frames, 1 if items is None else items, 0, 0)
+        known = steps is not None
     elif c.kind == "speech":
         cps = _speech["chars_per_second"]
         if seconds is None:
@@ -156,14 +165,15 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
         e0, e1 = components(c.kind, c.phys, d, unc, ct, out, 0, 0, 0, 0, 0, seconds, chars)
     else:
         e0, e1 = components(c.kind, c.phys, d, unc, ct, out, 0, 0, 0, 0, 0, seconds or 0, 0)
-    return e0 + c.request_j, e1
+    return e0 + c.request_j, e1, known
 
 
-def _footprint(c: Coef, provider: str, model: str, operation: str, team: str,
+def _footprint(c: Coef, r: tuple[float, ...], provider: str, model: str, operation: str,
+               team: str,
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, r, _, regm, _) = c
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _) = c
     acc = (e0 + e1) / 3600.0
     server = acc * ks
     energy = server * pue
@@ -274,8 +284,10 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
     else:
         sec = seconds if kind == "diffusion" else (
             audio_seconds if audio_seconds is not None else seconds)
-        e0, e1 = _energy(c, it, ot, ct, rt, width, height, steps, frames, fps, sec, images,
-                         characters)
+        e0, e1, known = _energy(c, it, ot, ct, rt, width, height, steps, frames, fps, sec,
+                                images, characters)
+        if known and len(r) > 16:
+            r = r[16:]
     acc = (e0 + e1) / 3600.0
     server = acc * ks
     energy = server * pue_
@@ -301,14 +313,17 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     ot = usage.output_tokens or 0
     ct = usage.cached_input_tokens or 0
     rt = usage.reasoning_tokens or 0
+    r = c.ratios
     if c.kind == "text":
-        e0, e1 = _energy(c, it, ot, ct, rt, None, None, None, None, None, None, None, None)
+        e0, e1, _ = _energy(c, it, ot, ct, rt, None, None, None, None, None, None, None, None)
     else:
         sec = usage.video_seconds if c.kind == "diffusion" else usage.audio_seconds
-        e0, e1 = _energy(c, it, ot, ct, rt, usage.width, usage.height, usage.steps,
-                         usage.frames, usage.fps, sec, usage.images, usage.characters)
+        e0, e1, known = _energy(c, it, ot, ct, rt, usage.width, usage.height, usage.steps,
+                                usage.frames, usage.fps, sec, usage.images, usage.characters)
+        if known and len(r) > 16:
+            r = r[16:]
     w = c.warnings
     if usage.warnings:
         w = w + tuple(x for x in usage.warnings if x not in w)
-    return _footprint(c, usage.provider, usage.model, usage.operation, team, labels, it, ot,
+    return _footprint(c, r, usage.provider, usage.model, usage.operation, team, labels, it, ot,
                       ct, rt, e0, e1, w, usage.outcome, usage.response_model, timestamp)

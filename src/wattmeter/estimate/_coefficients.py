@@ -23,16 +23,19 @@ __all__ = ["Coef", "build", "components"]
 class Coef(NamedTuple):
     """Everything a call's estimate needs besides its own counts."""
 
-    kind: str                # text | embed | diffusion | speech | stt | stt-llm
+    kind: str                # text | embed | diffusion | ar-image | speech | stt | stt-llm
     model: str               # the name shown in footprints
     provider: str
     phys: Any                # physics coefficients of the nominal deployment
     defaults: tuple[float, float, float, float, float]  # width, height, steps, frames, fps
+    # (ar-image: width, height, image tokens of one default-size image, 0, 0)
     ks: float                # server / accelerator
     pue: float
     intensity: float         # gCO2e/kWh
     zone: str
-    ratios: tuple[float, ...]  # for acc, server, facility, co2: lo0, lo1, hi0, hi1 (per J)
+    ratios: tuple[float, ...]  # for acc, server, facility, co2: lo0, lo1, hi0, hi1 (per J);
+    # 32 when a per-call quantity is assumed (diffusion steps, image tokens): the first 16
+    # carry its assumed range, the last 16 apply when the call gives it
     warnings: tuple[str, ...]
     registry_model: str | None
     request_j: float         # fixed accelerator J of a request with nothing generated
@@ -40,6 +43,8 @@ class Coef(NamedTuple):
 
 def _kind(s: Subject) -> str:
     m = s.modality
+    if m == "image" and s.architecture == "autoregressive":
+        return "ar-image"
     if m in ("text", "embeddings", "image", "video", "speech"):
         return {"text": "text", "embeddings": "embed", "image": "diffusion",
                 "video": "diffusion", "speech": "speech"}[m]
@@ -55,7 +60,7 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
           gpus: int | None, batch: float | None) -> tuple[Any, int]:
     """Physics coefficients for one deployment draw, and the GPU count used."""
     kt = constants("text")
-    if kind == "text" or kind == "stt-llm":
+    if kind == "text" or kind == "stt-llm" or kind == "ar-image":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or kt["batch_per_gpu_median"] * n
         return _text.text_coeffs(total, active, prec, g, n, b, kt), n
@@ -87,10 +92,18 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
 def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cached: float,
                out: float, width: float, height: float, steps: float, frames: float,
                items: float, seconds: float, chars: float) -> tuple[float, float]:
-    """Accelerator joules of a request's two components (prefill/decode, or one)."""
+    """Accelerator joules of a request's two components (prefill/decode, or one).
+
+    For "ar-image", `steps` is the image tokens of one image of the default size `d`; `out`,
+    when positive, is the image tokens the provider reported for all `items` images.
+    """
     if kind == "text":
         return (_text.prefill_j(phys, uncached, cached),
                 _text.decode_j(phys, uncached + cached, out))
+    if kind == "ar-image":
+        per = out / items if out > 0 else steps * (width * height) / (d[0] * d[1])
+        return (_text.prefill_j(phys, uncached, cached),
+                items * _text.decode_j(phys, uncached + cached, per))
     if kind == "embed":
         return (uncached + cached) * phys, 0.0
     if kind == "diffusion":
@@ -112,6 +125,11 @@ def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cach
 
 def _defaults(kind: str, s: Subject) -> tuple[float, float, float, float, float]:
     d = s.defaults or {}
+    if kind == "ar-image":
+        ki = constants("image_tokens")
+        w, h = float(d.get("width", 1024)), float(d.get("height", 1024))
+        tokens = d.get("image_tokens") or ki["tokens_per_image"] * w * h / ki["reference_pixels"]
+        return (w, h, float(tokens), 0.0, 0.0)
     if kind != "diffusion":
         return (0.0, 0.0, 0.0, 0.0, 0.0)
     fam = _diffusion.family(s.family, s.modality)
@@ -126,8 +144,24 @@ def _defaults(kind: str, s: Subject) -> tuple[float, float, float, float, float]
 def _reference(kind: str, d: tuple[float, ...]) -> tuple[float, ...]:
     """A typical request of each kind, at which the uncertainty ratios are computed."""
     w, h, st, fr, _ = d
+    if kind == "ar-image":  # a short prompt and one default image
+        return (float(constants("image_tokens")["prompt_tokens"]), 0.0, 0.0, w, h, st, 0.0,
+                1.0, 0.0, 0.0)
     return (1000.0, 0.0, 300.0, w, h, st, fr, 1.0, 60.0 if kind.startswith("stt") else 20.0,
             300.0)
+
+
+def _spread(kind: str, s: Subject) -> tuple[float, float] | None:
+    """Range of the per-call quantity assumed when a call does not give it (image tokens of
+    an autoregressive image model: its quality; a closed diffusion model's steps)."""
+    d = s.defaults or {}
+    if kind == "ar-image":
+        lo, hi = d.get("image_tokens_low"), d.get("image_tokens_high")
+    else:
+        return None
+    if not lo or not hi or not 0 < lo < hi:
+        return None
+    return float(lo), float(hi)
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -154,14 +188,17 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
 
     ku = constants("uncertainty")
     sigma = {"text": constants("text")["model_error_sigma"],
-             "diffusion": constants("diffusion")["model_error_sigma"]}.get(kind, 0.5)
+             "diffusion": constants("diffusion")["model_error_sigma"],
+             "ar-image": constants("image_tokens")["model_error_sigma"]}.get(kind, 0.5)
     kt = constants("text")
     kd = constants("diffusion")
     rng = random.Random(20260216)
     bsig = math.log(kt["batch_per_gpu_p95"] / kt["batch_per_gpu_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
     weights = [m[1] for m in mix]
-    samples: list[list[float]] = [[] for _ in range(8)]
+    spread = _spread(kind, s)
+    # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
+    samples: list[list[float]] = [[] for _ in range(16)]
     for _ in range(int(ku["samples"])):
         u = rng.random()
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
@@ -176,7 +213,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             batch = dep.batch_size or rng.choice(kd["batch_choices"])
         else:
             gpus = dep.gpus
-            if kind in ("text", "stt-llm"):
+            if kind in ("text", "stt-llm", "ar-image"):
                 if gpus is None:
                     gpus = _text.gpus_needed(total, prec, g, kt) * (2 if rng.random() < 0.3 else 1)
                 batch = dep.batch_size or (kt["batch_per_gpu_median"] * gpus
@@ -186,6 +223,12 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         ph, _ = _phys(kind, s, total, active, prec, g, gpus, batch)
         err = math.exp(rng.gauss(0.0, sigma))
         e = components(kind, ph, d, *ref)
+        eu = e
+        if spread is not None:  # steps or image tokens: log-uniform in the assumed range
+            lo_q, hi_q = spread
+            ref_u = list(ref)
+            ref_u[5] = lo_q * (hi_q / lo_q) ** rng.random()
+            eu = components(kind, ph, d, *ref_u)
         k_i = rng.triangular(ov["server_factor_low"], ov["server_factor_high"], ks)
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
         if intensity_fixed:
@@ -193,18 +236,20 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         else:
             lo, hi = pd.intensity_low, pd.intensity_high
             i_i = lo * (hi / lo) ** rng.random() if 0 < lo < hi else intensity
-        for c in (0, 1):
-            base = nom[c] or 1.0
-            a = e[c] * err / base
-            samples[c].append(a)
-            samples[2 + c].append(a * k_i)
-            samples[4 + c].append(a * k_i * p_i)
-            samples[6 + c].append(a * k_i * p_i * i_i / 3.6e6)
+        for off, ee in ((0, eu), (8, e)):
+            for c in (0, 1):
+                base = nom[c] or 1.0
+                a = ee[c] * err / base
+                samples[off + c].append(a)
+                samples[off + 2 + c].append(a * k_i)
+                samples[off + 4 + c].append(a * k_i * p_i)
+                samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
     central = (1.0, ks, ks * pue, ks * pue * intensity / 3.6e6)
     ratios: list[float] = []
-    for b in range(4):
-        lo = [min(_pct(samples[2 * b + c], 0.05), central[b]) for c in (0, 1)]
-        hi = [max(_pct(samples[2 * b + c], 0.95), central[b]) for c in (0, 1)]
-        ratios += lo + hi
+    for off in (0, 8) if spread is not None else (8,):
+        for b in range(4):
+            lo = [min(_pct(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
+            hi = [max(_pct(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
+            ratios += lo + hi
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
                 tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]))

@@ -88,3 +88,27 @@ def test_patching_twice_is_refused() -> None:
             raise AssertionError("expected RuntimeError")
     finally:
         _Client.create = original  # type: ignore[method-assign]
+
+
+def test_instrument_defers_libraries_not_yet_imported() -> None:
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys, wattmeter
+        from wattmeter.instrument import instrumented
+        handle = wattmeter.instrument()
+        assert "openai" in handle.libraries, handle
+        assert "openai" not in sys.modules and "litellm" not in sys.modules
+        assert instrumented() == []
+        import openai
+        assert instrumented() == ["openai"], instrumented()
+        wattmeter.uninstrument()
+        assert instrumented() == []
+        import anthropic  # disarmed: stays unpatched
+        assert instrumented() == []
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr

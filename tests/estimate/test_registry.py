@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wattmeter.estimate import _registry
+from wattmeter.estimate._diffusion import family
 from wattmeter.estimate._registry import (
     ARCHITECTURES,
     MODALITIES,
@@ -49,7 +50,12 @@ def test_at_least_150_models_with_every_field_sourced() -> None:
             assert len(m.notes) > 40, m.id
         if m.modality in ("image", "video") and m.architecture != "autoregressive":
             assert m.family, m.id
-            assert {"width", "height", "steps"} <= set(m.defaults), m.id
+            assert {"width", "height"} <= set(m.defaults), m.id
+            # unpublished steps: the family's assumed range (closed models), else the card's
+            fam = family(m.family, m.modality)
+            assert "steps" in m.defaults or 0 < fam.steps_low < fam.steps_high, m.id
+        if m.architecture == "autoregressive":
+            assert {"width", "height", "image_tokens"} <= set(m.defaults), m.id
         if m.modality == "video":
             assert {"frames", "fps"} <= set(m.defaults), m.id
 

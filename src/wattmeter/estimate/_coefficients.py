@@ -157,6 +157,9 @@ def _spread(kind: str, s: Subject) -> tuple[float, float] | None:
     d = s.defaults or {}
     if kind == "ar-image":
         lo, hi = d.get("image_tokens_low"), d.get("image_tokens_high")
+    elif kind == "diffusion" and "steps" not in d:
+        fam = _diffusion.family(s.family, s.modality)
+        lo, hi = fam.steps_low, fam.steps_high
     else:
         return None
     if not lo or not hi or not 0 < lo < hi:

@@ -42,6 +42,8 @@ class Family(NamedTuple):
     mfu: float
     source: str
     year: int
+    steps_low: int = 0    # assumed range of unpublished steps (closed models); 0: none
+    steps_high: int = 0
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -68,7 +70,8 @@ def _load() -> dict[str, Any]:
                                     float(f["patch"]), float(f["temporal"]), float(f["cfg"]),
                                     float(f["text_tokens"]), float(f["text_encoder_b"]),
                                     bool(f["linear_attention"]), int(f["default_steps"]),
-                                    float(f["mfu"]), f["source"], int(f["year"]))
+                                    float(f["mfu"]), f["source"], int(f["year"]),
+                                    int(f.get("steps_low", 0)), int(f.get("steps_high", 0)))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families

@@ -3,11 +3,16 @@ seconds and fps."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import wattmeter
+from wattmeter import Usage
+from wattmeter.estimate import footprint_for
 from wattmeter.estimate._diffusion import family
 from wattmeter.estimate._registry import all_models
+from wattmeter.testing import capture
 
 CLOSED = sorted(m.id for m in all_models()
                 if m.family in ("closed-video", "closed-image")
@@ -52,3 +57,56 @@ def test_open_model_steps_unchanged() -> None:
     wan = wattmeter.estimate("Wan-AI/Wan2.1-T2V-14B-Diffusers", operation="video")
     assert wan == wattmeter.estimate("Wan-AI/Wan2.1-T2V-14B-Diffusers", operation="video",
                                      steps=50)
+
+
+# ----------------------------------------------------------------- clip count (images)
+VEO = dict(width=1920, height=1080, seconds=6.0, fps=24.0, frames=144)
+
+
+@pytest.mark.parametrize("model", ["veo-3.0-generate-001", "sora-2",
+                                   "Wan-AI/Wan2.1-T2V-14B-Diffusers"])
+def test_video_energy_is_per_clip_times_clips(model: str) -> None:
+    one = wattmeter.estimate(model, operation="video", **VEO)
+    assert one == wattmeter.estimate(model, operation="video", images=1, **VEO)  # default 1
+    three = wattmeter.estimate(model, operation="video", images=3, **VEO)
+    for field in ("accelerator_wh", "energy_wh", "energy_wh_low", "energy_wh_high",
+                  "co2e_g", "co2e_g_high"):
+        assert getattr(three, field) == pytest.approx(3 * getattr(one, field), rel=1e-6)
+
+
+def test_metered_video_multiplies_by_clips() -> None:
+    """The google-genai instrumentation puts the clip count in `Usage.images`, with the
+    duration and frames of one clip."""
+    def usage(clips: int | None) -> Usage:
+        return Usage("google", "veo-3.0-generate-001", "video", images=clips,
+                     width=1920, height=1080, fps=24.0, video_seconds=6.0, frames=144)
+
+    one = footprint_for(usage(1), team="t", labels={})
+    assert footprint_for(usage(None), team="t", labels={}) == one
+    two = footprint_for(usage(2), team="t", labels={})
+    assert two.energy_wh == pytest.approx(2 * one.energy_wh, rel=1e-6)
+    assert two.energy_wh_high == pytest.approx(2 * one.energy_wh_high, rel=1e-6)
+    assert one.energy_wh == pytest.approx(
+        wattmeter.estimate("veo-3.0-generate-001", "google", "video", **VEO).energy_wh)
+
+
+def test_google_genai_clips_end_to_end(simulator: Any) -> None:
+    """Real google-genai client against the simulator: two Veo clips cost two clips."""
+    genai = pytest.importorskip("google.genai")
+    from google.genai import types
+
+    wattmeter.instrument("google_genai")
+    client = genai.Client(vertexai=True, api_key="sim-key",
+                          http_options=types.HttpOptions(base_url=simulator.url))
+    with capture() as fps:
+        for n in (1, 2):
+            op = client.models.generate_videos(
+                model="veo-3.0-generate-001", source=types.GenerateVideosSource(prompt="a"),
+                config=types.GenerateVideosConfig(number_of_videos=n, duration_seconds=6,
+                                                  resolution="1080p"))
+            while not op.done:
+                op = client.operations.get(op)
+    one, two = fps
+    assert two.energy_wh == pytest.approx(2 * one.energy_wh, rel=1e-6)
+    assert one.energy_wh == pytest.approx(
+        wattmeter.estimate("veo-3.0-generate-001", "google", "video", **VEO).energy_wh)

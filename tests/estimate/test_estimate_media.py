@@ -110,3 +110,37 @@ def test_google_genai_clips_end_to_end(simulator: Any) -> None:
     assert two.energy_wh == pytest.approx(2 * one.energy_wh, rel=1e-6)
     assert one.energy_wh == pytest.approx(
         wattmeter.estimate("veo-3.0-generate-001", "google", "video", **VEO).energy_wh)
+
+
+# ----------------------------------------------------------------- duration
+WAN = "Wan-AI/Wan2.1-T2V-14B-Diffusers"
+
+
+def test_seconds_and_fps_instead_of_frames() -> None:
+    by_frames = wattmeter.estimate(WAN, operation="video", width=1280, height=720, frames=81)
+    for kw in ({"seconds": 5, "fps": 16}, {"seconds": 5.0, "fps": 16.0},
+               {"seconds": 5}):  # Wan's card: 16 fps
+        fp = wattmeter.estimate(WAN, operation="video", width=1280, height=720, **kw)
+        assert fp == by_frames, kw
+    # frames win over seconds x fps when both are given
+    assert wattmeter.estimate(WAN, operation="video", frames=81, seconds=10, fps=30) == \
+        wattmeter.estimate(WAN, operation="video", frames=81)
+    # a longer clip costs more, superlinearly (attention over more latent frames)
+    ten = wattmeter.estimate(WAN, operation="video", seconds=10, fps=16)
+    assert ten.accelerator_wh > 2 * by_frames.accelerator_wh
+
+
+def test_fps_alone_keeps_the_default_duration() -> None:
+    at_8 = wattmeter.estimate(WAN, operation="video", fps=8)
+    assert at_8 == wattmeter.estimate(WAN, operation="video", frames=41)  # 5 s at 8 fps
+    # images ignore fps
+    assert wattmeter.estimate("black-forest-labs/FLUX.1-dev", operation="image", fps=8) == \
+        wattmeter.estimate("black-forest-labs/FLUX.1-dev", operation="image")
+
+
+def test_metered_seconds_and_fps() -> None:
+    u = Usage("hf-inference", WAN, "video", video_seconds=5.0, fps=16.0, width=1280,
+              height=720)
+    fp = footprint_for(u, team="t", labels={})
+    assert fp.energy_wh == pytest.approx(wattmeter.estimate(
+        WAN, "hf-inference", "video", width=1280, height=720, frames=81).energy_wh)

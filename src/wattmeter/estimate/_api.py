@@ -150,9 +150,13 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
                             d[2], 0, 1 if items is None else items, 0, 0)
         known = out > 0
     elif c.kind == "diffusion":
-        fps = fps or d[4]
-        if frames is None:
-            frames = seconds * fps + 1 if seconds else d[3]
+        if frames is None:  # frames = seconds x fps + 1 (the first frame is the image at t=0)
+            if seconds:
+                frames = seconds * (fps or d[4]) + 1.0
+            elif fps and d[3] > 1.0:  # the default duration at the given frame rate
+                frames = (d[3] - 1.0) * fps / d[4] + 1.0
+            else:
+                frames = d[3]
         e0, e1 = components(c.kind, c.phys, d, 0, 0, 0, width or d[0], height or d[1],
                             steps or d[2], frames, 1 if items is None else items, 0, 0)
         known = steps is not None

@@ -1,8 +1,9 @@
 """`estimate()` and `footprint_for()`: a cached coefficient lookup, a few multiplications.
 
 Coefficients are built once per (model, provider, operation, deployment, zone, intensity,
-PUE) and dropped when the configuration or the model registry changes. Precedence:
-explicit argument > `Deployment` field > configuration > provider defaults.
+PUE) and dropped when the configuration or the model registry changes, or, for those whose
+grid intensity came from a zone, when that zone's live intensity arrives or changes.
+Precedence: explicit argument > `Deployment` field > configuration > provider defaults.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ if TYPE_CHECKING:
 __all__ = ["clear_cache", "estimate", "footprint_for"]
 
 _cache: dict[Any, Coef] = {}
+#: When each cached key last asked for its zone's intensity; inf: a fixed intensity.
 _built: dict[Any, float] = {}
-_state: dict[str, Any] = {"hooked": False}
-_live_ttl = 0.0  # seconds a coefficient keeps a live grid intensity; 0: forever
+#: Cached keys whose intensity is `intensity_for(zone)` (may go live), -> that zone.
+_live_zones: dict[Any, str] = {}
+_state: dict[str, Any] = {"hooked": False, "live_updates": 0}
+_live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again; 0: off
+_INF = float("inf")
 _new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
 _components: Any = None
+_intensity_for: Any = None
 _speech: dict[str, Any] = {}
 
 
@@ -38,26 +44,46 @@ def clear_cache(*_: Any) -> None:
     global _live_ttl
     _cache.clear()
     _built.clear()
+    _live_zones.clear()
     cfg = _config.current()
     _live_ttl = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
 
 
+def _on_live_update() -> None:
+    """A live intensity arrived, changed or was dropped (`_live` thread): drop the cached
+    coefficients whose zone's intensity now differs; they rebuild on their next call."""
+    _state["live_updates"] += 1
+    for key, zone in list(_live_zones.items()):
+        c = _cache.get(key)
+        if c is not None and _intensity_for(zone) != c.intensity:
+            _cache.pop(key, None)
+            _built.pop(key, None)
+            _live_zones.pop(key, None)
+
+
 def _hook() -> None:
-    global _components
+    global _components, _intensity_for
     from ._coefficients import components
+    from ._grid import intensity_for
+    from ._live import on_live_update
     from ._physics import constants
     from ._registry import on_registry_change
 
     _components = components
+    _intensity_for = intensity_for
     _speech.update(constants("speech"))
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
+    on_live_update(_on_live_update)
     _state["hooked"] = True
     clear_cache()
 
 
 def _make(model: Any, provider: str | None, operation: str, deployment: Any,
-          zone: str | None, grid_intensity: float | None, pue: float | None) -> Coef:
+          zone: str | None, grid_intensity: float | None,
+          pue: float | None) -> tuple[Coef, str | None]:
+    """The coefficients of a key, and the zone whose (possibly live) intensity they use
+    (None when the intensity was given as a number)."""
     from ._coefficients import build
     from ._grid import intensity_for, provider_defaults, zone_intensity
     from ._resolve import check_deployment, check_operation, num, resolve
@@ -78,47 +104,65 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
     s = resolve(model, provider, op)
     pd = provider_defaults(provider or s.provider)
     zone = zone or dep.zone
+    live: str | None = None
     if grid_intensity is not None:
         intensity, fixed, zone = grid_intensity, True, zone or "custom"
     elif zone is not None:
-        intensity, fixed = intensity_for(zone), True
+        intensity, fixed, live = intensity_for(zone), True, zone
     elif cfg.grid_intensity is not None:
         intensity, fixed, zone = float(cfg.grid_intensity), True, "custom"
     elif cfg.grid_zone is not None:
         zone = zone_intensity(cfg.grid_zone).zone
-        intensity, fixed = intensity_for(zone), True
+        intensity, fixed, live = intensity_for(zone), True, zone
     else:
         zone = pd.zone
-        intensity, fixed = intensity_for(zone), False
+        intensity, fixed, live = intensity_for(zone), False, zone
     for value in (pue, dep.pue, cfg.pue):
         if value is not None:
             p, pfixed = float(value), True
             break
     else:
         p, pfixed = float(pd.pue), False
-    return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed)
+    return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
           zone: str | None = None, grid_intensity: float | None = None,
           pue: float | None = None) -> Coef:
-    """The cached coefficients of a key, built (and cached) on a miss or a stale live intensity."""
+    """The cached coefficients of a key, built (and cached) on a miss.
+
+    With live intensity on, a key whose zone was last asked more than the TTL ago asks
+    again (which starts a background refresh when due) and is rebuilt if the answer moved.
+    """
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
         c = _cache[key]
-        if not _live_ttl or time.monotonic() - _built[key] < _live_ttl:
+        if not _live_ttl:
+            return c
+        now = time.monotonic()
+        if now - _built[key] < _live_ttl:
+            return c
+        _built[key] = now
+        if _intensity_for(_live_zones[key]) == c.intensity:
             return c
     except (KeyError, TypeError):
         pass
     if not _state["hooked"]:
         _hook()
-    c = _make(model, provider, operation, deployment, zone, grid_intensity, pue)
+    updates = _state["live_updates"]
+    c, live = _make(model, provider, operation, deployment, zone, grid_intensity, pue)
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
         _built.clear()
+        _live_zones.clear()
     try:
+        if live is None:
+            _built[key] = _INF
+        else:
+            _live_zones[key] = live
+            # a live value that arrived during the build: ask again on the next call
+            _built[key] = time.monotonic() if updates == _state["live_updates"] else -_INF
         _cache[key] = c
-        _built[key] = time.monotonic()
     except TypeError:  # unhashable deployment mapping: don't cache
         pass
     return c
@@ -266,8 +310,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
         c = _cache[key]
-        if _live_ttl and time.monotonic() - _built[key] >= _live_ttl:
-            raise KeyError(key)
+        if _live_ttl:
+            c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j) = c

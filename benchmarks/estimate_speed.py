@@ -63,6 +63,12 @@ def main() -> int:
         est("black-forest-labs/FLUX.1-dev", operation="image", width=1024, height=1024,
             steps=28)
 
+    def video() -> None:
+        est("sora-2", operation="video", width=1280, height=720, seconds=8, fps=24, images=2)
+
+    def ar_image() -> None:
+        est("gpt-image-1", operation="image", input_tokens=50, output_tokens=1056)
+
     usage = Usage("openai", "gpt-4o-2024-08-06", "chat", input_tokens=1200, output_tokens=400)
 
     def meter() -> None:
@@ -71,6 +77,8 @@ def main() -> int:
     print(f"estimate('gpt-4o', 'openai', 1200 in / 400 out): {per_call_us(chat):.2f} us median"
           " per call (target <= 3 us)")
     print(f"estimate(FLUX.1-dev, image 1024x1024, 28 steps): {per_call_us(image):.2f} us")
+    print(f"estimate(sora-2, video 1280x720, 8 s at 24 fps, 2 clips): {per_call_us(video):.2f} us")
+    print(f"estimate(gpt-image-1, 50 in / 1056 image tokens): {per_call_us(ar_image):.2f} us")
     print(f"footprint_for(Usage(gpt-4o ...)): {per_call_us(meter):.2f} us")
     import timeit
 

@@ -65,7 +65,8 @@ def _form(req: SimRequest) -> dict[str, Any]:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        payload = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
         value: Any = payload if part.get_filename() else payload.decode("utf-8", "replace")
         key = name[:-2] if name.endswith("[]") else name
         if key in fields and name.endswith("[]"):
@@ -123,10 +124,12 @@ def _chat(req: SimRequest) -> Response:
     cid = f"chatcmpl-sim{created}"
     usage = _chat_usage(inp, cached, out, reasoning)
     if not body.get("stream"):
-        choices = [{"index": i, "finish_reason": "length" if body.get("max_tokens") or
-                    body.get("max_completion_tokens") else "stop", "logprobs": None,
-                    "message": {"role": "assistant", "content": _WORD * visible,
-                                "refusal": None, "annotations": []}} for i in range(n)]
+        finish = "length" if body.get("max_tokens") or body.get("max_completion_tokens") \
+            else "stop"
+        choices: list[dict[str, Any]] = [
+            {"index": i, "finish_reason": finish, "logprobs": None,
+             "message": {"role": "assistant", "content": _WORD * visible, "refusal": None,
+                         "annotations": []}} for i in range(n)]
         return json_response({"id": cid, "object": "chat.completion", "created": created,
                               "model": model, "choices": choices, "usage": usage,
                               "service_tier": "default", "system_fingerprint": "fp_sim"})

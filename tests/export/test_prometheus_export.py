@@ -65,9 +65,27 @@ def test_same_exporter_per_registry_and_children_cached(reg: CollectorRegistry) 
     assert ex.bounds.max_values == 5
     fp = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=1)
     ex.record(fp)
-    children = ex._children[(fp.team, "openai", "gpt-4o", "chat", "ok")]
+    assert ex.calls is not None
+    acc = ex.calls._index[(fp.team, "openai", "gpt-4o", "chat", "ok")]
     ex.record(fp)
-    assert ex._children[(fp.team, "openai", "gpt-4o", "chat", "ok")] is children
+    assert ex.calls._index[(fp.team, "openai", "gpt-4o", "chat", "ok")] is acc
+    assert acc[2] == 2  # calls
+
+
+def test_raw_label_cache_can_be_cleared_without_losing_counts(reg: CollectorRegistry) -> None:
+    ex = prom.exporter(_config.current(), registry=reg)
+    fp = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=1)
+    ex.record(fp)
+    assert ex.calls is not None
+    ex.calls._index.clear()
+    ex.record(fp)
+    value = reg.get_sample_value("wattmeter_requests_total", {
+        "team": fp.team, "provider": "openai", "model": "gpt-4o", "operation": "chat",
+        "outcome": "ok"})
+    assert value == 2
+    count = reg.get_sample_value("wattmeter_call_energy_joules_count", {
+        "team": fp.team, "provider": "openai", "model": "gpt-4o", "operation": "chat"})
+    assert count == 2
 
 
 def test_label_values_overflow_past_the_limit(reg: CollectorRegistry) -> None:

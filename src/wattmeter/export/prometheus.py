@@ -14,7 +14,9 @@ from typing import Any
 from .. import _config, _guard
 from .._footprint import Footprint
 from .._version import __version__
+from . import _multiprocess
 from . import semconv as sc
+from ._call_metrics import CallMetrics
 from ._labels import LabelBounds
 
 __all__ = [
@@ -52,26 +54,19 @@ class Exporter:
         self.bounds = LabelBounds(max_values)
         self.extra_labels = extra_labels
         self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self.calls: CallMetrics | None = None
         self._build()
 
     def _build(self) -> None:
-        from prometheus_client import Counter, Gauge, Histogram
+        from prometheus_client import Counter, Gauge
 
-        reg, call_labels = self.registry, (*_CALL_LABELS, *self.extra_labels)
-        self.energy = Counter(_base(sc.PROM_ENERGY), "Facility energy of generative-AI calls "
-                              "(estimated or measured), in joules.", call_labels, registry=reg)
-        self.co2e = Counter(_base(sc.PROM_CO2E), "CO2-equivalent emissions of generative-AI "
-                            "calls, in grams.", call_labels, registry=reg)
-        self.requests = Counter(_base(sc.PROM_REQUESTS), "Metered generative-AI calls, by "
-                                "outcome.", (*call_labels, sc.LABEL_OUTCOME), registry=reg)
-        self.tokens = Counter(_base(sc.PROM_TOKENS), "Tokens of metered calls by type (input "
-                              "includes cached_input; output includes reasoning).",
-                              (*call_labels, sc.LABEL_TYPE), registry=reg)
-        self.call_energy = Histogram(sc.PROM_CALL_ENERGY, "Facility energy of one call, in "
-                                     "joules.", call_labels, buckets=ENERGY_BUCKETS_J,
-                                     registry=reg)
-        self._call_metrics = (self.energy, self.co2e, self.requests, self.tokens,
-                              self.call_energy)
+        reg = self.registry
+        if _multiprocess.enabled():
+            self._build_multiprocess()
+        else:  # one custom collector: a call costs one lock, not eight
+            self.calls = CallMetrics(ENERGY_BUCKETS_J, self.extra_labels, self.bounds)
+            reg.register(self.calls)
+            self._call_metrics: tuple[Any, ...] = (self.calls,)
         if not hasattr(self, "errors"):  # these survive a change of metric_labels
             self.errors = Counter(_base(sc.PROM_ERRORS), "wattmeter's own internal errors "
                                   "(metering skipped, calls unaffected), by place.",
@@ -92,6 +87,27 @@ class Exporter:
                 )
             }
 
+    def _build_multiprocess(self) -> None:
+        """prometheus_client's own metrics, whose values live in the per-process files."""
+        from prometheus_client import Counter, Histogram
+
+        reg, call_labels = self.registry, (*_CALL_LABELS, *self.extra_labels)
+        self.energy = Counter(_base(sc.PROM_ENERGY), "Facility energy of generative-AI calls "
+                              "(estimated or measured), in joules.", call_labels, registry=reg)
+        self.co2e = Counter(_base(sc.PROM_CO2E), "CO2-equivalent emissions of generative-AI "
+                            "calls, in grams.", call_labels, registry=reg)
+        self.requests = Counter(_base(sc.PROM_REQUESTS), "Metered generative-AI calls, by "
+                                "outcome.", (*call_labels, sc.LABEL_OUTCOME), registry=reg)
+        self.tokens = Counter(_base(sc.PROM_TOKENS), "Tokens of metered calls by type (input "
+                              "includes cached_input; output includes reasoning).",
+                              (*call_labels, sc.LABEL_TYPE), registry=reg)
+        self.call_energy = Histogram(sc.PROM_CALL_ENERGY, "Facility energy of one call, in "
+                                     "joules.", call_labels, buckets=ENERGY_BUCKETS_J,
+                                     registry=reg)
+        self.calls = None
+        self._call_metrics = (self.energy, self.co2e, self.requests, self.tokens,
+                              self.call_energy)
+
     def configure(self, config: Any) -> None:
         """Apply `max_label_values` and `metric_labels`; a new label set rebuilds the metrics."""
         self.bounds.max_values = int(config.max_label_values)
@@ -104,7 +120,11 @@ class Exporter:
             self._build()
 
     def record(self, fp: Footprint, call: Any = None) -> None:
-        """Count one finished call (hot path: cached children, no I/O)."""
+        """Count one finished call (hot path: no I/O; one lock in single-process mode)."""
+        calls = self.calls
+        if calls is not None:
+            calls.record(fp)
+            return
         key: tuple[str, ...] = (fp.team, fp.provider, fp.model, fp.operation, fp.outcome)
         if self.extra_labels:
             labels = fp.labels

@@ -37,7 +37,7 @@ _span_hooks: list[Any] = []
 _current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
     "wattmeter_call", default=None
 )
-_state = {"wired": False}
+_state: dict[str, Any] = {"wired": False, "default_team": "default"}
 
 
 class Call:
@@ -131,7 +131,7 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     parent = _current_call.get()
     team, labels = current_attribution()
     if team is None:
-        team = _config.current().default_team
+        team = _state["default_team"]
     call = Call(provider, model, operation, team, labels, parent)
     if parent is not None:
         return call
@@ -190,6 +190,7 @@ def wire(config: _config.Config | None = None) -> None:
     _sinks[:] = sinks
     _checks[:] = checks
     _span_hooks[:] = hooks
+    _state["default_team"] = cfg.default_team
     _state["wired"] = True
 
 

@@ -7,13 +7,20 @@ metered call, so answers are memoized; the data file loads lazily on the first l
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType
-from typing import Any, NamedTuple
+
+from ._model_entries import (
+    ARCHITECTURES,
+    MODALITIES,
+    PRECISIONS,
+    ModelInfo,
+    build_model,
+    model_from_entry,
+    read_models_file,
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -27,49 +34,8 @@ __all__ = [
     "register_model",
 ]
 
-MODALITIES = ("text", "embeddings", "image", "video", "speech", "transcription")
-ARCHITECTURES = ("dense", "moe", "encoder", "encoder-decoder", "dit", "unet", "autoregressive")
-#: Canonical precision names, and the spellings accepted for each.
-PRECISIONS = {
-    "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16",
-    "float16": "fp16", "half": "fp16", "fp8": "fp8", "float8": "fp8", "e4m3": "fp8",
-    "int8": "int8", "w8a8": "int8", "fp4": "fp4", "mxfp4": "fp4", "nvfp4": "fp4",
-    "int4": "int4", "w4a16": "int4", "awq": "int4", "gptq": "int4",
-}
-_DEFAULT_ARCH = {"text": "dense", "embeddings": "encoder", "image": "dit", "video": "dit",
-                 "speech": "dense", "transcription": "encoder-decoder"}
-#: Largest parameter count accepted (billions): 100T, well past any model in existence.
-_MAX_PARAMS_B = 100_000.0
 #: Distinct (name, provider) answers kept; the cache is emptied when it reaches this size.
 CACHE_SIZE = 4096
-
-
-class ModelInfo(NamedTuple):
-    """What the estimator needs to know about one model, with where each number comes from.
-
-    Sizes are in billions of parameters with a low/central/high range (equal when disclosed);
-    for diffusion models they count the denoiser only. ``defaults`` holds generation defaults
-    from the model card (width, height, steps, frames, fps, seconds).
-    """
-
-    id: str
-    provider: str
-    modality: str
-    architecture: str
-    family: str | None
-    total_params_b: float
-    total_params_b_low: float
-    total_params_b_high: float
-    active_params_b: float
-    active_params_b_low: float
-    active_params_b_high: float
-    precision: str | None
-    disclosed: bool
-    defaults: Mapping[str, float]
-    source: str
-    year: int
-    notes: str
-    aliases: tuple[str, ...]
 
 
 # ---------------------------------------------------------------------------- state
@@ -156,13 +122,14 @@ def register_model(
     the low/high bounds default to the central value (a disclosed size). Bad input raises
     ``ValueError`` naming the field.
     """
-    info = _build(name, total_params_b=total_params_b, active_params_b=active_params_b,
-                  modality=modality, architecture=architecture, family=family,
-                  provider=provider, precision=precision,
-                  total_params_b_low=total_params_b_low, total_params_b_high=total_params_b_high,
-                  active_params_b_low=active_params_b_low,
-                  active_params_b_high=active_params_b_high, defaults=defaults,
-                  aliases=aliases, source=source, year=year, notes=notes, disclosed=disclosed)
+    info = build_model(name, total_params_b=total_params_b, active_params_b=active_params_b,
+                       modality=modality, architecture=architecture, family=family,
+                       provider=provider, precision=precision,
+                       total_params_b_low=total_params_b_low,
+                       total_params_b_high=total_params_b_high,
+                       active_params_b_low=active_params_b_low,
+                       active_params_b_high=active_params_b_high, defaults=defaults,
+                       aliases=aliases, source=source, year=year, notes=notes, disclosed=disclosed)
     models = _ensure_loaded()
     with _lock:
         models[info.id] = info
@@ -180,25 +147,7 @@ def load_models_file(path: str | os.PathLike[str]) -> int:
     takes `register_model`'s arguments with ``id`` (or ``name``) as the name. Returns how many
     models were registered; a bad entry raises ``ValueError`` naming the file and entry.
     """
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ValueError(f"models file {os.fspath(path)!r}: can't read it ({exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"models file {os.fspath(path)!r}: not valid JSON ({exc})") from None
-    entries = data.get("models") if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        raise ValueError(f"models file {os.fspath(path)!r}: expected a list of models or an "
-                         "object with a 'models' list")
-    infos = []
-    for i, entry in enumerate(entries):
-        try:
-            infos.append(_from_entry(entry))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"models file {os.fspath(path)!r}, entry {i}: {exc}") from None
+    infos = read_models_file(path)
     models = _ensure_loaded()
     with _lock:
         for info in infos:
@@ -208,128 +157,6 @@ def load_models_file(path: str | os.PathLike[str]) -> int:
     for callback in list(_callbacks):
         callback()
     return len(infos)
-
-
-def _from_entry(entry: Any) -> ModelInfo:
-    if not isinstance(entry, Mapping):
-        raise ValueError(f"expected an object, got {type(entry).__name__}")
-    fields = dict(entry)
-    name = fields.pop("id", None) or fields.pop("name", None)
-    if name is None:
-        raise ValueError("field 'id': missing (the model's name)")
-    if "total_params_b" not in fields:
-        raise ValueError(f"model {name!r}: field 'total_params_b' is missing")
-    unknown = sorted(set(fields) - _FIELDS)
-    if unknown:
-        raise ValueError(f"model {name!r}: field {unknown[0]!r} is unknown; expected some of "
-                         + ", ".join(sorted(_FIELDS | {"id"})))
-    fields["aliases"] = tuple(fields.get("aliases") or ())
-    return _build(name, **fields)
-
-
-_FIELDS = frozenset((
-    "provider", "modality", "architecture", "family", "total_params_b", "total_params_b_low",
-    "total_params_b_high", "active_params_b", "active_params_b_low", "active_params_b_high",
-    "precision", "disclosed", "defaults", "source", "year", "notes", "aliases"))
-
-
-def _num(field: str, value: Any, *, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"field {field!r}: got {value!r}; expected a number of billions of "
-                         "parameters, e.g. 8 or 0.35")
-    v = float(value)
-    if not (math.isfinite(v) and 0 < v <= _MAX_PARAMS_B):
-        raise ValueError(f"field {field!r}: got {value!r}; expected a number > 0 and "
-                         f"<= {_MAX_PARAMS_B:g} (billions of parameters)")
-    return v
-
-
-def _build(name: Any, *, total_params_b: Any, active_params_b: Any = None,
-           modality: Any = "text", architecture: Any = None, family: Any = None,
-           provider: Any = "custom", precision: Any = None, total_params_b_low: Any = None,
-           total_params_b_high: Any = None, active_params_b_low: Any = None,
-           active_params_b_high: Any = None, defaults: Any = None, aliases: Any = (),
-           source: Any = "user", year: Any = None, notes: Any = "",
-           disclosed: Any = None) -> ModelInfo:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"field 'name': got {name!r}; expected a non-empty model name")
-    name = name.strip()
-    total = _num("total_params_b", total_params_b)
-    assert total is not None
-    dense = active_params_b is None
-    active = _num("active_params_b", active_params_b, optional=True) or total
-    if active > total:
-        raise ValueError(f"field 'active_params_b': got {active:g}, more than total_params_b "
-                         f"{total:g}; active parameters (MoE) can't exceed the total")
-    t_lo = _num("total_params_b_low", total_params_b_low, optional=True)
-    t_hi = _num("total_params_b_high", total_params_b_high, optional=True)
-    a_lo = _num("active_params_b_low", active_params_b_low, optional=True)
-    a_hi = _num("active_params_b_high", active_params_b_high, optional=True)
-    ranged = any(v is not None for v in (t_lo, t_hi, a_lo, a_hi))
-    t_lo = total if t_lo is None else t_lo
-    t_hi = total if t_hi is None else t_hi
-    a_lo = (t_lo if dense else active) if a_lo is None else a_lo
-    a_hi = (t_hi if dense else active) if a_hi is None else a_hi
-    for field, lo, mid, hi in (("total_params_b", t_lo, total, t_hi),
-                               ("active_params_b", a_lo, active, a_hi)):
-        if not lo <= mid <= hi:
-            raise ValueError(f"field {field!r}: need {field}_low <= {field} <= {field}_high, "
-                             f"got {lo:g} <= {mid:g} <= {hi:g}")
-    if a_lo > t_lo or a_hi > t_hi:
-        raise ValueError("field 'active_params_b_low'/'active_params_b_high': the active range "
-                         "can't exceed the total range")
-    if modality not in MODALITIES:
-        raise ValueError(f"field 'modality': got {modality!r}; expected one of "
-                         + ", ".join(MODALITIES))
-    if architecture is None:
-        architecture = "moe" if active < total and modality == "text" else _DEFAULT_ARCH[modality]
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"field 'architecture': got {architecture!r}; expected one of "
-                         + ", ".join(ARCHITECTURES))
-    if precision is not None:
-        canon = (PRECISIONS.get(precision.strip().lower())
-                 if isinstance(precision, str) else None)
-        if canon is None:
-            raise ValueError(f"field 'precision': got {precision!r}; expected one of "
-                             + ", ".join(sorted(set(PRECISIONS.values()))) + " (or None)")
-        precision = canon
-    if family is not None and (not isinstance(family, str) or not family):
-        raise ValueError(f"field 'family': got {family!r}; expected a short name such as "
-                         "'flux' or None")
-    if not isinstance(provider, str) or not provider.strip():
-        raise ValueError(f"field 'provider': got {provider!r}; expected a non-empty string")
-    clean_defaults: dict[str, float] = {}
-    if defaults is not None:
-        if not isinstance(defaults, Mapping):
-            raise ValueError(f"field 'defaults': got {defaults!r}; expected a mapping such as "
-                             "{'width': 1024, 'height': 1024, 'steps': 28}")
-        for key, value in defaults.items():
-            if (not isinstance(key, str) or isinstance(value, bool)
-                    or not isinstance(value, (int, float)) or not math.isfinite(value)
-                    or value <= 0):
-                raise ValueError(f"field 'defaults': entry {key!r}: {value!r}; expected a "
-                                 "positive number")
-            clean_defaults[key] = value
-    if isinstance(aliases, str) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise ValueError(f"field 'aliases': got {aliases!r}; expected a list of names")
-    if year is None:
-        import time
-
-        year = time.gmtime().tm_year
-    if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2100:
-        raise ValueError(f"field 'year': got {year!r}; expected a year such as 2025")
-    if not isinstance(source, str) or not source.strip():
-        raise ValueError(f"field 'source': got {source!r}; expected where the sizes come from")
-    if not isinstance(notes, str):
-        raise ValueError(f"field 'notes': got {notes!r}; expected text")
-    if disclosed is None:
-        disclosed = not ranged or (t_lo == t_hi and a_lo == a_hi)
-    return ModelInfo(name, provider.strip().lower(), modality, architecture, family, total,
-                     t_lo, t_hi, active, a_lo, a_hi, precision, bool(disclosed),
-                     MappingProxyType(clean_defaults), source, year, notes,
-                     tuple(a.strip() for a in aliases))
 
 
 # ---------------------------------------------------------------------------- loading, index
@@ -347,7 +174,7 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
             data = json.loads(path.read_text(encoding="utf-8"))
             loaded: dict[str, ModelInfo] = {}
             for entry in data["models"]:
-                info = _from_entry(entry)
+                info = model_from_entry(entry)
                 loaded[info.id] = info
             _rebuild_index(loaded)
             _models = loaded

@@ -16,7 +16,7 @@ from .._footprint import Footprint
 from .._version import __version__
 from . import _multiprocess
 from . import semconv as sc
-from ._call_metrics import CallMetrics
+from ._call_metrics import CallMetrics, FileBackedCallMetrics
 from ._labels import LabelBounds
 
 __all__ = [
@@ -31,11 +31,8 @@ __all__ = [
 #: Per-call energy buckets in joules, 0.01 J (a short embedding) to 3 MJ (a long video).
 ENERGY_BUCKETS_J = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 3e3,
                     1e4, 3e4, 1e5, 3e5, 1e6, 3e6)
-_CALL_LABELS = (sc.LABEL_TEAM, sc.LABEL_PROVIDER, sc.LABEL_MODEL, sc.LABEL_OPERATION)
 _BUDGET_LABELS = (sc.LABEL_TEAM, sc.LABEL_BUDGET, sc.LABEL_UNIT)
 _UNITS = ("joules", "grams")
-#: Raw label keys cached before the cache is cleared (children stay in the registry).
-_CACHE_LIMIT = 10_000
 
 _exporters: dict[int, Exporter] = {}
 _lock = threading.Lock()
@@ -53,20 +50,19 @@ class Exporter:
         self.registry = registry
         self.bounds = LabelBounds(max_values)
         self.extra_labels = extra_labels
-        self._children: dict[tuple[str, ...], tuple[Any, ...]] = {}
-        self.calls: CallMetrics | None = None
         self._build()
 
     def _build(self) -> None:
         from prometheus_client import Counter, Gauge
 
         reg = self.registry
-        if _multiprocess.enabled():
-            self._build_multiprocess()
+        self.calls: CallMetrics | FileBackedCallMetrics
+        if _multiprocess.enabled():  # values must live in the per-process files
+            self.calls = FileBackedCallMetrics(reg, ENERGY_BUCKETS_J, self.extra_labels,
+                                               self.bounds)
         else:  # one custom collector: a call costs one lock, not eight
             self.calls = CallMetrics(ENERGY_BUCKETS_J, self.extra_labels, self.bounds)
             reg.register(self.calls)
-            self._call_metrics: tuple[Any, ...] = (self.calls,)
         if not hasattr(self, "errors"):  # these survive a change of metric_labels
             self.errors = Counter(_base(sc.PROM_ERRORS), "wattmeter's own internal errors "
                                   "(metering skipped, calls unaffected), by place.",
@@ -87,84 +83,18 @@ class Exporter:
                 )
             }
 
-    def _build_multiprocess(self) -> None:
-        """prometheus_client's own metrics, whose values live in the per-process files."""
-        from prometheus_client import Counter, Histogram
-
-        reg, call_labels = self.registry, (*_CALL_LABELS, *self.extra_labels)
-        self.energy = Counter(_base(sc.PROM_ENERGY), "Facility energy of generative-AI calls "
-                              "(estimated or measured), in joules.", call_labels, registry=reg)
-        self.co2e = Counter(_base(sc.PROM_CO2E), "CO2-equivalent emissions of generative-AI "
-                            "calls, in grams.", call_labels, registry=reg)
-        self.requests = Counter(_base(sc.PROM_REQUESTS), "Metered generative-AI calls, by "
-                                "outcome.", (*call_labels, sc.LABEL_OUTCOME), registry=reg)
-        self.tokens = Counter(_base(sc.PROM_TOKENS), "Tokens of metered calls by type (input "
-                              "includes cached_input; output includes reasoning).",
-                              (*call_labels, sc.LABEL_TYPE), registry=reg)
-        self.call_energy = Histogram(sc.PROM_CALL_ENERGY, "Facility energy of one call, in "
-                                     "joules.", call_labels, buckets=ENERGY_BUCKETS_J,
-                                     registry=reg)
-        self.calls = None
-        self._call_metrics = (self.energy, self.co2e, self.requests, self.tokens,
-                              self.call_energy)
-
     def configure(self, config: Any) -> None:
         """Apply `max_label_values` and `metric_labels`; a new label set rebuilds the metrics."""
         self.bounds.max_values = int(config.max_label_values)
         extra = tuple(getattr(config, "metric_labels", ()) or ())
-        if extra != self.extra_labels:
-            for metric in self._call_metrics:  # counters restart; rate() handles resets
-                self.registry.unregister(metric)
+        if extra != self.extra_labels:  # counters restart; rate() handles resets
+            self.calls.unregister(self.registry)
             self.extra_labels = extra
-            self._children = {}
             self._build()
 
     def record(self, fp: Footprint, call: Any = None) -> None:
         """Count one finished call (hot path: no I/O; one lock in single-process mode)."""
-        calls = self.calls
-        if calls is not None:
-            calls.record(fp)
-            return
-        key: tuple[str, ...] = (fp.team, fp.provider, fp.model, fp.operation, fp.outcome)
-        if self.extra_labels:
-            labels = fp.labels
-            key += tuple(labels.get(name, "") for name in self.extra_labels)
-        children = self._children.get(key)
-        if children is None:
-            children = self._bind(key)
-        energy, co2e, requests, t_in, t_cached, t_out, t_reason, hist = children
-        joules = fp.energy_wh * 3600.0
-        energy.inc(joules)
-        co2e.inc(fp.co2e_g)
-        requests.inc()
-        hist.observe(joules)
-        if fp.input_tokens:
-            t_in.inc(fp.input_tokens)
-        if fp.cached_input_tokens:
-            t_cached.inc(fp.cached_input_tokens)
-        if fp.output_tokens:
-            t_out.inc(fp.output_tokens)
-        if fp.reasoning_tokens:
-            t_reason.inc(fp.reasoning_tokens)
-
-    def _bind(self, key: tuple[str, ...]) -> tuple[Any, ...]:
-        b = self.bounds.bound
-        team, provider, model, operation, outcome, *extra = key
-        base = (b(sc.LABEL_TEAM, team), b(sc.LABEL_PROVIDER, provider),
-                b(sc.LABEL_MODEL, model), b(sc.LABEL_OPERATION, operation),
-                *(b(name, v) for name, v in zip(self.extra_labels, extra, strict=True)))
-        tokens = self.tokens
-        children = (
-            self.energy.labels(*base),
-            self.co2e.labels(*base),
-            self.requests.labels(*base, b(sc.LABEL_OUTCOME, outcome)),
-            *(tokens.labels(*base, kind) for kind in sc.TOKEN_TYPES),
-            self.call_energy.labels(*base),
-        )
-        if len(self._children) >= _CACHE_LIMIT:
-            self._children = {}
-        self._children[key] = children
-        return children
+        self.calls.record(fp)
 
     def set_budget(self, team: str, budget: str, unit: str, limit: float, used: float,
                    forecast: float) -> None:

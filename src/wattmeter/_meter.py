@@ -170,23 +170,31 @@ def wire(config: _config.Config | None = None) -> None:
     sinks: list[Sink] = []
     checks: list[Any] = []
     hooks: list[Any] = []
-    try:
-        if cfg.prometheus:
+    # Each piece on its own: one failing (say, a ledger path that can't be opened) must
+    # not switch the others off.
+    if cfg.prometheus:
+        try:
             from .export.prometheus import exporter
 
             sinks.append(exporter(cfg).record)
-        if cfg.spans != "off" or cfg.otel_metrics:
+        except Exception as exc:
+            internal_error("wire.prometheus", exc)
+    if cfg.spans != "off" or cfg.otel_metrics:
+        try:
             from .export.otel import SpanHooks
 
             hooks.append(SpanHooks(cfg))
-        if cfg.budgets or cfg.ledger_always:
+        except Exception as exc:
+            internal_error("wire.otel", exc)
+    if cfg.budgets or cfg.ledger_always:
+        try:
             from .budget import manager
 
             mgr = manager(cfg)
             checks.append(mgr.check)
             sinks.append(mgr.record)
-    except Exception as exc:
-        internal_error("wire", exc)
+        except Exception as exc:
+            internal_error("wire.budgets", exc)
     _sinks[:] = sinks
     _checks[:] = checks
     _span_hooks[:] = hooks

@@ -167,3 +167,24 @@ def test_readme_lists_every_wire_name() -> None:
     names = [v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str)]
     missing = [n for n in names if n.rstrip(".") not in readme]
     assert not missing, f"README.md does not list {missing}"
+
+
+def test_busy_metrics_port_warns_once_and_keeps_metering(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        wattmeter.configure(metrics_port=port, budgets=[], ledger_always=False)
+        wattmeter.configure(metrics_port=port, default_team="again")
+        assert prom.metrics_server() is None
+        warnings = [r for r in caplog.records if "cannot serve /metrics" in r.getMessage()]
+        assert len(warnings) == 1 and "metrics_port" in warnings[0].getMessage()
+        with capture() as fps:
+            record(Usage("openai", "gpt-4o", input_tokens=5))
+        assert fps and fps[0].team == "again"
+    finally:
+        busy.close()

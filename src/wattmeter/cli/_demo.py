@@ -170,14 +170,13 @@ def _configure(args: argparse.Namespace, budgets: list[Any]) -> int:
     options: dict[str, Any] = dict(
         budgets=budgets, ledger_path=args.ledger, ledger_flush_s=0.2, prometheus=True,
         metric_labels=["feature"], **_BASE_OPTIONS)
-    try:
-        wattmeter.configure(metrics_port=args.port, **options)
-    except OSError:
-        wattmeter.configure(metrics_port=0, **options)
+    wattmeter.configure(metrics_port=args.port, **options)
     server = metrics_server()
-    if server is None or (args.port and server.port != args.port):
+    if server is None:  # the port is taken: any free one will do for a demo
         print(f"note: port {args.port} is busy; serving /metrics on a free port",
               file=sys.stderr)
+        wattmeter.configure(metrics_port=0)
+        server = metrics_server()
     return int(server.port) if server is not None else 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import _guard
 from . import _multiprocess
 
 __all__ = ["MetricsServer", "apply", "current"]
@@ -40,6 +41,8 @@ class MetricsServer:
 
 _state: dict[str, MetricsServer | None] = {"server": None}
 _lock = threading.Lock()
+#: Addresses that could not be bound (warned about once each).
+_failed: set[tuple[str, int]] = set()
 
 
 def apply(host: str, port: int | None, registry: Any) -> MetricsServer | None:
@@ -50,7 +53,17 @@ def apply(host: str, port: int | None, registry: Any) -> MetricsServer | None:
             server.close()
             server = _state["server"] = None
         if server is None and port is not None:
-            server = _state["server"] = MetricsServer(host, int(port), registry)
+            try:
+                server = _state["server"] = MetricsServer(host, int(port), registry)
+            except OSError as exc:  # e.g. the port is taken (another worker, another app)
+                _guard.count_error("metrics_server")
+                if (host, port) in _failed:
+                    return None
+                _failed.add((host, port))
+                _guard.logger.warning(
+                    "wattmeter: cannot serve /metrics on %s:%s (%s); metrics are still "
+                    "recorded in the registry. Set metrics_port to a free port, or 0 for "
+                    "any free port.", host, port, exc.strerror or exc)
         return server
 
 

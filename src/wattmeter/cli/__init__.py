@@ -34,7 +34,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
             if exc.name == f"{__name__}._{name}":
                 continue
             raise
-        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        # argparse %-formats help strings: a literal % must be doubled.
+        p = sub.add_parser(module.NAME, help=module.HELP.replace("%", "%%"),
+                           description=module.HELP)
         module.add_arguments(p)
         modules[module.NAME] = module
     return parser, modules

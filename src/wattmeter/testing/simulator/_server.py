@@ -16,10 +16,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "Reply",
     "Response",
     "SimRequest",
     "Simulator",
     "bytes_response",
+    "check_model",
+    "chunk_sizes",
     "count_tokens",
     "json_response",
     "sse_response",
@@ -79,6 +82,30 @@ def sse_response(events: Iterable[tuple[str | None, Any]]) -> Response:
 
 def bytes_response(body: bytes, content_type: str) -> Response:
     return Response(200, body, content_type=content_type)
+
+
+class Reply(Exception):
+    """Raised inside a route handler to answer at once with `response` (e.g. an error)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def check_model(model: str, error: Callable[[int, str], Response]) -> str:
+    """`model`, unless it is named ``error-429`` (etc.): then answer with ``error(429, model)``.
+
+    Every provider route starts this way, so a test can make any call fail on purpose.
+    """
+    status = error_status(model)
+    if status:
+        raise Reply(error(status, model))
+    return model
+
+
+def chunk_sizes(out: int) -> list[int]:
+    """How a stream of `out` tokens is cut into chunks: 4 tokens a chunk, the rest last."""
+    return [4] * (out // 4) + ([out % 4] if out % 4 else [])
 
 
 def count_tokens(text: str) -> int:
@@ -168,6 +195,8 @@ class Simulator:
                                          body, m)
                         try:
                             resp = handler(req)
+                        except Reply as reply:
+                            resp = reply.response
                         except Exception as exc:  # a simulator bug: say so loudly
                             resp = json_response({"error": {"message": repr(exc)}}, 500)
                         self._write(resp)

@@ -19,8 +19,8 @@ from ._server import (
     Response,
     SimRequest,
     Simulator,
+    check_model,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -58,10 +58,7 @@ def _usage(body: dict[str, Any]) -> dict[str, Any]:
 
 def _messages(req: SimRequest) -> Response:
     body = req.json()
-    model = str(body.get("model") or "claude-haiku-4-5")
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(str(body.get("model") or "claude-haiku-4-5"), _error)
     out = body.get("max_tokens")
     out = out if isinstance(out, int) and out > 0 else 16
     usage = _usage(body)

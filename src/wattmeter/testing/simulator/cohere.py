@@ -19,8 +19,9 @@ from ._server import (
     Response,
     SimRequest,
     Simulator,
+    check_model,
+    chunk_sizes,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -48,10 +49,6 @@ def _usage(billed_in: int, out: int) -> dict[str, Any]:
             "tokens": {"input_tokens": billed_in + TEMPLATE_TOKENS, "output_tokens": out}}
 
 
-def _sizes(out: int) -> list[int]:
-    return [4] * (out // 4) + ([out % 4] if out % 4 else [])
-
-
 def register(sim: Simulator) -> None:
     """Add the Cohere v1 and v2 routes to `sim`."""
     ids = itertools.count(1)
@@ -59,10 +56,7 @@ def register(sim: Simulator) -> None:
     @sim.route("POST", r"/v2/chat")
     def chat_v2(req: SimRequest) -> Response:
         body = req.json()
-        model = str(body.get("model", "unknown"))
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        check_model(str(body.get("model", "unknown")), _error)
         billed_in, out = _counts(text_of(body.get("messages")), body)
         usage = _usage(billed_in, out)
         cid = f"sim-{next(ids)}"
@@ -79,7 +73,7 @@ def register(sim: Simulator) -> None:
                 "content": {"type": "text", "text": ""}}}}),
         ]
         events += [("content-delta", {"type": "content-delta", "index": 0, "delta": {
-            "message": {"content": {"text": _WORD * k}}}}) for k in _sizes(out)]
+            "message": {"content": {"text": _WORD * k}}}}) for k in chunk_sizes(out)]
         events += [("content-end", {"type": "content-end", "index": 0}),
                    ("message-end", {"type": "message-end", "id": cid, "delta": {
                        "finish_reason": "COMPLETE", "usage": usage}})]
@@ -87,10 +81,7 @@ def register(sim: Simulator) -> None:
 
     def _embed(req: SimRequest, version: str) -> Response:
         body = req.json()
-        model = str(body.get("model", "unknown"))
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        check_model(str(body.get("model", "unknown")), _error)
         texts = [str(t) for t in body.get("texts") or []]
         n = sum(count_tokens(t) for t in texts)
         vectors = [[0.1, 0.2, 0.3] for _ in texts]
@@ -113,10 +104,7 @@ def register(sim: Simulator) -> None:
     @sim.route("POST", r"/v1/chat")
     def chat_v1(req: SimRequest) -> Response:
         body = req.json()
-        model = str(body.get("model") or "command-r-plus")
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        check_model(str(body.get("model") or "command-r-plus"), _error)
         prompt = " ".join((text_of(body.get("chat_history")), str(body.get("message") or "")))
         billed_in, out = _counts(prompt.strip(), body)
         usage = _usage(billed_in, out)
@@ -130,7 +118,7 @@ def register(sim: Simulator) -> None:
         def lines() -> Iterator[bytes]:
             yield _line({"is_finished": False, "event_type": "stream-start",
                          "generation_id": gid})
-            for k in _sizes(out):
+            for k in chunk_sizes(out):
                 yield _line({"is_finished": False, "event_type": "text-generation",
                              "text": _WORD * k})
             yield _line({"is_finished": True, "event_type": "stream-end",

@@ -27,8 +27,9 @@ from ._server import (
     Response,
     SimRequest,
     Simulator,
+    check_model,
+    chunk_sizes,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -101,10 +102,7 @@ def register(sim: Simulator) -> None:
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":generateContent")
     def generate(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(req.match["model"], _error)
         body = req.json()
         out = _output_tokens(body)
         call = _function_call(body)
@@ -119,15 +117,12 @@ def register(sim: Simulator) -> None:
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":streamGenerateContent")
     def stream(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(req.match["model"], _error)
         body = req.json()
         out = _output_tokens(body)
         usage = _usage(body, out)
         rid = f"sim-{next(ids)}"
-        sizes = [4] * (out // 4) + ([out % 4] if out % 4 else [])
+        sizes = chunk_sizes(out)
         events: list[tuple[str | None, Any]] = []
         for i, n in enumerate(sizes):
             last = i == len(sizes) - 1
@@ -148,30 +143,21 @@ def register(sim: Simulator) -> None:
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":batchEmbedContents")
     def batch_embed(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(req.match["model"], _error)
         texts = [text_of(r.get("content")) for r in req.json().get("requests") or []]
         return json_response({"embeddings": [{"values": [0.1, 0.2, 0.3]} for _ in texts],
                               **_embed_usage(model, texts)})
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":embedContent")
     def embed(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(req.match["model"], _error)
         text = text_of(req.json().get("content"))
         return json_response({"embedding": {"values": [0.1, 0.2, 0.3]},
                               **_embed_usage(model, [text])})
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":predict")
     def predict(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        check_model(req.match["model"], _error)
         body = req.json()
         instances = body.get("instances") or [{}]
         if "content" in instances[0]:  # Vertex text embeddings
@@ -186,10 +172,7 @@ def register(sim: Simulator) -> None:
 
     @sim.route("POST", _VERSION + "/" + _MODEL + r":predictLongRunning")
     def predict_long(req: SimRequest) -> Response:
-        model = req.match["model"]
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        check_model(req.match["model"], _error)
         n = (req.json().get("parameters") or {}).get("sampleCount") or 1
         name = f"{req.match['resource']}/operations/sim-{next(ids)}-n{int(n)}"
         with lock:

@@ -21,8 +21,8 @@ from ._server import (
     Response,
     SimRequest,
     bytes_response,
+    check_model,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -45,10 +45,7 @@ def _token(i: int) -> str:
     return f" t{i % 100:02d}"
 
 
-def _error(model: str) -> Response | None:
-    status = error_status(model)
-    if status is None:
-        return None
+def _error(status: int, model: str) -> Response:
     kinds = {429: "overloaded", 503: "unavailable"}
     return json_response({"error": f"simulated error {status} for model {model}",
                           "error_type": kinds.get(status, "generation")}, status)
@@ -83,9 +80,7 @@ def _chat(req: SimRequest) -> Response:
     model = groups.get("model") or body.get("model") or "tgi"
     if model == "dummy":
         model = "tgi"
-    failed = _error(model)
-    if failed is not None:
-        return failed
+    check_model(model, _error)
     prompt = count_tokens(text_of(body.get("messages")))
     n = int(body.get("max_tokens") or _DEFAULT_TOKENS)
     usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
@@ -181,9 +176,7 @@ def _task_of(req: SimRequest, body: Any) -> str:
 def _task(req: SimRequest) -> Response:
     groups = req.match.groupdict()
     model = groups.get("model") or "tgi"
-    failed = _error(model)
-    if failed is not None:
-        return failed
+    check_model(model, _error)
     body = req.json() if req.headers.get("content-type", "").startswith(
         "application/json") else None
     task = groups.get("task") or _task_of(req, body)

@@ -19,8 +19,9 @@ from ._server import (
     Response,
     SimRequest,
     Simulator,
+    check_model,
+    chunk_sizes,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -56,10 +57,7 @@ def register(sim: Simulator) -> None:
 
     def complete(req: SimRequest, prompt_text: str, kind: str) -> Response:
         body = req.json()
-        model = str(body.get("model", "unknown"))
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(str(body.get("model", "unknown")), _error)
         n = body.get("max_tokens")
         out = n if isinstance(n, int) and n > 0 else 16
         usage = _usage(body, prompt_text, out)
@@ -70,7 +68,7 @@ def register(sim: Simulator) -> None:
                 "usage": usage, "choices": [{"index": 0, "finish_reason": "stop", "message": {
                     "role": "assistant", "content": _WORD * out, "tool_calls": None,
                     "prefix": False}}]})
-        sizes = [4] * (out // 4) + ([out % 4] if out % 4 else [])
+        sizes = chunk_sizes(out)
         events: list[tuple[str | None, Any]] = [(None, {
             "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
@@ -100,10 +98,7 @@ def register(sim: Simulator) -> None:
     @sim.route("POST", PREFIX + r"/v1/embeddings")
     def embeddings(req: SimRequest) -> Response:
         body = req.json()
-        model = str(body.get("model", "unknown"))
-        status = error_status(model)
-        if status:
-            return _error(status, model)
+        model = check_model(str(body.get("model", "unknown")), _error)
         inputs = body.get("inputs") or body.get("input") or []
         texts = [inputs] if isinstance(inputs, str) else [str(t) for t in inputs]
         n = sum(count_tokens(t) for t in texts)

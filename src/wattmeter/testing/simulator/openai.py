@@ -23,8 +23,8 @@ from ._server import (
     SimRequest,
     Simulator,
     bytes_response,
+    check_model,
     count_tokens,
-    error_status,
     json_response,
     sse_response,
     text_of,
@@ -111,12 +111,23 @@ def _chat_usage(inp: int, cached: int, out: int, reasoning: int) -> dict[str, An
                                           "rejected_prediction_tokens": 0}}
 
 
+def _usage_slot(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"usage": None}`` for every chunk when the stream asked for usage, else nothing."""
+    return {"usage": None} if (body.get("stream_options") or {}).get("include_usage") else {}
+
+
+def _end_stream(events: list[tuple[str | None, Any]], base: dict[str, Any],
+                usage: dict[str, Any], extra: dict[str, Any]) -> Response:
+    """The stream so far, then a usage-only chunk (when asked for) and ``[DONE]``."""
+    if extra:
+        events.append((None, {**base, "choices": [], "usage": usage}))
+    events.append((None, "[DONE]"))
+    return sse_response(events)
+
+
 def _chat(req: SimRequest) -> Response:
     body = req.json()
-    model = _model(body, req)
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(_model(body, req), _error)
     inp, cached, out, reasoning = _tokens(model, text_of(body.get("messages")), body)
     visible = max(out - reasoning, 1)
     n = int(body.get("n") or 1)
@@ -133,10 +144,9 @@ def _chat(req: SimRequest) -> Response:
         return json_response({"id": cid, "object": "chat.completion", "created": created,
                               "model": model, "choices": choices, "usage": usage,
                               "service_tier": "default", "system_fingerprint": "fp_sim"})
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "service_tier": "default", "system_fingerprint": "fp_sim"}
-    extra = {"usage": None} if include_usage else {}
+    extra = _usage_slot(body)
 
     def chunk(choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {**base, "choices": choices, **extra}
@@ -153,18 +163,12 @@ def _chat(req: SimRequest) -> Response:
     for i in range(n):
         events.append((None, chunk([{"index": i, "delta": {}, "logprobs": None,
                                       "finish_reason": "stop"}])))
-    if include_usage:
-        events.append((None, {**base, "choices": [], "usage": usage}))
-    events.append((None, "[DONE]"))
-    return sse_response(events)
+    return _end_stream(events, base, usage, extra)
 
 
 def _completions(req: SimRequest) -> Response:
     body = req.json()
-    model = _model(body, req)
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(_model(body, req), _error)
     prompt = body.get("prompt")
     inp, _cached, out, _ = _tokens(model, text_of(prompt), body)
     created = int(time.time())
@@ -174,23 +178,16 @@ def _completions(req: SimRequest) -> Response:
     if not body.get("stream"):
         return json_response({**base, "usage": usage, "choices": [
             {"index": 0, "text": _WORD * out, "logprobs": None, "finish_reason": "length"}]})
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    extra = {"usage": None} if include_usage else {}
+    extra = _usage_slot(body)
     events: list[tuple[str | None, Any]] = [
         (None, {**base, **extra, "choices": [{"index": 0, "text": _WORD, "logprobs": None,
                                               "finish_reason": None}]}) for _ in range(out)]
-    if include_usage:
-        events.append((None, {**base, "choices": [], "usage": usage}))
-    events.append((None, "[DONE]"))
-    return sse_response(events)
+    return _end_stream(events, base, usage, extra)
 
 
 def _embeddings(req: SimRequest) -> Response:
     body = req.json()
-    model = _model(body, req)
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(_model(body, req), _error)
     raw = body.get("input")
     items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
     dims = int(body.get("dimensions") or 8)
@@ -218,10 +215,7 @@ def _response_usage(inp: int, cached: int, out: int, reasoning: int) -> dict[str
 
 def _responses(req: SimRequest) -> Response:
     body = req.json()
-    model = _model(body, req)
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(_model(body, req), _error)
     prompt = text_of(body.get("input")) + " " + text_of(body.get("instructions"))
     inp, cached, out, reasoning = _tokens(model, prompt.strip(), body)
     visible = max(out - reasoning, 1)
@@ -268,10 +262,8 @@ def _responses(req: SimRequest) -> Response:
 
 def _images(req: SimRequest) -> Response:
     body = _form(req)
-    model = str(body.get("model") or req.match.groupdict().get("deployment") or "dall-e-2")
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(str(body.get("model") or req.match.groupdict().get("deployment")
+                            or "dall-e-2"), _error)
     n = int(body.get("n") or 1)
     size = str(body.get("size") or "1024x1024")
     b64 = base64.b64encode(PNG_1X1).decode()
@@ -294,10 +286,7 @@ def _images(req: SimRequest) -> Response:
 
 def _speech(req: SimRequest) -> Response:
     body = req.json()
-    model = str(body.get("model") or "tts-1")
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    check_model(str(body.get("model") or "tts-1"), _error)
     # About 15 characters of text per second of speech; the bytes stand in for MP3 audio.
     seconds = max(len(str(body.get("input") or "")) / 15, 0.1)
     fmt = str(body.get("response_format") or "mp3")
@@ -308,10 +297,7 @@ def _speech(req: SimRequest) -> Response:
 
 def _audio_text(req: SimRequest) -> Response:
     body = _form(req)
-    model = str(body.get("model") or "whisper-1")
-    status = error_status(model)
-    if status:
-        return _error(status, model)
+    model = check_model(str(body.get("model") or "whisper-1"), _error)
     file = body.get("file")
     size = len(file) if isinstance(file, (bytes, bytearray)) else 0
     seconds = round(max(size / AUDIO_BYTES_PER_SECOND, 0.1), 3)

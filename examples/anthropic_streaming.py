@@ -17,29 +17,15 @@ or against the real API::
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 
 import anthropic
+from _simulator import base_url
 
 import wattmeter
 from wattmeter.testing import capture
 
 MODEL = "claude-haiku-4-5"
-
-
-@contextlib.contextmanager
-def anthropic_base_url() -> Iterator[str]:
-    """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""
-    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-    if url:
-        yield url
-        return
-    from wattmeter.testing.simulator import Simulator
-
-    with Simulator() as sim:
-        yield sim.url  # Anthropic routes sit at the simulator's root
 
 
 @wattmeter.attribute(team="support", feature="ticket-reply")  # also works as a decorator
@@ -59,8 +45,8 @@ def draft_reply(client: anthropic.Anthropic, ticket: str) -> str:
 def main() -> None:
     """Run both streaming styles and print each call's footprint."""
     wattmeter.instrument("anthropic")
-    with anthropic_base_url() as base_url:
-        client = anthropic.Anthropic(base_url=base_url,
+    with base_url("", provider=None) as url:  # Anthropic routes sit at the root
+        client = anthropic.Anthropic(base_url=url,
                                      api_key=os.environ.get("ANTHROPIC_API_KEY", "simulator"))
         with capture() as footprints:
             # 1. The stream helper, attributed by the decorator above.

@@ -18,31 +18,16 @@ or against a real endpoint::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 
 import httpx
 import openai
+from _simulator import base_url
 
 import wattmeter
 import wattmeter.budget
-
-
-@contextlib.contextmanager
-def openai_base_url() -> Iterator[str]:
-    """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""
-    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-    if url:
-        yield url
-        return
-    from wattmeter.testing.simulator import Simulator
-
-    with Simulator() as sim:
-        wattmeter.configure(provider_hosts={sim.host: "openai"})  # loopback would be self-hosted
-        yield sim.url + "/v1"
 
 
 def on_threshold(event: wattmeter.budget.BudgetEvent) -> None:
@@ -58,7 +43,7 @@ def main() -> None:
     def count_request(request: httpx.Request) -> None:
         sent.append(request.url.path)
 
-    with tempfile.TemporaryDirectory() as tmp, openai_base_url() as base_url:
+    with tempfile.TemporaryDirectory() as tmp, base_url() as url:
         # A budget of about seven calls, sized with the same estimator the meter uses.
         per_call_wh = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=10,
                                          output_tokens=50).energy_wh
@@ -73,7 +58,7 @@ def main() -> None:
         )
         wattmeter.instrument("openai")
         client = openai.OpenAI(
-            base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "simulator"),
+            base_url=url, api_key=os.environ.get("OPENAI_API_KEY", "simulator"),
             http_client=httpx.Client(event_hooks={"request": [count_request]}),
         )
         with wattmeter.attribute(team="search"):

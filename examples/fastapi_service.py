@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+from _simulator import base_url
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -55,15 +56,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Instrument once at start-up; use $WATTMETER_EXAMPLE_BASE_URL or a local simulator."""
     wattmeter.instrument("openai")
     with contextlib.ExitStack() as stack:
-        base_url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-        if not base_url:
-            from wattmeter.testing.simulator import Simulator
-
-            sim = stack.enter_context(Simulator())
-            wattmeter.configure(provider_hosts={sim.host: "openai"})  # loopback: self-hosted
-            base_url = sim.url + "/v1"
+        url = stack.enter_context(base_url())
         app.state.llm = openai.AsyncOpenAI(
-            base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
+            base_url=url, api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
         yield
         await app.state.llm.close()
     wattmeter.uninstrument()

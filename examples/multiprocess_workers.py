@@ -20,32 +20,18 @@ or against a real endpoint::
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import tempfile
 import urllib.request
-from collections.abc import Iterator
 
 import openai
+from _simulator import endpoint
 
 import wattmeter
 from wattmeter.testing import capture
 
 WORKERS = (("search", 3), ("ads", 2), ("search", 4))  # (team, calls) for each worker
-
-
-@contextlib.contextmanager
-def openai_base_url() -> Iterator[tuple[str, dict[str, str]]]:
-    """$WATTMETER_EXAMPLE_BASE_URL, or a local simulator's URL; and the ``provider_hosts``."""
-    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-    if url:
-        yield url, {}
-        return
-    from wattmeter.testing.simulator import Simulator
-
-    with Simulator() as sim:
-        yield sim.url + "/v1", {sim.host: "openai"}  # loopback would be "self-hosted"
 
 
 def worker(base_url: str, provider_hosts: dict[str, str], team: str, calls: int) -> float:
@@ -73,7 +59,7 @@ def main() -> None:
 
         from wattmeter.export.prometheus import exporter, metrics_server
 
-        with openai_base_url() as (base_url, hosts), \
+        with endpoint() as (base_url, hosts), \
                 multiprocessing.Pool(len(WORKERS)) as pool:  # the platform's start method
             joules = pool.starmap(worker, [(base_url, hosts, team, calls)
                                            for team, calls in WORKERS])

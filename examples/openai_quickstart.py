@@ -16,40 +16,23 @@ or against a real endpoint::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import textwrap
-from collections.abc import Iterator
 
 import openai
+from _simulator import base_url
 
 import wattmeter
 from wattmeter.testing import capture
 
 
-@contextlib.contextmanager
-def openai_base_url() -> Iterator[str]:
-    """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""
-    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-    if url:
-        yield url
-        return
-    from wattmeter.testing.simulator import Simulator
-
-    with Simulator() as sim:
-        # The simulator listens on loopback, which wattmeter would call "self-hosted";
-        # name it "openai" so the footprint is the one a real OpenAI call would get.
-        wattmeter.configure(provider_hosts={sim.host: "openai"})
-        yield sim.url + "/v1"
-
-
 def main() -> None:
     """Make one metered chat call and print what it cost."""
-    with openai_base_url() as base_url:
+    with base_url() as url:
         # --- what the README quickstart shows -------------------------------------------
         wattmeter.configure(grid_zone="FR")  # optional; default: the provider's own grid
         wattmeter.instrument("openai")  # or instrument() for every installed library
-        client = openai.OpenAI(base_url=base_url,
+        client = openai.OpenAI(base_url=url,
                                api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
         with capture() as footprints, wattmeter.attribute(team="search", feature="autocomplete"):
             reply = client.chat.completions.create(

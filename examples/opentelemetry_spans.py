@@ -18,32 +18,17 @@ or against a real endpoint::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 
 import openai
+from _simulator import base_url
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import wattmeter
-
-
-@contextlib.contextmanager
-def openai_base_url() -> Iterator[str]:
-    """$WATTMETER_EXAMPLE_BASE_URL, or the URL of a local simulator started for the run."""
-    url = os.environ.get("WATTMETER_EXAMPLE_BASE_URL")
-    if url:
-        yield url
-        return
-    from wattmeter.testing.simulator import Simulator
-
-    with Simulator() as sim:
-        wattmeter.configure(provider_hosts={sim.host: "openai"})  # loopback would be self-hosted
-        yield sim.url + "/v1"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,8 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     # (OpenLLMetry, logfire, the official ones) or makes one; "create" always makes one.
     wattmeter.configure(spans="auto", grid_zone="DE")
     wattmeter.instrument("openai")
-    with openai_base_url() as base_url:
-        client = openai.OpenAI(base_url=base_url,
+    with base_url() as url:
+        client = openai.OpenAI(base_url=url,
                                api_key=os.environ.get("OPENAI_API_KEY", "simulator"))
         with tracer.start_as_current_span("handle-request"), \
                 wattmeter.attribute(team="search", feature="rerank"):

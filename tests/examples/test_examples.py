@@ -1,7 +1,8 @@
 """Every example runs with no API key against the simulator and prints what it promises.
 
 Most scripts run in this process exactly as ``python examples/x.py`` would (``runpy`` with
-``__name__ == "__main__"``), which reuses the already imported provider SDKs and keeps
+``__name__ == "__main__"`` and ``examples/`` on the import path, for their shared
+``_simulator`` helper), which reuses the already imported provider SDKs and keeps
 the file fast. Two need a process of their own and run as real subprocesses, started
 when the module starts so they overlap the others: the OpenTelemetry one (it installs
 the global tracer provider) and the multiprocess one (``PROMETHEUS_MULTIPROC_DIR`` must
@@ -67,6 +68,7 @@ def run_in_process(name: str, capsys: pytest.CaptureFixture[str],
                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Run one example as ``__main__`` here; its stdout. It must leave no files behind."""
     monkeypatch.setattr(sys, "argv", [str(EXAMPLES / f"{name}.py")])
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # as python puts a script's directory first
     runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
     assert not list(tmp_path.iterdir()), "examples must not leave files behind"
     return capsys.readouterr().out
@@ -164,7 +166,8 @@ def test_multiprocess_workers(scripts: dict[str, Any]) -> None:
     assert "sum matches the workers: True" in out
 
 
-def _load(name: str) -> ModuleType:
+def _load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # as uvicorn's --app-dir examples does
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -172,10 +175,11 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-def test_fastapi_service_attributes_each_request_to_its_team() -> None:
+def test_fastapi_service_attributes_each_request_to_its_team(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    service: Any = _load("fastapi_service")
+    service: Any = _load("fastapi_service", monkeypatch)
     with TestClient(service.app) as client, capture() as footprints:
         for team in ("search", "ads", "Search", "intruder", None):
             headers = {"X-Team": team} if team else {}
@@ -191,10 +195,13 @@ def test_fastapi_service_attributes_each_request_to_its_team() -> None:
 
 def test_every_example_is_documented_and_listed() -> None:
     readme = (EXAMPLES / "README.md").read_text()
-    scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
+    scripts = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
     assert scripts == sorted(f"{name}.py" for name in [*IN_PROCESS, *SUBPROCESS, "fastapi_service"])
     for script in scripts:
         text = (EXAMPLES / script).read_text()
         assert text.startswith('"""') and f"python examples/{script}" in text  # how to run it
         assert "def main(" in text and 'if __name__ == "__main__":' in text
         assert f"`{script}`" in readme, f"{script} missing from examples/README.md"
+    for helper in EXAMPLES.glob("_*.py"):  # shared by the scripts, not examples themselves
+        text = helper.read_text()
+        assert text.startswith('"""') and "def main(" not in text, helper.name

@@ -2,13 +2,18 @@
 
 Used only when a provider reported no usage: the token estimate needs the length of the
 prompt or the output, never the text itself, so nothing here keeps or returns any text.
+The `*_tokens` helpers estimate OpenAI-style chat messages and embeddings inputs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["text_chars"]
+from .._usage import Usage
+from ._core import approx_tokens
+from ._requests_common import field
+
+__all__ = ["estimate_chat_tokens", "messages_tokens", "text_chars", "texts_tokens"]
 
 #: Keys / attributes that hold text (or more text-holding structure) in the SDKs' shapes.
 _TEXT_KEYS = ("text", "content", "parts", "contents", "message", "messages", "thinking",
@@ -34,3 +39,32 @@ def text_chars(value: Any, _depth: int = 0) -> int:
         if part is not None and not callable(part):
             total += text_chars(part, _depth + 1)
     return total
+
+
+def texts_tokens(value: Any) -> int:
+    """Estimated tokens of an embeddings input: one string or a list of strings."""
+    if isinstance(value, str):
+        return approx_tokens(value)
+    if isinstance(value, (list, tuple)):
+        return sum(approx_tokens(v) for v in value if isinstance(v, str))
+    return 0
+
+
+def messages_tokens(messages: Any) -> int:
+    """Estimated tokens of OpenAI-style chat messages (string or text-part contents)."""
+    total = 0
+    for message in messages or ():
+        content = field(message, "content")
+        if isinstance(content, str):
+            total += approx_tokens(content)
+        elif isinstance(content, list):
+            total += sum(approx_tokens(field(part, "text")) for part in content)
+    return total
+
+
+def estimate_chat_tokens(usage: Usage, messages: Any, response: Any) -> None:
+    """Fill `usage` from the request's `messages` and the text of the response's choices,
+    for a chat answer that carried no usage block."""
+    usage.input_tokens = messages_tokens(messages)
+    for choice in field(response, "choices") or ():
+        usage.output_tokens += approx_tokens(field(field(choice, "message"), "content"))

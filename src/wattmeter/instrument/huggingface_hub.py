@@ -18,11 +18,12 @@ from .._usage import Usage
 from ._core import Endpoint, Patch, Request, approx_tokens, try_patch
 from ._huggingface_audio import audio_seconds
 from ._requests_common import add_openai_usage, field, provider_for_url
+from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "model_from_url", "patch"]
 
 DISTRIBUTION = "huggingface_hub"
-SUPPORTED = ("0.26", "2")
+SUPPORTED = ("0.26", "3")
 
 #: huggingface_hub provider names -> wattmeter provider names (others are kept as they are).
 _PROVIDER_NAMES = {
@@ -94,25 +95,6 @@ def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], name: str) -> Any:
     return args[0] if args else kwargs.get(name)
 
 
-def _texts_tokens(value: Any) -> int:
-    if isinstance(value, str):
-        return approx_tokens(value)
-    if isinstance(value, (list, tuple)):
-        return sum(approx_tokens(v) for v in value if isinstance(v, str))
-    return 0
-
-
-def _messages_tokens(messages: Any) -> int:
-    total = 0
-    for message in messages or ():
-        content = field(message, "content")
-        if isinstance(content, str):
-            total += approx_tokens(content)
-        elif isinstance(content, list):
-            total += sum(approx_tokens(field(part, "text")) for part in content)
-    return total
-
-
 def _unknown_model(usage: Usage) -> None:
     if usage.model == _UNKNOWN:
         usage.warn("model not known from the endpoint URL; put it in the URL path as "
@@ -140,9 +122,7 @@ class ChatCompletion(Endpoint):
         usage = Usage(req.provider, req.model, req.operation)
         _response_model(usage, field(response, "model"))
         if not add_openai_usage(usage, field(response, "usage")):
-            usage.input_tokens = _messages_tokens(req.state.source)
-            for choice in field(response, "choices") or ():
-                usage.output_tokens += approx_tokens(field(field(choice, "message"), "content"))
+            estimate_chat_tokens(usage, req.state.source, response)
             _estimated(usage)
         _unknown_model(usage)
         return usage
@@ -169,7 +149,7 @@ class ChatCompletion(Endpoint):
     def end_stream(self, usage: Usage, req: Request) -> Usage:
         state: _State = req.state
         if not state.exact:
-            usage.input_tokens = _messages_tokens(state.source)
+            usage.input_tokens = messages_tokens(state.source)
             usage.output_tokens = (state.chars + 3) // 4
             _estimated(usage)
         _unknown_model(usage)
@@ -264,7 +244,7 @@ class FeatureExtraction(_SimpleTask):
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation,
-                      input_tokens=_texts_tokens(req.state.source))
+                      input_tokens=texts_tokens(req.state.source))
         _estimated(usage)
         _unknown_model(usage)
         return usage

@@ -18,8 +18,9 @@ from typing import Any
 
 from .._config import current
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, approx_tokens, parse_size, try_patch
+from ._core import Endpoint, Patch, Request, parse_size, try_patch
 from ._requests_common import add_openai_usage, field, provider_for_url
+from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch", "provider_name"]
 
@@ -106,25 +107,6 @@ class _State:
         self.hidden: Any = None
 
 
-def _messages_tokens(messages: Any) -> int:
-    total = 0
-    for message in messages or ():
-        content = field(message, "content")
-        if isinstance(content, str):
-            total += approx_tokens(content)
-        elif isinstance(content, list):
-            total += sum(approx_tokens(field(part, "text")) for part in content)
-    return total
-
-
-def _texts_tokens(value: Any) -> int:
-    if isinstance(value, str):
-        return approx_tokens(value)
-    if isinstance(value, (list, tuple)):
-        return sum(approx_tokens(v) for v in value if isinstance(v, str))
-    return 0
-
-
 def _estimated(usage: Usage) -> None:
     usage.tokens_estimated = True
     usage.warn(_ESTIMATED)
@@ -172,9 +154,7 @@ class Completion(_LiteLLMEndpoint):
         usage = Usage(req.provider, req.model, req.operation)
         _response_model(usage, response)
         if not add_openai_usage(usage, field(response, "usage")):
-            usage.input_tokens = _messages_tokens(req.state.source)
-            for choice in field(response, "choices") or ():
-                usage.output_tokens += approx_tokens(field(field(choice, "message"), "content"))
+            estimate_chat_tokens(usage, req.state.source, response)
             _estimated(usage)
         return usage
 
@@ -211,7 +191,7 @@ class Completion(_LiteLLMEndpoint):
         if state.hidden is not None and add_openai_usage(usage, state.hidden.get("usage")) and (
                 usage.input_tokens or usage.output_tokens):
             return usage
-        usage.input_tokens = _messages_tokens(state.source)
+        usage.input_tokens = messages_tokens(state.source)
         usage.output_tokens = (state.chars + 3) // 4
         usage.cached_input_tokens = usage.reasoning_tokens = 0
         _estimated(usage)
@@ -228,7 +208,7 @@ class Embedding(_LiteLLMEndpoint):
         usage = Usage(req.provider, req.model, req.operation)
         _response_model(usage, response)
         if not add_openai_usage(usage, field(response, "usage")) or not usage.input_tokens:
-            usage.input_tokens = _texts_tokens(req.state.source)
+            usage.input_tokens = texts_tokens(req.state.source)
             _estimated(usage)
         usage.output_tokens = 0
         return usage

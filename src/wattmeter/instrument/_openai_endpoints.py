@@ -14,9 +14,9 @@ from typing import Any
 
 from .. import _config
 from .._usage import Usage
-from ._core import Endpoint, Request, parse_size
+from ._core import Request, parse_size
 from ._openai_hosts import provider_for_client
-from ._openai_proxies import meter_raw
+from ._openai_proxies import StainlessEndpoint
 
 __all__ = ["Chat", "Completion", "Embeddings", "Images", "OpenAIEndpoint", "Responses",
            "Speech", "Transcription", "chars_to_tokens", "text_length"]
@@ -53,15 +53,13 @@ def _model(kwargs: Mapping[str, Any], default: str) -> str:
     return model if isinstance(model, str) and model else default
 
 
-class OpenAIEndpoint(Endpoint):
+class OpenAIEndpoint(StainlessEndpoint):
     """Common request reading for every OpenAI resource method."""
 
     provider = "openai"
     default_model = "unknown"
     #: The SDK's stream and raw-response classes, set by `patch()` once the SDK is imported.
     stream_types: tuple[type, ...] = ()
-    raw_types: tuple[type, ...] = ()
-    wrap_types: tuple[type, ...] = ()
     needs_response = True
 
     def __init__(self, stream_types: tuple[type, ...] = (),
@@ -75,15 +73,6 @@ class OpenAIEndpoint(Endpoint):
         provider = provider_for_client(client, "self-hosted", _CLASSES)
         return Request(provider, _model(kwargs, self.default_model), self.operation, kwargs,
                        [0, False])
-
-    def is_stream(self, response: Any, req: Request) -> bool:
-        return isinstance(response, self.wrap_types)
-
-    def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
-        if isinstance(response, self.raw_types):
-            return meter_raw(response, call, self, req, is_async,
-                             req.kwargs.get("stream") is True)
-        return super().wrap_stream(response, call, req, is_async)
 
     def prompt_chars(self, req: Request) -> int:
         return text_length(req.kwargs.get("messages")) + text_length(req.kwargs.get("prompt"))
@@ -119,6 +108,17 @@ def _fill_chat(usage: Usage, u: Any) -> None:
     usage.reasoning_tokens = _int(getattr(details, "reasoning_tokens", 0))
 
 
+def _usage_chunk(usage: Usage, chunk: Any, u: Any, req: Request, choices: Any) -> bool:
+    """Read a chat / completion chunk's usage block `u`, if any; True hides the chunk (the
+    usage-only one wattmeter asked for)."""
+    if u is None:
+        return False
+    _fill_chat(usage, u)
+    usage.response_model = chunk.model
+    req.state[1] = True
+    return req.injected_usage and not choices
+
+
 class Chat(OpenAIEndpoint):
     """chat.completions.create / parse (the ``.stream()`` helper goes through create)."""
 
@@ -138,15 +138,8 @@ class Chat(OpenAIEndpoint):
         return req
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = Usage(req.provider, req.model, req.operation,
-                      response_model=getattr(response, "model", None))
-        u = getattr(response, "usage", None)
-        if u is not None:
-            _fill_chat(usage, u)
-            return usage
-        req.state[0] = sum(len(self._choice_text(c) or "")
-                           for c in getattr(response, "choices", None) or ())
-        return self.end_stream(usage, req)
+        return self.usage_or_estimate(response, req, _fill_chat, lambda r: sum(
+            len(self._choice_text(c) or "") for c in getattr(r, "choices", None) or ()))
 
     def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
         """The parse helpers raise after a complete response (e.g. the length limit was
@@ -168,13 +161,7 @@ class Chat(OpenAIEndpoint):
             text = delta.content if delta is not None else None
             if text:
                 req.state[0] += len(text)
-        u = chunk.usage
-        if u is None:
-            return False
-        _fill_chat(usage, u)
-        usage.response_model = chunk.model
-        req.state[1] = True
-        return req.injected_usage and not choices
+        return _usage_chunk(usage, chunk, chunk.usage, req, choices)
 
 
 class Completion(Chat):
@@ -192,13 +179,7 @@ class Completion(Chat):
             text = choices[0].text
             if text:
                 req.state[0] += len(text)
-        u = getattr(chunk, "usage", None)
-        if u is None:
-            return False
-        _fill_chat(usage, u)
-        usage.response_model = chunk.model
-        req.state[1] = True
-        return req.injected_usage and not choices
+        return _usage_chunk(usage, chunk, getattr(chunk, "usage", None), req, choices)
 
 
 def _fill_responses(usage: Usage, u: Any) -> None:
@@ -210,6 +191,11 @@ def _fill_responses(usage: Usage, u: Any) -> None:
     details = getattr(u, "output_tokens_details", None)
     if details is not None:
         usage.reasoning_tokens = _int(getattr(details, "reasoning_tokens", 0))
+
+
+def _output_text_chars(response: Any) -> int:
+    text = getattr(response, "output_text", None)
+    return len(text) if isinstance(text, str) else 0
 
 
 _FINAL_EVENTS = frozenset(("response.completed", "response.incomplete", "response.failed"))
@@ -224,15 +210,7 @@ class Responses(OpenAIEndpoint):
         return text_length(req.kwargs.get("input")) + text_length(req.kwargs.get("instructions"))
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = Usage(req.provider, req.model, req.operation,
-                      response_model=getattr(response, "model", None))
-        u = getattr(response, "usage", None)
-        if u is not None:
-            _fill_responses(usage, u)
-            return usage
-        text = getattr(response, "output_text", None)
-        req.state[0] = len(text) if isinstance(text, str) else 0
-        return self.end_stream(usage, req)
+        return self.usage_or_estimate(response, req, _fill_responses, _output_text_chars)
 
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         kind = chunk.type

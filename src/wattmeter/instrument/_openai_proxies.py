@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from .._guard import internal_error
+from .._usage import Usage
+from ._core import Endpoint, Request
 from ._stream import _Base
 
 if TYPE_CHECKING:
     from .._meter import Call
-    from ._core import Endpoint, Request
 
-__all__ = ["ManagerProxy", "RawResponseProxy", "is_raw_response", "meter_raw"]
+__all__ = ["ManagerProxy", "RawResponseProxy", "StainlessEndpoint", "is_raw_response",
+           "meter_raw"]
 
 
 def is_raw_response(result: Any) -> bool:
@@ -66,6 +68,36 @@ def meter_raw(result: Any, call: Call, endpoint: Endpoint, req: Request, is_asyn
         _meter_parsed(endpoint, call, req, result.parse(), is_async)
         return result
     return RawResponseProxy(result, call, endpoint, req, is_async)
+
+
+class StainlessEndpoint(Endpoint):
+    """An openai / anthropic endpoint: streams and raw responses are the results to wrap
+    (`wrap_types`, raw ones `raw_types`); ``req.state[0]`` counts output characters."""
+
+    raw_types: tuple[type, ...] = ()
+    wrap_types: tuple[type, ...] = ()
+
+    def is_stream(self, response: Any, req: Request) -> bool:
+        return isinstance(response, self.wrap_types)
+
+    def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
+        if isinstance(response, self.raw_types):
+            return meter_raw(response, call, self, req, is_async,
+                             req.kwargs.get("stream") is True)
+        return super().wrap_stream(response, call, req, is_async)
+
+    def usage_or_estimate(self, response: Any, req: Request, fill: Callable[[Usage, Any], None],
+                          output_chars: Callable[[Any], int]) -> Usage:
+        """The response's usage block read by `fill`; without one, tokens estimated by
+        `end_stream` from the prompt and the response's `output_chars`."""
+        usage = Usage(req.provider, req.model, req.operation,
+                      response_model=getattr(response, "model", None))
+        u = getattr(response, "usage", None)
+        if u is not None:
+            fill(usage, u)
+            return usage
+        req.state[0] = output_chars(response)
+        return self.end_stream(usage, req)
 
 
 class RawResponseProxy(wrapt.ObjectProxy):

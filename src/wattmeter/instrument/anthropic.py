@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, patch_method, try_patch, wrapper_for
+from ._core import Patch, Request, patch_method, try_patch, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
 from ._openai_hosts import provider_for_client
-from ._openai_proxies import ManagerProxy, meter_raw
+from ._openai_proxies import ManagerProxy, StainlessEndpoint
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
 
@@ -53,7 +53,17 @@ def _fill_output(usage: Usage, u: Any) -> None:
         usage.reasoning_tokens = _int(getattr(details, "thinking_tokens", None))
 
 
-class Messages(Endpoint):
+def _fill_all(usage: Usage, u: Any) -> None:
+    _fill(usage, u)
+    _fill_output(usage, u)
+
+
+def _text_chars(response: Any) -> int:
+    return sum(len(getattr(block, "text", None) or "")
+               for block in getattr(response, "content", None) or ())
+
+
+class Messages(StainlessEndpoint):
     """messages.create / parse / stream (and the beta equivalents)."""
 
     provider = "anthropic"
@@ -73,25 +83,7 @@ class Messages(Endpoint):
                        self.operation, kwargs, [0, False, False])
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = Usage(req.provider, req.model, req.operation,
-                      response_model=getattr(response, "model", None))
-        u = getattr(response, "usage", None)
-        if u is not None:
-            _fill(usage, u)
-            _fill_output(usage, u)
-            return usage
-        req.state[0] = sum(len(getattr(block, "text", None) or "")
-                           for block in getattr(response, "content", None) or ())
-        return self.end_stream(usage, req)
-
-    def is_stream(self, response: Any, req: Request) -> bool:
-        return isinstance(response, self.wrap_types)
-
-    def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
-        if isinstance(response, self.raw_types):
-            return meter_raw(response, call, self, req, is_async,
-                             req.kwargs.get("stream") is True)
-        return super().wrap_stream(response, call, req, is_async)
+        return self.usage_or_estimate(response, req, _fill_all, _text_chars)
 
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         kind = chunk.type
@@ -106,8 +98,7 @@ class Messages(Endpoint):
             usage.response_model = message.model
             u = message.usage
             if u is not None:
-                _fill(usage, u)
-                _fill_output(usage, u)
+                _fill_all(usage, u)
                 req.state[1] = True
         elif kind == "message_delta":
             u = chunk.usage

@@ -27,6 +27,20 @@ def approx_tokens(text: str | None) -> int:
     return (len(text) + 3) // 4 if text else 0
 
 
+def estimate_unreported(usage: Usage, req: Request,
+                        prompt_chars: Callable[[dict[str, Any]], int], warning: str) -> Usage:
+    """End a stream whose ``req.state`` is [output characters, usage seen, chunks]: when no
+    usage was seen but chunks came, tokens are estimated from text length and `warning` given."""
+    chars, seen, chunks = req.state
+    if seen or not chunks:
+        return usage
+    usage.input_tokens = (prompt_chars(req.kwargs) + 3) // 4
+    usage.output_tokens = (chars + 3) // 4
+    usage.tokens_estimated = True
+    usage.warn(warning)
+    return usage
+
+
 def parse_size(size: object) -> tuple[int | None, int | None]:
     """(width, height) from an image size like ``"1024x1536"``; (None, None) otherwise."""
     if isinstance(size, str) and "x" in size:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, try_patch
+from ._core import Endpoint, Patch, Request, estimate_unreported, try_patch
 from ._stream import AsyncStreamProxy, StreamProxy
 from ._textsize import text_chars
 
@@ -111,14 +111,8 @@ class CohereEndpoint(Endpoint):
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
-        chars, seen, events = req.state
-        if seen or not events:
-            return usage
-        usage.input_tokens = (_prompt_chars(req.kwargs) + 3) // 4
-        usage.output_tokens = (chars + 3) // 4
-        usage.tokens_estimated = True
-        usage.warn("the stream ended before its usage event; tokens estimated from text length")
-        return usage
+        return estimate_unreported(usage, req, _prompt_chars, "the stream ended before its "
+                                   "usage event; tokens estimated from text length")
 
 
 def patch() -> list[Patch]:

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, try_patch
+from ._core import Endpoint, Patch, Request, estimate_unreported, try_patch
 from ._textsize import text_chars
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
@@ -97,14 +97,8 @@ class MistralEndpoint(Endpoint):
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
-        chars, seen, chunks = req.state
-        if seen or not chunks:
-            return usage
-        usage.input_tokens = (_prompt_chars(req.kwargs) + 3) // 4
-        usage.output_tokens = (chars + 3) // 4
-        usage.tokens_estimated = True
-        usage.warn("the stream ended before its usage block; tokens estimated from text length")
-        return usage
+        return estimate_unreported(usage, req, _prompt_chars, "the stream ended before its "
+                                   "usage block; tokens estimated from text length")
 
 
 def _module(*names: str) -> str:

@@ -1,4 +1,5 @@
-"""Fixtures for the instrumentation tests: the `Usage` each finished call was built from."""
+"""Fixtures for the instrumentation tests: the `Usage` each finished call was built from,
+and an instrumented OpenAI client on the simulator."""
 
 from __future__ import annotations
 
@@ -26,3 +27,15 @@ def usages(monkeypatch: pytest.MonkeyPatch) -> list[Usage]:
 
     monkeypatch.setattr(_meter, "_footprint", spy)
     return seen
+
+
+@pytest.fixture
+def client(simulator: Any) -> Any:
+    """An instrumented ``openai.OpenAI`` on the simulator, no retries (the OpenAI tests'
+    client; the other SDKs' test modules define their own ``client``, which wins there)."""
+    import openai
+
+    import wattmeter
+
+    wattmeter.instrument("openai")
+    return openai.OpenAI(base_url=simulator.url + "/v1", api_key="sk-test", max_retries=0)

@@ -20,7 +20,6 @@ from huggingface_hub.inference._generated.types import (
 )
 
 import wattmeter
-from wattmeter import _meter
 from wattmeter._usage import Usage
 from wattmeter.instrument import huggingface_hub as hf_mod
 from wattmeter.instrument._huggingface_audio import ASSUMED_BITRATE, audio_seconds
@@ -42,20 +41,6 @@ def url(simulator: Any) -> Iterator[str]:
     wattmeter.instrument("huggingface_hub")
     yield f"{simulator.url}/hf/models/{MODEL}"
     wattmeter.uninstrument()
-
-
-@pytest.fixture
-def usages(monkeypatch: pytest.MonkeyPatch) -> list[Usage]:
-    """The `Usage` of each recorded call (media fields are not on the Footprint)."""
-    seen: list[Usage] = []
-    original = _meter._footprint
-
-    def spy(usage: Usage, call: Any) -> Any:
-        seen.append(usage)
-        return original(usage, call)
-
-    monkeypatch.setattr(_meter, "_footprint", spy)
-    return seen
 
 
 # --- chat completion ---------------------------------------------------------------

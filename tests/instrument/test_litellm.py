@@ -17,7 +17,6 @@ from litellm.litellm_core_utils.streaming_handler import CustomStreamWrapper  # 
 from litellm.types.utils import EmbeddingResponse, ImageResponse, ModelResponse  # noqa: E402
 
 import wattmeter  # noqa: E402
-from wattmeter import _meter  # noqa: E402
 from wattmeter._usage import Usage  # noqa: E402
 from wattmeter.instrument.litellm import provider_name  # noqa: E402
 from wattmeter.testing import capture  # noqa: E402
@@ -38,19 +37,6 @@ def kw(simulator: Any) -> Iterator[dict[str, Any]]:
     yield {"api_base": simulator.url + "/v1", "api_key": "sk-test", "num_retries": 0,
            "max_retries": 0}
     wattmeter.uninstrument()
-
-
-@pytest.fixture
-def usages(monkeypatch: pytest.MonkeyPatch) -> list[Usage]:
-    seen: list[Usage] = []
-    original = _meter._footprint
-
-    def spy(usage: Usage, call: Any) -> Any:
-        seen.append(usage)
-        return original(usage, call)
-
-    monkeypatch.setattr(_meter, "_footprint", spy)
-    return seen
 
 
 def test_completion_records_litellm_usage(kw: dict[str, Any]) -> None:

@@ -23,12 +23,6 @@ PROMPT_TOKENS = (len("a secret prompt about penguins") + 3) // 4
 
 
 @pytest.fixture
-def client(simulator: Any) -> openai.OpenAI:
-    wattmeter.instrument("openai")
-    return openai.OpenAI(base_url=simulator.url + "/v1", api_key="sk-test", max_retries=0)
-
-
-@pytest.fixture
 def aclient(simulator: Any) -> openai.AsyncOpenAI:
     wattmeter.instrument("openai")
     return openai.AsyncOpenAI(base_url=simulator.url + "/v1", api_key="sk-test", max_retries=0)

@@ -14,12 +14,6 @@ from wattmeter.instrument._openai_hosts import provider_for_host
 from wattmeter.testing import capture
 
 
-@pytest.fixture
-def client(simulator: Any) -> openai.OpenAI:
-    wattmeter.instrument("openai")
-    return openai.OpenAI(base_url=simulator.url + "/v1", api_key="sk-test", max_retries=0)
-
-
 def test_responses_create_stream_helper_and_parse(client: openai.OpenAI) -> None:
     with capture() as fps:
         r = client.responses.create(model="gpt-5", input="hello penguins", max_output_tokens=8)

@@ -3,7 +3,6 @@ value arrives, changes or is dropped (Electricity Maps route of the local simula
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,12 +18,7 @@ LIVE_FR = electricity_maps.INTENSITY["FR"]
 CHAT = {"input_tokens": 1000, "output_tokens": 300}
 
 
-@pytest.fixture(autouse=True)
-def _clean_live() -> Iterator[None]:
-    _live._warned.clear()
-    yield
-    _live.wait(5)
-    _live._warned.clear()
+pytestmark = pytest.mark.usefixtures("clean_live")
 
 
 def _live_on(sim: Any, **options: Any) -> None:

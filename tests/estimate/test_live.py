@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,12 +17,7 @@ from wattmeter.testing.simulator import electricity_maps
 STATIC_FR = zone_intensity("FR").gco2e_per_kwh
 
 
-@pytest.fixture(autouse=True)
-def _clean_live() -> Iterator[None]:
-    _live._warned.clear()
-    yield
-    _live.wait(5)
-    _live._warned.clear()
+pytestmark = pytest.mark.usefixtures("clean_live")
 
 
 def _live_on(sim: Any, token: str = "test-token", **options: Any) -> None:

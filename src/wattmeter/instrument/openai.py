@@ -27,8 +27,8 @@ from ._openai_proxies import ManagerProxy
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "openai"
-#: Tested with 1.99 and 2.x: the resource layout and stream helpers used here.
-SUPPORTED = ("1.40", "3")
+#: Tested with 2.54 (the test suite) and 3.54 (its openai tests in a fresh environment).
+SUPPORTED = ("1.40", "4")
 
 _R = "openai.resources."
 

@@ -103,3 +103,34 @@ def test_meter_bad_arguments_name_the_field() -> None:
         wattmeter.meter(model="m", operation="dance")
     with pytest.raises(ValueError, match="team"):
         wattmeter.attribute(team="")
+
+
+def test_meter_generator_around_an_instrumented_stream_counts_once(simulator: object) -> None:
+    import openai
+
+    wattmeter.configure(provider_hosts={"127.0.0.1": "openai"})
+    wattmeter.instrument("openai")
+    client = openai.OpenAI(base_url=f"{simulator.url}/v1", api_key="x",  # type: ignore[attr-defined]
+                           max_retries=0)
+
+    @wattmeter.meter(model="my-app", provider="self-hosted")
+    def chat() -> object:
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini", max_tokens=12, stream=True,
+            messages=[{"role": "user", "content": "hello there"}])
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+    @wattmeter.meter(model="my-app", provider="self-hosted")
+    def plain() -> str:
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", max_tokens=7, messages=[{"role": "user", "content": "hi"}])
+        return reply.choices[0].message.content or ""
+
+    with capture() as fps:
+        assert "".join(chat())
+        assert plain()
+    assert [(fp.provider, fp.model, fp.output_tokens) for fp in fps] == [
+        ("self-hosted", "my-app", 12), ("self-hosted", "my-app", 7)]
+    assert all(fp.input_tokens > 0 for fp in fps)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from ._attribution import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, code_flags
 from ._guard import internal_error
-from ._meter import start_call
+from ._meter import Call, start_call
 from ._usage import OPERATIONS, Usage
 
 __all__ = ["meter", "usage_from"]
@@ -81,12 +81,16 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
     if usage is not None and not callable(usage):
         raise ValueError("meter(usage=...): expected a callable taking the return value")
 
-    def read(result: Any) -> Usage | None:
+    def read(result: Any, call: Call) -> Usage | None:
+        """The call's usage; None lets an instrumented call made inside supply it."""
         try:
-            return usage_from(usage(result) if usage else result, provider, model, operation)
+            found = usage_from(usage(result) if usage else result, provider, model, operation)
         except Exception as exc:
             internal_error("meter.usage", exc)
             return None
+        if call.inner is not None and not _counts(found):
+            return None
+        return found
 
     def decorate(func: F) -> F:
         flags = code_flags(func)
@@ -96,14 +100,22 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
             async def agen(*args: Any, **kwargs: Any) -> Any:
                 call = start_call(provider, model, operation)
                 items: list[Any] = []
+                inner = func(*args, **kwargs)
                 try:
-                    async for item in func(*args, **kwargs):
+                    while True:
+                        call.enter()  # a metered call inside counts as this one
+                        try:
+                            item = await inner.__anext__()
+                        except StopAsyncIteration:
+                            break
+                        finally:
+                            call.exit()
                         items.append(item if usage else None)
                         yield item
                 except BaseException as exc:
-                    call.finish(_gen_usage(items, read, usage, provider, model, operation), exc)
+                    call.finish(_gen_usage(items, read, usage, call), exc)
                     raise
-                call.finish(_gen_usage(items, read, usage, provider, model, operation))
+                call.finish(_gen_usage(items, read, usage, call))
 
             return agen  # type: ignore[return-value]
 
@@ -113,14 +125,22 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
             def gen(*args: Any, **kwargs: Any) -> Any:
                 call = start_call(provider, model, operation)
                 items: list[Any] = []
+                inner = func(*args, **kwargs)
                 try:
-                    for item in func(*args, **kwargs):
+                    while True:
+                        call.enter()  # a metered call inside counts as this one
+                        try:
+                            item = next(inner)
+                        except StopIteration:
+                            break
+                        finally:
+                            call.exit()
                         items.append(item if usage else None)
                         yield item
                 except BaseException as exc:
-                    call.finish(_gen_usage(items, read, usage, provider, model, operation), exc)
+                    call.finish(_gen_usage(items, read, usage, call), exc)
                     raise
-                call.finish(_gen_usage(items, read, usage, provider, model, operation))
+                call.finish(_gen_usage(items, read, usage, call))
 
             return gen  # type: ignore[return-value]
 
@@ -136,7 +156,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
                     call.finish(None, exc)
                     raise
                 call.exit()
-                call.finish(read(result))
+                call.finish(read(result, call))
                 return result
 
             return acall  # type: ignore[return-value]
@@ -151,7 +171,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
                 call.finish(None, exc)
                 raise
             call.exit()
-            call.finish(read(result))
+            call.finish(read(result, call))
             return result
 
         return sync  # type: ignore[return-value]
@@ -159,8 +179,16 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
     return decorate
 
 
-def _gen_usage(items: list[Any], read: Callable[[Any], Usage | None], usage: Any,
-               provider: str, model: str, operation: str) -> Usage | None:
+def _gen_usage(items: list[Any], read: Callable[[Any, Call], Usage | None], usage: Any,
+               call: Call) -> Usage | None:
     if usage:
-        return read(items)
-    return Usage(provider, model, operation, output_tokens=len(items))
+        return read(items, call)
+    if call.inner is not None:  # an instrumented stream inside reported the real counts
+        return None
+    return Usage(call.provider, call.model, call.operation, output_tokens=len(items))
+
+
+def _counts(u: Usage) -> bool:
+    """True when `u` says anything about the call's size (tokens or media)."""
+    return bool(u.input_tokens or u.output_tokens or any(
+        getattr(u, name) for name in _MEDIA))

@@ -134,3 +134,33 @@ def test_meter_generator_around_an_instrumented_stream_counts_once(simulator: ob
     assert [(fp.provider, fp.model, fp.output_tokens) for fp in fps] == [
         ("self-hosted", "my-app", 12), ("self-hosted", "my-app", 7)]
     assert all(fp.input_tokens > 0 for fp in fps)
+
+
+def test_record_of_a_past_call_is_never_refused(tmp_path: object) -> None:
+    wattmeter.configure(budgets=[wattmeter.Budget(team="t", limit_wh=1e-9, period="day",
+                                                  actions=("raise",))],
+                        ledger_path=f"{tmp_path}/l.sqlite3", prometheus=False)
+    with wattmeter.attribute(team="t"), capture() as fps:
+        record(Usage("openai", "gpt-4o", input_tokens=1000, output_tokens=100))
+        record(Usage("openai", "gpt-4o", input_tokens=1000, output_tokens=100))
+        with pytest.raises(wattmeter.BudgetExceededError):
+            start_call("openai", "gpt-4o", "chat")  # a new request is refused
+    assert len(fps) == 2
+
+
+def test_a_failing_receiver_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wattmeter import _meter
+
+    monkeypatch.setenv("WATTMETER_STRICT", "0")  # the guard logs and swallows, as in production
+
+    def broken(fp: object, call: object) -> None:
+        raise RuntimeError("a broken sink")
+
+    wattmeter.configure(prometheus=False)
+    _meter.add_sink(broken)
+    try:
+        with capture() as fps:
+            fp = record(Usage("openai", "gpt-4o", input_tokens=3))
+    finally:
+        _meter.remove_sink(broken)
+    assert fp is not None and fps == [fp]

@@ -103,21 +103,23 @@ class Call:
                 usage = Usage(self.provider, self.model, self.operation)
             if error is not None:
                 usage.outcome = "error"
-            fp = _footprint(usage, self)
-            for hook in _span_hooks:
-                hook.end(self, fp, error)
-            for sink in _sinks:
-                sink(fp, self)
-            for sink in _extra_sinks:
-                sink(fp, self)
-            return fp
+            fp = footprint_for(usage, team=self.team, labels=self.labels,
+                               timestamp=self.started)
         except Exception as exc:
             internal_error("finish", exc)
             return None
-
-
-def _footprint(usage: Usage, call: Call) -> Footprint:
-    return footprint_for(usage, team=call.team, labels=call.labels, timestamp=call.started)
+        # Each receiver on its own: a failing span hook must not lose the budget record.
+        for hook in _span_hooks:
+            try:
+                hook.end(self, fp, error)
+            except Exception as exc:
+                internal_error("span_end", exc)
+        for sink in (*_sinks, *_extra_sinks):
+            try:
+                sink(fp, self)
+            except Exception as exc:
+                internal_error("sink", exc)
+        return fp
 
 
 def start_call(provider: str, model: str, operation: str) -> Call:
@@ -126,15 +128,10 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     A `BudgetExceededError` from an opted-in budget propagates: it is the one exception
     wattmeter raises on purpose, and it is raised before anything is sent.
     """
-    if not _state["wired"]:
-        wire()
-    parent = _current_call.get()
-    team, labels = current_attribution()
-    if team is None:
-        team = _state["default_team"]
-    call = Call(provider, model, operation, team, labels, parent)
-    if parent is not None:
+    call = _new_call(provider, model, operation)
+    if call.parent is not None:
         return call
+    team, labels = call.team, call.labels
     for check in _checks:
         check(team, labels, provider, model, operation)
     try:
@@ -145,10 +142,20 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     return call
 
 
+def _new_call(provider: str, model: str, operation: str) -> Call:
+    """A call attributed to the team and labels in force here, nested if one is running."""
+    if not _state["wired"]:
+        wire()
+    team, labels = current_attribution()
+    if team is None:
+        team = _state["default_team"]
+    return Call(provider, model, operation, team, labels, _current_call.get())
+
+
 def record(usage: Usage) -> Footprint | None:
-    """Meter a call that already happened (no budget check, no span around it)."""
-    call = start_call(usage.provider, usage.model, usage.operation)
-    return call.finish(usage)
+    """Meter a call that already happened: no budget check (it can't be refused any more)
+    and no span around it, just the footprint handed to the sinks."""
+    return _new_call(usage.provider, usage.model, usage.operation).finish(usage)
 
 
 def add_sink(sink: Sink) -> None:

@@ -19,7 +19,8 @@ from .._meter import Call, start_call
 from .._usage import Usage
 from ._stream import AsyncStreamProxy, StreamProxy
 
-__all__ = ["Endpoint", "Patch", "Request", "patch_method", "try_patch", "wrapper_for"]
+__all__ = ["Endpoint", "Patch", "Request", "approx_tokens", "estimate_unreported", "parse_size",
+           "patch_method", "try_patch", "wrapper_for"]
 
 
 def approx_tokens(text: str | None) -> int:

@@ -19,13 +19,13 @@ def usages(monkeypatch: pytest.MonkeyPatch) -> list[Usage]:
     footprint step (wattmeter's own code, not a provider SDK) to see them.
     """
     seen: list[Usage] = []
-    original = _meter._footprint
+    original = _meter.footprint_for
 
-    def spy(usage: Usage, call: Any) -> Any:
+    def spy(usage: Usage, **kwargs: Any) -> Any:
         seen.append(usage)
-        return original(usage, call)
+        return original(usage, **kwargs)
 
-    monkeypatch.setattr(_meter, "_footprint", spy)
+    monkeypatch.setattr(_meter, "footprint_for", spy)
     return seen
 
 

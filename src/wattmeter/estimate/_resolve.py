@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .._usage import OPERATIONS
+from ._physics import constants
 from ._records import Deployment, ModelSpec
 
 __all__ = ["MODALITY_OF", "Subject", "check_deployment", "check_operation", "num", "resolve"]
@@ -133,7 +134,8 @@ def _guess(name: str, operation: str) -> Subject:
         total = next((s for word, s in _CLASSES if word in low), _DEFAULT_SIZE[modality])
         active = total
     assert active is not None
-    lo, hi = 0.25, 4.0
+    ku = constants("uncertainty")
+    lo, hi = ku["unknown_model_low"], ku["unknown_model_high"]
     warning = (f"unknown model {name!r}: estimated as a ~{total:g}B-parameter {modality} "
                f"model from its name, with a range of {lo:g}-{hi:g}x its size; register it "
                "with wattmeter.register_model() for a better estimate")

@@ -18,7 +18,6 @@ from ._model_entries import (
     PRECISIONS,
     ModelInfo,
     build_model,
-    model_from_entry,
     read_models_file,
 )
 
@@ -167,15 +166,10 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
         return models
     with _lock:
         if _models is None:
-            import json
             from pathlib import Path
 
             path = Path(__file__).with_name("data") / "models.json"
-            data = json.loads(path.read_text(encoding="utf-8"))
-            loaded: dict[str, ModelInfo] = {}
-            for entry in data["models"]:
-                info = model_from_entry(entry)
-                loaded[info.id] = info
+            loaded = {info.id: info for info in read_models_file(path)}
             _rebuild_index(loaded)
             _models = loaded
         return _models
@@ -265,6 +259,8 @@ _PROVIDER_ALIASES = {
     "azure": "openai", "azure_openai": "openai", "azure-openai": "openai",
     "together": None, "together_ai": None, "groq": None, "bedrock": None, "huggingface": None,
 }
+
+
 def _pick(candidates: tuple[ModelInfo, ...] | None, provider: str | None) -> ModelInfo | None:
     if not candidates:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from typing import Any
 
 NAME = "models"
@@ -25,6 +26,13 @@ def _size(mid: float, lo: float, hi: float) -> str:
     if lo == hi == mid:
         return f"{mid:g}"
     return f"{mid:g} [{lo:g}-{hi:g}]"
+
+
+def print_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print `head` and `rows` as left-aligned columns two spaces apart (also `zones`)."""
+    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
+    for row in (head, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _as_dict(info: Any) -> dict[str, Any]:
@@ -59,11 +67,8 @@ def run(args: argparse.Namespace) -> int:
              _size(m.total_params_b, m.total_params_b_low, m.total_params_b_high),
              _size(m.active_params_b, m.active_params_b_low, m.active_params_b_high),
              m.precision or "-", str(m.year)) for m in models]
-    head = ("model", "provider", "modality", "arch", "total B", "active B", "precision", "year")
-    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_table(("model", "provider", "modality", "arch", "total B", "active B", "precision",
+                 "year"), rows)
     print(f"\n{len(rows)} model(s). Sizes in billions of parameters; [low-high] for undisclosed "
           "models (see --json notes and source).")
     return 0

@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..estimate._grid import all_zones
+    from ._models import print_table
 
     zones = all_zones()
     if args.kind:
@@ -25,11 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([z._asdict() for z in zones], indent=2))
         return 0
     rows = [(z.zone, z.name, f"{z.gco2e_per_kwh:g}", z.basis, str(z.year)) for z in zones]
-    head = ("zone", "name", "gCO2e/kWh", "basis", "year")
-    widths = [max(len(r[i]) for r in (*rows, head)) for i in range(len(head))]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_table(("zone", "name", "gCO2e/kWh", "basis", "year"), rows)
     print(f"\n{len(rows)} zone(s), location-based. Cloud regions also match without their "
           "prefix where unambiguous (us-east-1, eastus). Sources: `wattmeter zones --json`.")
     return 0

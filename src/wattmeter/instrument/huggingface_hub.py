@@ -11,6 +11,7 @@ URL endpoint the name from its host ("self-hosted" on loopback; see ``provider_h
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .._config import current
@@ -45,8 +46,10 @@ def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
+@lru_cache(maxsize=256)
 def model_from_url(url: str) -> str:
-    """The model id in an endpoint URL (the part after ``/models/``), else "unknown"."""
+    """The model id in an endpoint URL (the part after ``/models/``), else "unknown" (cached:
+    a URL endpoint is named on every call)."""
     from urllib.parse import urlsplit
 
     path = urlsplit(url).path

@@ -191,14 +191,28 @@ def test_footprint_for_error_with_no_tokens_is_tiny() -> None:
     assert ok.accelerator_wh > fp.accelerator_wh and "tokens estimated" in ok.warnings
 
 
+ESTIMATED = tuple(f for triple in TRIPLES for f in triple) + (
+    "grid_zone", "grid_gco2e_per_kwh", "pue", "registry_model", "warnings", "input_tokens",
+    "output_tokens", "cached_input_tokens", "reasoning_tokens")
+
+
 def test_footprint_for_matches_estimate() -> None:
-    u = Usage("openai", "gpt-4o", "chat", input_tokens=300, output_tokens=50)
+    """`estimate()` inlines the text arithmetic of `footprint_for()`: every estimated field
+    of the two paths must agree exactly."""
+    u = Usage("openai", "gpt-4o", "chat", input_tokens=300, output_tokens=50,
+              cached_input_tokens=100, reasoning_tokens=20)
     fp = footprint_for(u, team="default", labels={})
-    assert fp.energy_wh == estimate("gpt-4o", "openai", input_tokens=300,
-                                    output_tokens=50).energy_wh
+    est = estimate("gpt-4o", "openai", input_tokens=300, output_tokens=50,
+                   cached_input_tokens=100, reasoning_tokens=20)
+    assert fp.energy_wh == est.energy_wh
+    for field in ESTIMATED:
+        assert getattr(fp, field) == getattr(est, field), field
     img = footprint_for(Usage("openai", "gpt-image-1", "image", images=2, width=1024,
                               height=1024), team="x", labels={})
     check_consistent(img)
+    est = estimate("gpt-image-1", "openai", "image", images=2, width=1024, height=1024)
+    for field in ESTIMATED:
+        assert getattr(img, field) == getattr(est, field), field
 
 
 def test_registry_change_drops_cache() -> None:

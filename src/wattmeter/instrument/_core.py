@@ -117,13 +117,14 @@ def _prepare(endpoint: Endpoint, instance: Any, args: tuple[Any, ...],
     return req, call
 
 
-def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool) -> Any:
+def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool,
+            where: str = "response") -> Any:
     try:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
         call.finish(endpoint.usage(result, req))
     except Exception as exc:
-        internal_error(f"{endpoint.provider}.response", exc)
+        internal_error(f"{endpoint.provider}.{where}", exc)
         call.finish(None)
     return result
 
@@ -234,10 +235,10 @@ def patch_method(module: str, path: str, endpoint: Endpoint, is_async: bool = Fa
 
 
 def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,
-              is_async: bool = False) -> None:
+              is_async: bool = False, wrapper: Callable[..., Any] | None = None) -> None:
     """`patch_method`, but a missing module or method disables only this piece (one log line)."""
     try:
-        patches.append(patch_method(module, path, endpoint, is_async))
+        patches.append(patch_method(module, path, endpoint, is_async, wrapper))
     except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
         from .._guard import logger
 

@@ -19,7 +19,7 @@ import wrapt
 
 from .._guard import internal_error
 from .._usage import Usage
-from ._core import Endpoint, Request
+from ._core import Endpoint, Request, _finish
 from ._stream import _Base
 
 if TYPE_CHECKING:
@@ -48,15 +48,9 @@ def _end_unparsed(call: Call, endpoint: Endpoint, req: Request) -> None:
 
 def _meter_parsed(endpoint: Endpoint, call: Call, req: Request, parsed: Any,
                   is_async: bool) -> Any:
-    """Finish `call` from a parsed response; a parsed stream comes back proxied."""
-    try:
-        if endpoint.is_stream(parsed, req):
-            return endpoint.wrap_stream(parsed, call, req, is_async)
-        call.finish(endpoint.usage(parsed, req))
-    except Exception as exc:
-        internal_error(f"{endpoint.provider}.raw_parse", exc)
-        call.finish(None)
-    return parsed
+    """Finish `call` from a parsed response, as the core does for any result; a parsed
+    stream comes back proxied."""
+    return _finish(endpoint, call, req, parsed, is_async, "raw_parse")
 
 
 def meter_raw(result: Any, call: Call, endpoint: Endpoint, req: Request, is_async: bool,

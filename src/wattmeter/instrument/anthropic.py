@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Patch, Request, patch_method, try_patch, wrapper_for
+from ._core import Patch, Request, try_patch, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
 from ._openai_hosts import provider_for_client
 from ._openai_proxies import ManagerProxy, StainlessEndpoint
@@ -150,18 +150,13 @@ def patch() -> list[Patch]:
     import anthropic
     from anthropic import _response
 
-    from .._guard import logger
-
     endpoint = Messages((anthropic.Stream, anthropic.AsyncStream), (_response.BaseAPIResponse,))
     patches: list[Patch] = []
-    for module, prefix in (("anthropic.resources.messages.messages", ""),
-                           ("anthropic.resources.beta.messages.messages", "")):
+    for module in ("anthropic.resources.messages.messages",
+                   "anthropic.resources.beta.messages.messages"):
         for cls, is_async in (("Messages", False), ("AsyncMessages", True)):
-            try_patch(patches, module, f"{prefix}{cls}.create", endpoint, is_async)
-            try_patch(patches, module, f"{prefix}{cls}.parse", endpoint, is_async)
-            try:
-                patches.append(patch_method(module, f"{cls}.stream", endpoint, is_async,
-                                            wrapper=_stream_wrapper(endpoint, is_async)))
-            except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
-                logger.info("wattmeter: not metering %s.%s.stream (%s)", module, cls, exc)
+            try_patch(patches, module, f"{cls}.create", endpoint, is_async)
+            try_patch(patches, module, f"{cls}.parse", endpoint, is_async)
+            try_patch(patches, module, f"{cls}.stream", endpoint, is_async,
+                      _stream_wrapper(endpoint, is_async))
     return patches

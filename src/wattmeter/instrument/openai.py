@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import Endpoint, Patch, patch_method, try_patch
+from ._core import Endpoint, Patch, try_patch
 from ._openai_endpoints import (
     Chat,
     Completion,
@@ -47,17 +47,6 @@ def _manager_wrapper(is_async: bool) -> Any:
     return wrapper
 
 
-def _try_helper(patches: list[Patch], module: str, path: str, is_async: bool) -> None:
-    try:
-        patches.append(patch_method(module, path, Endpoint(), is_async,
-                                    wrapper=_manager_wrapper(is_async)))
-    except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
-        from .._guard import logger
-
-        logger.info("wattmeter: not metering %s.%s (%s: %s)", module, path,
-                    type(exc).__name__, exc)
-
-
 def patch() -> list[Patch]:
     """Patch every metered openai method (sync and async); returns the undo list."""
     import openai
@@ -83,6 +72,7 @@ def patch() -> list[Patch]:
             try_patch(patches, _R + module, f"Async{cls}.{method}", endpoint, True)
     for module, cls in (("chat.completions.completions", "Completions"),
                         ("responses.responses", "Responses")):
-        _try_helper(patches, _R + module, f"{cls}.stream", False)
-        _try_helper(patches, _R + module, f"Async{cls}.stream", True)
+        for prefix, is_async in (("", False), ("Async", True)):
+            try_patch(patches, _R + module, f"{prefix}{cls}.stream", Endpoint(), is_async,
+                      _manager_wrapper(is_async))
     return patches

@@ -51,11 +51,6 @@ def _kind(s: Subject) -> str:
     return "stt" if s.architecture == "encoder-decoder" else "stt-llm"
 
 
-def _pow2(x: float) -> int:
-    n = max(1, math.ceil(x))
-    return 1 << (n - 1).bit_length()
-
-
 def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g: GPU,
           gpus: int | None, batch: float | None) -> tuple[Any, int]:
     """Physics coefficients for one deployment draw, and the GPU count used."""
@@ -83,10 +78,9 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
                                 batch or ks["batch"], kt)
         return (enc_j, dec), n
     fam = _diffusion.family(s.family, s.modality)
-    need = _pow2(total * prec.bytes * 1.2 / g.memory_gb)
-    n = max(gpus or 1, need)
-    return _diffusion.diffusion_coeffs(fam, total, prec, g, n, batch or 1,
-                                       constants("diffusion")), n
+    kd = constants("diffusion")
+    n = max(gpus or 1, _text.gpus_needed(total, prec, g, kd))
+    return _diffusion.diffusion_coeffs(fam, total, prec, g, n, batch or 1, kd), n
 
 
 def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cached: float,

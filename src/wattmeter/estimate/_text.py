@@ -68,7 +68,8 @@ def attn_flops_per_ctx(total_b: float, active_b: float, k: Mapping[str, float]) 
 
 
 def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float]) -> int:
-    """Smallest power-of-two GPU count whose memory holds the weights plus KV headroom."""
+    """Smallest power-of-two GPU count whose memory holds the weights plus the headroom
+    ``k["memory_headroom"]`` (KV cache and activations; physics.json, text and diffusion)."""
     need_gb = total_b * prec.bytes * k["memory_headroom"]
     n = max(1, math.ceil(need_gb / gpu.memory_gb))
     return 1 << (n - 1).bit_length()

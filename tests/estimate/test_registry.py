@@ -202,7 +202,9 @@ def test_odd_arguments_are_not_errors() -> None:
 
 
 # ---------------------------------------------------------------------------- registration
-def test_register_model_and_lookup() -> None:
+def test_register_model_and_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test's callback goes away with the test (the registry has no way to unregister)
+    monkeypatch.setattr(_registry, "_callbacks", list(_registry._callbacks))
     changes: list[int] = []
     on_registry_change(lambda: changes.append(1))
     assert lookup("acme-chat-large") is None

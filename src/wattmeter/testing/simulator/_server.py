@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "WORD",
     "Reply",
     "Response",
     "SimRequest",
@@ -101,6 +102,10 @@ def check_model(model: str, error: Callable[[int, str], Response]) -> str:
     if status:
         raise Reply(error(status, model))
     return model
+
+
+#: One simulated token of generated text: 4 characters, so `count_tokens` counts it as one.
+WORD = "tok "
 
 
 def chunk_sizes(out: int) -> list[int]:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from ._server import (
+    WORD,
     Response,
     SimRequest,
     Simulator,
@@ -28,7 +29,6 @@ from ._server import (
 
 __all__ = ["register"]
 
-_WORD = "tok "  # 4 characters: one simulated token
 _ERRORS = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
            404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
            529: "overloaded_error"}
@@ -67,7 +67,7 @@ def _messages(req: SimRequest) -> Response:
                                "model": model, "content": [], "stop_reason": None,
                                "stop_sequence": None}
     if not body.get("stream"):
-        return json_response({**message, "content": [{"type": "text", "text": _WORD * out}],
+        return json_response({**message, "content": [{"type": "text", "text": WORD * out}],
                               "stop_reason": "max_tokens" if body.get("max_tokens") else
                               "end_turn", "usage": {**usage, "output_tokens": out}})
     events: list[tuple[str | None, Any]] = [
@@ -78,7 +78,7 @@ def _messages(req: SimRequest) -> Response:
         ("ping", {"type": "ping"}),
     ]
     events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                        "delta": {"type": "text_delta", "text": _WORD}})
+                                        "delta": {"type": "text_delta", "text": WORD}})
                for _ in range(out)]
     events += [
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),

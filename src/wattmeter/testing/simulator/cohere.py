@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._server import (
+    WORD,
     Response,
     SimRequest,
     Simulator,
@@ -31,7 +32,6 @@ __all__ = ["TEMPLATE_TOKENS", "register"]
 
 #: Prompt-template tokens the model sees beyond the billed input (a fixed simulated number).
 TEMPLATE_TOKENS = 7
-_WORD = "tok "  # 4 characters: one simulated token
 
 
 def _error(status: int, model: str) -> Response:
@@ -64,7 +64,7 @@ def register(sim: Simulator) -> None:
             return json_response({
                 "id": cid, "finish_reason": "COMPLETE", "usage": usage,
                 "message": {"role": "assistant",
-                            "content": [{"type": "text", "text": _WORD * out}]}})
+                            "content": [{"type": "text", "text": WORD * out}]}})
         events: list[tuple[str | None, Any]] = [
             ("message-start", {"type": "message-start", "id": cid, "delta": {"message": {
                 "role": "assistant", "content": [], "tool_plan": "", "tool_calls": [],
@@ -73,7 +73,7 @@ def register(sim: Simulator) -> None:
                 "content": {"type": "text", "text": ""}}}}),
         ]
         events += [("content-delta", {"type": "content-delta", "index": 0, "delta": {
-            "message": {"content": {"text": _WORD * k}}}}) for k in chunk_sizes(out)]
+            "message": {"content": {"text": WORD * k}}}}) for k in chunk_sizes(out)]
         events += [("content-end", {"type": "content-end", "index": 0}),
                    ("message-end", {"type": "message-end", "id": cid, "delta": {
                        "finish_reason": "COMPLETE", "usage": usage}})]
@@ -109,7 +109,7 @@ def register(sim: Simulator) -> None:
         billed_in, out = _counts(prompt.strip(), body)
         usage = _usage(billed_in, out)
         gid = f"sim-{next(ids)}"
-        final = {"text": _WORD * out, "generation_id": gid, "response_id": gid,
+        final = {"text": WORD * out, "generation_id": gid, "response_id": gid,
                  "finish_reason": "COMPLETE", "chat_history": [],
                  "meta": {"api_version": {"version": "1"}, **usage}}
         if not body.get("stream"):
@@ -120,7 +120,7 @@ def register(sim: Simulator) -> None:
                          "generation_id": gid})
             for k in chunk_sizes(out):
                 yield _line({"is_finished": False, "event_type": "text-generation",
-                             "text": _WORD * k})
+                             "text": WORD * k})
             yield _line({"is_finished": True, "event_type": "stream-end",
                          "finish_reason": "COMPLETE", "response": final})
 

@@ -24,6 +24,7 @@ import threading
 from typing import Any
 
 from ._server import (
+    WORD,
     Response,
     SimRequest,
     Simulator,
@@ -42,7 +43,6 @@ _MODEL = r"(?P<resource>(?:[^:]*/)?models/(?P<model>[^/:]+))"
 _PNG_1X1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAAB"
             "JRU5ErkJggg==")
 _VIDEO = base64.b64encode(b"\x00\x00\x00\x18ftypmp42wattmeter-sim").decode()
-_WORD = "tok "  # 4 characters: one simulated token
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
            429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
@@ -111,7 +111,7 @@ def register(sim: Simulator) -> None:
                 {"functionCall": {"name": call, "args": {}}}], "role": "model"},
                 "finishReason": "STOP", "index": 0}], "usageMetadata": _usage(body, 1),
                 "modelVersion": model, "responseId": f"sim-{next(ids)}"})
-        return json_response({"candidates": [_candidate(_WORD * out, "STOP")],
+        return json_response({"candidates": [_candidate(WORD * out, "STOP")],
                               "usageMetadata": _usage(body, out), "modelVersion": model,
                               "responseId": f"sim-{next(ids)}"})
 
@@ -128,7 +128,7 @@ def register(sim: Simulator) -> None:
             last = i == len(sizes) - 1
             # As on the real wire: the prompt count on every chunk, the full counts on the last.
             events.append((None, {
-                "candidates": [_candidate(_WORD * n, "STOP" if last else None)],
+                "candidates": [_candidate(WORD * n, "STOP" if last else None)],
                 "usageMetadata": usage if last else {
                     "promptTokenCount": usage["promptTokenCount"],
                     "totalTokenCount": usage["promptTokenCount"]},

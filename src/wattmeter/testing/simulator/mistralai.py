@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from ._server import (
+    WORD,
     Response,
     SimRequest,
     Simulator,
@@ -31,7 +32,6 @@ __all__ = ["PREFIX", "register"]
 
 #: Path prefix of the Mistral routes on the simulator.
 PREFIX = "/mistral"
-_WORD = "tok "  # 4 characters: one simulated token
 _ERRORS = {429: "rate_limited", 401: "unauthorized", 400: "invalid_request"}
 
 
@@ -66,7 +66,7 @@ def register(sim: Simulator) -> None:
             return json_response({
                 "id": cid, "object": "chat.completion", "model": model, "created": created,
                 "usage": usage, "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                    "role": "assistant", "content": _WORD * out, "tool_calls": None,
+                    "role": "assistant", "content": WORD * out, "tool_calls": None,
                     "prefix": False}}]})
         sizes = chunk_sizes(out)
         events: list[tuple[str | None, Any]] = [(None, {
@@ -77,7 +77,7 @@ def register(sim: Simulator) -> None:
             last = i == len(sizes) - 1
             chunk: dict[str, Any] = {
                 "id": cid, "object": "chat.completion.chunk", "created": created,
-                "model": model, "choices": [{"index": 0, "delta": {"content": _WORD * k},
+                "model": model, "choices": [{"index": 0, "delta": {"content": WORD * k},
                                              "finish_reason": "stop" if last else None}]}
             if last:
                 chunk["usage"] = usage

@@ -19,6 +19,7 @@ from email.policy import HTTP
 from typing import Any
 
 from ._server import (
+    WORD,
     Response,
     SimRequest,
     Simulator,
@@ -41,7 +42,6 @@ PNG_1X1 = base64.b64decode(
 )
 #: Audio bytes per second the simulator assumes for uploaded files (128 kbit/s MP3).
 AUDIO_BYTES_PER_SECOND = 16_000
-_WORD = "tok "  # 4 characters: one simulated token
 
 
 def _error(status: int, model: str) -> Response:
@@ -139,7 +139,7 @@ def _chat(req: SimRequest) -> Response:
             else "stop"
         choices: list[dict[str, Any]] = [
             {"index": i, "finish_reason": finish, "logprobs": None,
-             "message": {"role": "assistant", "content": _WORD * visible, "refusal": None,
+             "message": {"role": "assistant", "content": WORD * visible, "refusal": None,
                          "annotations": []}} for i in range(n)]
         return json_response({"id": cid, "object": "chat.completion", "created": created,
                               "model": model, "choices": choices, "usage": usage,
@@ -158,7 +158,7 @@ def _chat(req: SimRequest) -> Response:
                                       "logprobs": None, "finish_reason": None}])))
     for _ in range(visible):
         for i in range(n):
-            events.append((None, chunk([{"index": i, "delta": {"content": _WORD},
+            events.append((None, chunk([{"index": i, "delta": {"content": WORD},
                                           "logprobs": None, "finish_reason": None}])))
     for i in range(n):
         events.append((None, chunk([{"index": i, "delta": {}, "logprobs": None,
@@ -177,10 +177,10 @@ def _completions(req: SimRequest) -> Response:
             "model": model, "system_fingerprint": "fp_sim"}
     if not body.get("stream"):
         return json_response({**base, "usage": usage, "choices": [
-            {"index": 0, "text": _WORD * out, "logprobs": None, "finish_reason": "length"}]})
+            {"index": 0, "text": WORD * out, "logprobs": None, "finish_reason": "length"}]})
     extra = _usage_slot(body)
     events: list[tuple[str | None, Any]] = [
-        (None, {**base, **extra, "choices": [{"index": 0, "text": _WORD, "logprobs": None,
+        (None, {**base, **extra, "choices": [{"index": 0, "text": WORD, "logprobs": None,
                                               "finish_reason": None}]}) for _ in range(out)]
     return _end_stream(events, base, usage, extra)
 
@@ -221,7 +221,7 @@ def _responses(req: SimRequest) -> Response:
     visible = max(out - reasoning, 1)
     created = int(time.time())
     rid, mid = f"resp_sim{created}", f"msg_sim{created}"
-    text = _WORD * visible
+    text = WORD * visible
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
     item = {"type": "message", "id": mid, "status": "completed", "role": "assistant",
             "content": [part]}
@@ -251,7 +251,7 @@ def _responses(req: SimRequest) -> Response:
        part={**part, "text": ""})
     for _ in range(visible):
         ev("response.output_text.delta", item_id=mid, output_index=0, content_index=0,
-           delta=_WORD, logprobs=[])
+           delta=WORD, logprobs=[])
     ev("response.output_text.done", item_id=mid, output_index=0, content_index=0, text=text,
        logprobs=[])
     ev("response.content_part.done", item_id=mid, output_index=0, content_index=0, part=part)

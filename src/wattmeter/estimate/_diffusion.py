@@ -17,8 +17,7 @@ from typing import Any, NamedTuple
 
 from ._hardware import GPU, Precision
 
-__all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
-           "family_names", "latent_tokens"]
+__all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family"]
 
 _DATA = Path(__file__).with_name("data") / "families.json"
 _families: dict[str, Any] = {}
@@ -77,11 +76,6 @@ def _load() -> dict[str, Any]:
     return _families
 
 
-def family_names() -> tuple[str, ...]:
-    """Canonical family keys."""
-    return tuple(k for k, f in _load().items() if f.key == k)
-
-
 def family(name: str | None, kind: str) -> Family:
     """The family called `name`, or the generic image/video transformer for `kind`."""
     fams = _load()
@@ -90,14 +84,6 @@ def family(name: str | None, kind: str) -> Family:
         if f is not None:
             return f
     return fams["dit-video" if kind == "video" else "dit-image"]
-
-
-def latent_tokens(fam: Family, width: float, height: float, frames: float) -> float:
-    """Latent tokens the denoiser sees: spatial tokens x latent frames."""
-    side = fam.vae * fam.patch
-    spatial = (width / side) * (height / side)
-    lat_frames = 1.0 if frames <= 1 else (frames - 1.0) / fam.temporal + 1.0
-    return spatial * lat_frames
 
 
 def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gpus: int,

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["GPU", "Precision", "gpu", "gpu_names", "precision", "precision_names"]
+__all__ = ["GPU", "Precision", "gpu", "gpu_names", "precision"]
 
 _DATA = Path(__file__).with_name("data") / "hardware.json"
 
@@ -96,11 +96,6 @@ def gpu(name: str) -> GPU:
                          f"{', '.join(t['gpus'])}")
     gpus: dict[str, GPU] = t["gpus"]
     return gpus[key]
-
-
-def precision_names() -> tuple[str, ...]:
-    """Canonical precision names, e.g. ("fp32", "bf16", "fp8", ...)."""
-    return tuple(_load()["precs"])
 
 
 def precision(name: str | None) -> Precision:

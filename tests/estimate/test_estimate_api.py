@@ -191,9 +191,10 @@ def test_footprint_for_error_with_no_tokens_is_tiny() -> None:
     assert ok.accelerator_wh > fp.accelerator_wh and "tokens estimated" in ok.warnings
 
 
-ESTIMATED = tuple(f for triple in TRIPLES for f in triple) + (
-    "grid_zone", "grid_gco2e_per_kwh", "pue", "registry_model", "warnings", "input_tokens",
-    "output_tokens", "cached_input_tokens", "reasoning_tokens")
+ESTIMATED = (
+    *(f for triple in TRIPLES for f in triple), "grid_zone", "grid_gco2e_per_kwh", "pue",
+    "registry_model", "warnings", "input_tokens", "output_tokens", "cached_input_tokens",
+    "reasoning_tokens")
 
 
 def test_footprint_for_matches_estimate() -> None:

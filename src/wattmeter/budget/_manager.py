@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import BudgetExceededError
-from .._guard import count_error as guard_count_error
+from .._guard import count_error
 from .._guard import internal_error, logger
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
@@ -35,22 +35,6 @@ __all__ = ["BudgetManager"]
 _OPTIONS = ("budgets", "ledger", "ledger_always", "ledger_path", "ledger_flush_s", "prometheus_url",
             "fleet_ttl_s", "fleet_timeout_s", "fail_closed", "timezone", "webhook_url",
             "prometheus")
-
-
-def count_error(where: str) -> None:
-    """Count a handled failure (``wattmeter_errors_total{where}``) without raising."""
-    import sys
-
-    from .. import _guard
-
-    _guard.error_counts[where] = _guard.error_counts.get(where, 0) + 1
-    prom = sys.modules.get("wattmeter.export.prometheus")
-    counter = getattr(prom, "count_error", None)
-    if counter is not None:
-        try:
-            counter(where)
-        except Exception:  # pragma: no cover - counting must not fail the caller
-            pass
 
 
 class _State:
@@ -124,7 +108,7 @@ class BudgetManager:
             except Exception as exc:  # an unusable ledger is reported by the cycle below
                 logger.warning("wattmeter: could not save budget definitions to %s: %r",
                                self.ledger.path, exc)
-                guard_count_error("budget_save")
+                count_error("budget_save")
         now = clock()
         for st in self.states:
             self._roll(st, now)

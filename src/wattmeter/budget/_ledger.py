@@ -20,9 +20,11 @@ from typing import Any
 
 __all__ = ["GROUP_KEYS", "Ledger", "Row"]
 
-#: (minute bucket, team, provider, model, operation, labels JSON,
-#:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens)
-Row = tuple[int, str, str, str, str, str, float, float, float, int, int, int]
+#: (minute bucket, team, provider, model, operation, labels,
+#:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens); labels are the
+#: stored JSON text or the call's mapping, turned into JSON by `write` off the call path.
+Row = tuple[int, str, str, str, str, "str | Mapping[str, str]", float, float, float, int,
+            int, int]
 
 _COLUMNS = ("team", "provider", "model", "operation")
 #: Keys `totals(group_by=...)` accepts besides "label:<name>".
@@ -132,10 +134,11 @@ class Ledger:
             return
         merged: dict[tuple[Any, ...], list[Any]] = {}
         for r in rows:
-            key = r[:6]
+            labels = r[5]
+            key = (*r[:5], labels if isinstance(labels, str) else labels_json(labels))
             cur = merged.get(key)
             if cur is None:
-                merged[key] = list(r)
+                merged[key] = [*key, *r[6:]]
             else:
                 for i in range(6, 12):
                     cur[i] += r[i]

@@ -21,12 +21,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import BudgetExceededError
-from .._guard import count_error
-from .._guard import internal_error, logger
+from .._guard import count_error, internal_error, logger
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
 from ._fleet import FleetError, FleetSource, budget_supported
-from ._ledger import Ledger, Row, labels_json
+from ._ledger import Ledger, Row
 from ._status import BudgetStatus, status_of, to_base
 from ._units import ENERGY, format_amount
 
@@ -41,11 +40,14 @@ class _State:
     """One budget's running totals in the current period."""
 
     __slots__ = ("base", "budget", "end", "fired", "fleet", "inflight", "key", "last_refresh",
-                 "pending", "published", "start", "verified")
+                 "narrowed", "pending", "published", "start", "verified")
 
     def __init__(self, budget: Budget, fleet: bool) -> None:
         self.budget = budget
         self.fleet = fleet
+        #: False when every call of the team counts: the call path skips `applies()`.
+        self.narrowed = bool(budget.labels) or any(
+            v is not None for v in (budget.provider, budget.model, budget.operation))
         self.start = self.end = 0.0
         self.key = ""
         self.base = self.inflight = self.pending = 0.0
@@ -127,7 +129,7 @@ class BudgetManager:
             now = self.clock()
             for st in states:
                 b = st.budget
-                if not b.applies(labels, provider, model, operation):
+                if st.narrowed and not b.applies(labels, provider, model, operation):
                     continue
                 if now >= st.end:
                     with self._lock:
@@ -161,14 +163,15 @@ class BudgetManager:
         """Add a finished call to the in-memory totals and queue its ledger row."""
         now = self.clock()
         row: Row = (int(now // 60 * 60), fp.team, fp.provider, fp.model, fp.operation,
-                    labels_json(fp.labels), fp.energy_wh, fp.co2e_g, fp.accelerator_wh, 1,
-                    fp.input_tokens, fp.output_tokens)
+                    fp.labels, fp.energy_wh, fp.co2e_g, fp.accelerator_wh, 1,
+                    fp.input_tokens, fp.output_tokens)  # labels: JSON in the writer
         states = self._by_team.get(fp.team, ())
         with self._lock:
             self.ledger.add(row)
             for st in states:
                 b = st.budget
-                if b.applies(fp.labels, fp.provider, fp.model, fp.operation):
+                if not st.narrowed or b.applies(fp.labels, fp.provider, fp.model,
+                                                fp.operation):
                     if now >= st.end:
                         self._roll(st, now)
                     st.pending += fp.energy_wh if b.metric == ENERGY else fp.co2e_g

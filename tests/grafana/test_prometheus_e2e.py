@@ -154,6 +154,8 @@ def test_dashboard_queries_on_a_real_prometheus(stack: tuple[Prom, Any, dict[str
     _close(_value(results["Hours of a microwave oven"][0]), wh / 850, "Microwave hours")
     _close(_value(results["Km by car"][0]), g / 106.6, "Km by car")
     _close(_value(results["Top models by energy"][0]), wh, "Top models by energy")
+    assert set(want["co2e_by_team"]) == set(want["energy_by_team"]) == {"search", "ml"}
+    assert want["tokens"]["input"] > 0 and want["tokens"]["output"] > 0
     for team, grams in want["co2e_by_team"].items():
         got = [r for r in results["Top teams by CO2e"][0] if r["metric"]["team"] == team]
         _close(_value(got), grams, f"CO2e of team {team}")

@@ -27,6 +27,7 @@ _CACHE_LIMIT = 10_000
 
 
 def _base(name: str) -> str:
+    """The name prometheus_client wants for a counter: the exposed name without ``_total``."""
     return name[: -len("_total")] if name.endswith("_total") else name
 
 

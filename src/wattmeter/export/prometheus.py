@@ -16,7 +16,7 @@ from .._footprint import Footprint
 from .._version import __version__
 from . import _multiprocess
 from . import semconv as sc
-from ._call_metrics import CallMetrics, FileBackedCallMetrics
+from ._call_metrics import CallMetrics, FileBackedCallMetrics, _base
 from ._labels import LabelBounds
 
 __all__ = [
@@ -37,10 +37,6 @@ _UNITS = ("joules", "grams")
 _exporters: dict[int, Exporter] = {}
 _lock = threading.Lock()
 _hooked = {"errors": False}
-
-
-def _base(name: str) -> str:
-    return name[: -len("_total")] if name.endswith("_total") else name
 
 
 class Exporter:

@@ -15,11 +15,20 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import wattmeter
 from wattmeter import Usage
-from wattmeter._meter import record, start_call
+from wattmeter._footprint import Footprint
+from wattmeter._meter import start_call
 from wattmeter.export import semconv as sc
 from wattmeter.export.otel import is_genai_span
 
 _EXPORTER = InMemorySpanExporter()
+
+
+def metered(usage: Usage) -> Footprint | None:
+    """One metered call, as a provider wrapper makes it: span hooks at its start and end.
+
+    (`_meter.record` meters a call that already happened, with no span around it.)
+    """
+    return start_call(usage.provider, usage.model, usage.operation).finish(usage)
 
 
 @pytest.fixture
@@ -40,7 +49,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def test_create_makes_one_genai_client_span(spans: InMemorySpanExporter) -> None:
     wattmeter.configure(spans="create")
     with wattmeter.attribute(team="search", feature="autocomplete"):
-        fp = record(Usage("openai", "gpt-4o", input_tokens=12, output_tokens=7,
+        fp = metered(Usage("openai", "gpt-4o", input_tokens=12, output_tokens=7,
                           response_model="gpt-4o-2024-08-06"))
     assert fp is not None
     (span,) = spans.get_finished_spans()
@@ -61,8 +70,8 @@ def test_create_makes_one_genai_client_span(spans: InMemorySpanExporter) -> None
 
 def test_operation_names_follow_semconv(spans: InMemorySpanExporter) -> None:
     wattmeter.configure(spans="create")
-    record(Usage("openai", "text-embedding-3-small", "embeddings", input_tokens=3))
-    record(Usage("openai", "gpt-3.5-turbo-instruct", "completion", input_tokens=3))
+    metered(Usage("openai", "text-embedding-3-small", "embeddings", input_tokens=3))
+    metered(Usage("openai", "gpt-3.5-turbo-instruct", "completion", input_tokens=3))
     names = sorted(s.name for s in spans.get_finished_spans())
     assert names == ["embeddings text-embedding-3-small", "text_completion gpt-3.5-turbo-instruct"]
 
@@ -85,7 +94,7 @@ def test_auto_makes_its_span_at_the_end_with_the_call_start_time(
 def test_auto_enriches_an_outer_genai_span(spans: InMemorySpanExporter) -> None:
     tracer = trace.get_tracer("other.genai.instrumentation")
     with tracer.start_as_current_span("chat gpt-4o", attributes={sc.GEN_AI_SYSTEM: "openai"}):
-        record(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
+        metered(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
     (span,) = spans.get_finished_spans()
     a = span.attributes or {}
     assert a[sc.GEN_AI_SYSTEM] == "openai" and sc.ATTR_ENERGY_WH in a
@@ -106,13 +115,13 @@ def test_auto_adopts_a_genai_span_made_inside_the_call(spans: InMemorySpanExport
 
 def test_enrich_mode_makes_no_span(spans: InMemorySpanExporter) -> None:
     wattmeter.configure(spans="enrich")
-    record(Usage("openai", "gpt-4o", input_tokens=5))
+    metered(Usage("openai", "gpt-4o", input_tokens=5))
     assert spans.get_finished_spans() == ()
 
 
 def test_off_mode_makes_no_span(spans: InMemorySpanExporter) -> None:
     wattmeter.configure(spans="off")
-    record(Usage("openai", "gpt-4o", input_tokens=5))
+    metered(Usage("openai", "gpt-4o", input_tokens=5))
     assert spans.get_finished_spans() == ()
 
 
@@ -147,8 +156,8 @@ def test_no_sdk_is_a_noop_and_a_provider_installed_later_is_noticed() -> None:
     out = _run("""
         import wattmeter
         from wattmeter import Usage
-        from wattmeter._meter import record, _span_hooks
-        record(Usage("openai", "gpt-4o", input_tokens=1))
+        from wattmeter._meter import start_call, _span_hooks
+        start_call("openai", "gpt-4o", "chat").finish(Usage("openai", "gpt-4o", input_tokens=1))
         assert _span_hooks[0]._tracer is None
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
@@ -157,7 +166,7 @@ def test_no_sdk_is_a_noop_and_a_provider_installed_later_is_noticed() -> None:
         exp = InMemorySpanExporter()
         p = TracerProvider(); p.add_span_processor(SimpleSpanProcessor(exp))
         trace.set_tracer_provider(p)
-        record(Usage("openai", "gpt-4o", input_tokens=1))
+        start_call("openai", "gpt-4o", "chat").finish(Usage("openai", "gpt-4o", input_tokens=1))
         print([s.name for s in exp.get_finished_spans()])
     """)
     assert out.strip() == "['chat gpt-4o']"

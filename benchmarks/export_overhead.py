@@ -1,4 +1,5 @@
-"""Cost of exporting one finished call: Prometheus `record()`, the span hooks, OTel metrics.
+"""Cost of exporting one finished call: Prometheus `record()`, the span hooks, OTel metrics,
+and the budget manager's `check()` before and `record()` after a call.
 
 Run: ``python benchmarks/export_overhead.py``. Prints microseconds per call (best of
 several repeats) for each exporter path, on the same prepared `Footprint`, so the figures
@@ -77,6 +78,27 @@ def main() -> None:
     mhooks = SpanHooks(wattmeter.configure(spans="off", otel_metrics=True))
     rows.append(("OTel metrics (2 counters + histogram)",
                  best_us(lambda: mhooks.end(call, fp, None), n=5_000)))
+
+    import tempfile
+
+    from wattmeter.budget import Budget, BudgetManager
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mgr = BudgetManager(wattmeter.configure(
+            spans="off", otel_metrics=False, ledger_path=f"{tmp}/ledger.sqlite3",
+            budgets=[Budget(team="search", limit="5 kWh", period="month", actions=("raise",)),
+                     Budget(team="search", limit="20 kgCO2e", period="30d",
+                            labels={"feature": "autocomplete"})]), background=False)
+        labels = {"feature": "autocomplete"}
+        rows.append(("budget check(), team without budgets",
+                     best_us(lambda: mgr.check("other", labels, "openai", "gpt-4o", "chat"))))
+        rows.append(("budget check(), team with a raise budget",
+                     best_us(lambda: mgr.check("search", labels, "openai", "gpt-4o", "chat"))))
+        fp_b = fp._replace(labels=labels)
+        rows.append(("budget record(), team with two budgets",
+                     best_us(lambda: mgr.record(fp_b, call), n=5_000)))
+        mgr.ledger.take()  # drop the queued rows: nothing to write
+        mgr.close()
 
     width = max(len(name) for name, _ in rows)
     for name, us in rows:

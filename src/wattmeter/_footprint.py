@@ -57,6 +57,21 @@ class Footprint(NamedTuple):
     registry_model: str | None = None
     response_model: str | None = None
     timestamp: float = 0.0
+    # Life-cycle impacts (issue 10; docs/methodology.md says what each bounds).
+    # ``co2e_g`` above is the usage (operational, location-based) CO2e; these add the
+    # hardware's embodied share, their sum, water and abiotic depletion.
+    co2e_embodied_g: float = 0.0
+    co2e_embodied_g_low: float = 0.0
+    co2e_embodied_g_high: float = 0.0
+    co2e_total_g: float = 0.0
+    co2e_total_g_low: float = 0.0
+    co2e_total_g_high: float = 0.0
+    water_ml: float = 0.0
+    water_ml_low: float = 0.0
+    water_ml_high: float = 0.0
+    adpe_kgsbeq: float = 0.0
+    adpe_kgsbeq_low: float = 0.0
+    adpe_kgsbeq_high: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict of every field (labels and warnings copied)."""

@@ -33,6 +33,8 @@ _INF = float("inf")
 _new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
+#: Life-cycle fields of a Footprint until the life-cycle model fills them (issue 10).
+_NO_LIFECYCLE = (0.0,) * 12
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
 _components: Any = None
 _intensity_for: Any = None
@@ -231,7 +233,8 @@ def _footprint(c: Coef, r: tuple[float, ...], provider: str, model: str, operati
         acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
         energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
-        zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp))
+        zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
+        *_NO_LIFECYCLE))
 
 
 def _count(field: str, value: Any) -> int:
@@ -345,7 +348,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
         acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
         energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
-        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0))
+        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0, *_NO_LIFECYCLE))
 
 
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],

@@ -15,7 +15,7 @@ import wattmeter
 from wattmeter.instrument.requests import find_model, find_usage
 from wattmeter.testing import capture
 
-MESSAGES = [{"role": "user", "content": "Summarise the water cycle in a sentence."}]
+MESSAGES = [{"role": "user", "content": "Summarise the nitrogen cycle in a sentence."}]
 PROMPT_TOKENS = (len(MESSAGES[0]["content"]) + 3) // 4
 
 
@@ -45,7 +45,7 @@ def test_chat_post_is_metered_and_json_still_works(base: str) -> None:
     assert (fp.provider, fp.model, fp.operation) == ("self-hosted", "llama-3.1-8b", "chat")
     assert (fp.input_tokens, fp.output_tokens) == (body["usage"]["prompt_tokens"], 5)
     assert fp.input_tokens == PROMPT_TOKENS and fp.outcome == "ok" and metering_warnings(fp) == ()
-    assert "water" not in repr(fp)
+    assert "nitrogen" not in repr(fp)
 
 
 def test_session_completions_and_embeddings(base: str) -> None:

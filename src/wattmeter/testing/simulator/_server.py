@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "FAULTS",
     "WORD",
+    "Fault",
     "Reply",
     "Response",
     "SimRequest",
@@ -93,14 +98,39 @@ class Reply(Exception):
         self.response = response
 
 
+#: Transport faults a model named ``fault-<kind>`` provokes: ``timeout`` (no answer for
+#: `Simulator.fault_delay_s`), ``reset`` (the connection is reset before any answer),
+#: ``badjson`` (200 with a truncated JSON body), ``cut`` (the answer, streamed or not, is
+#: cut off by a reset after its first part).
+FAULTS = ("timeout", "reset", "badjson", "cut")
+
+
+class Fault(Exception):
+    """Raised by `check_model` for a ``fault-<kind>`` model; the server misbehaves."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+_request = threading.local()  # per handler thread: whether to cut the current answer
+
+
 def check_model(model: str, error: Callable[[int, str], Response]) -> str:
-    """`model`, unless it is named ``error-429`` (etc.): then answer with ``error(429, model)``.
+    """`model`, unless it is named ``error-429`` (etc.): then answer with ``error(429, model)``;
+    or ``fault-<kind>`` (see `FAULTS`): then the connection misbehaves that way.
 
     Every provider route starts this way, so a test can make any call fail on purpose.
     """
     status = error_status(model)
     if status:
         raise Reply(error(status, model))
+    if model.startswith("fault-"):
+        kind = model[6:]
+        if kind == "cut":
+            _request.cut = True
+        elif kind in FAULTS:
+            raise Fault(kind)
     return model
 
 
@@ -144,6 +174,12 @@ class _Server(ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             super().handle_error(request, client_address)
 
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            super().shutdown_request(request)
+        except OSError:  # already reset on purpose (a ``fault-*`` model)
+            pass
+
 
 class Simulator:
     """Provider simulator on a free loopback port; a context manager.
@@ -154,9 +190,11 @@ class Simulator:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 providers: Iterable[str] | None = None) -> None:
+                 providers: Iterable[str] | None = None, fault_delay_s: float = 2.0) -> None:
         self.host = host
         self.port = port
+        #: How long a ``fault-timeout`` model's request waits before the connection closes.
+        self.fault_delay_s = fault_delay_s
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[tuple[str, str]] = []
         self._server: ThreadingHTTPServer | None = None
@@ -198,17 +236,39 @@ class Simulator:
                         req = SimRequest(self.command, parts.path, parse_qs(parts.query),
                                          {k.lower(): v for k, v in self.headers.items()},
                                          body, m)
+                        _request.cut = False
                         try:
                             resp = handler(req)
                         except Reply as reply:
                             resp = reply.response
+                        except Fault as fault:
+                            self._fault(fault.kind)
+                            return
                         except Exception as exc:  # a simulator bug: say so loudly
                             resp = json_response({"error": {"message": repr(exc)}}, 500)
-                        self._write(resp)
+                        self._write(resp, cut=_request.cut)
                         return
                 self._write(json_response({"error": {"message": f"no route {parts.path}"}}, 404))
 
-            def _write(self, resp: Response) -> None:
+            def _reset(self) -> None:
+                """Reset the connection (RST, not FIN): what a crashed proxy looks like."""
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+
+            def _fault(self, kind: str) -> None:
+                if kind == "timeout":
+                    time.sleep(sim.fault_delay_s)
+                    self.close_connection = True
+                elif kind == "reset":
+                    self._reset()
+                else:  # badjson
+                    self._write(Response(200, b'{"id": "sim-1", "object": "chat.completion", '
+                                              b'"choices": [{"index": 0, "mess'))
+
+            def _write(self, resp: Response, cut: bool = False) -> None:
                 self.send_response(resp.status)
                 self.send_header("content-type", resp.content_type)
                 for k, v in resp.headers.items():
@@ -216,13 +276,18 @@ class Simulator:
                 if resp.chunks is None:
                     self.send_header("content-length", str(len(resp.body)))
                     self.end_headers()
-                    self.wfile.write(resp.body)
+                    self.wfile.write(resp.body[: len(resp.body) // 2] if cut else resp.body)
+                    if cut:
+                        self._reset()
                     return
                 self.send_header("transfer-encoding", "chunked")
                 self.send_header("cache-control", "no-cache")
                 self.end_headers()
                 try:
-                    for chunk in resp.chunks:
+                    for i, chunk in enumerate(resp.chunks):
+                        if cut and i == 2:
+                            self._reset()
+                            return
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         self.wfile.flush()
                     self.wfile.write(b"0\r\n\r\n")

@@ -172,7 +172,7 @@ def _budget(team: str, expected_wh: float, on_event: Any, warn: bool) -> Any:
 def _co2e_budget(team: str, expected_g: float, on_event: Any) -> Any:
     from ..budget import Budget
 
-    limit = max(expected_g / 0.5, 1.0)  # half used by the end of the run
+    limit = max(expected_g / 0.4, 1.0)  # 40% used by the end of the run: no threshold
     return Budget(team=team, limit_co2e_g=round(limit, 1), period="day",
                   actions=("metrics", "callback"), callback=on_event,
                   name=f"{team}-daily-co2e")

@@ -98,8 +98,10 @@ class CallMetrics:
             acc = self._accumulator(key)
         joules = fp.energy_wh * 3600.0
         slot = bisect_left(self.buckets, joules)
-        exemplar = _exemplar(call, joules)
+        state = getattr(call, "span", None)  # the span hook's state, when spans are on
+        exemplar = None if state is None else _exemplar(state, joules)
         cached, reasoning = fp.cached_input_tokens, fp.reasoning_tokens
+        uncached, output = fp.input_tokens - cached, fp.output_tokens - reasoning
         with self._lock:
             acc[_ENERGY] += joules
             acc[_CO2E] += fp.co2e_g
@@ -107,9 +109,9 @@ class CallMetrics:
             acc[_WATER] += fp.water_ml * 1e-3
             acc[_ADPE] += fp.adpe_kgsbeq * 1e3
             acc[_CALLS] += 1
-            acc[_T_UNCACHED] += max(fp.input_tokens - cached, 0)
+            acc[_T_UNCACHED] += uncached if uncached > 0 else 0
             acc[_T_CACHED] += cached
-            acc[_T_OUT] += max(fp.output_tokens - reasoning, 0)
+            acc[_T_OUT] += output if output > 0 else 0
             acc[_T_REASON] += reasoning
             acc[_BUCKETS + slot] += 1
             if exemplar is not None:
@@ -180,9 +182,8 @@ class CallMetrics:
         return [*(family for family, _ in counters), requests, tokens, hist]
 
 
-def _exemplar(call: Any, joules: float) -> tuple[int, int, float, float] | None:
+def _exemplar(state: Any, joules: float) -> tuple[int, int, float, float] | None:
     """(trace id, span id, joules, now) of the call's sampled span, or None (no span)."""
-    state = getattr(call, "span", None)
     span = getattr(state, "span", None)
     if span is None:
         return None

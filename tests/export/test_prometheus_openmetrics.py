@@ -82,6 +82,18 @@ def test_histogram_bucket_carries_the_trace_id_of_the_call(
     assert "trace_id" not in generate_latest(reg).decode()
 
 
+def test_the_latest_call_of_a_bucket_wins_across_outcomes(
+        spans: InMemorySpanExporter, reg: CollectorRegistry) -> None:
+    wattmeter.configure(spans="create")
+    _metered(Usage("openai", "gpt-4o", input_tokens=500, output_tokens=100))
+    _metered(Usage("openai", "gpt-4o", input_tokens=500, output_tokens=100, outcome="error"))
+    first, last = spans.get_finished_spans()
+    assert first.context is not None and last.context is not None
+    text = openmetrics(reg).decode()
+    assert f'trace_id="{last.context.trace_id:032x}"' in text  # one series, no outcome label
+    assert f'trace_id="{first.context.trace_id:032x}"' not in text
+
+
 def test_no_exemplar_without_a_sampled_span(reg: CollectorRegistry) -> None:
     wattmeter.configure(spans="off")
     _metered(Usage("openai", "gpt-4o", input_tokens=10))

@@ -24,7 +24,7 @@ from ._labels import LabelBounds
 __all__ = ["CallMetrics", "FileBackedCallMetrics", "bounded", "call_key"]
 
 # Slots of an accumulator list: sums, then one count per histogram bucket (+Inf last),
-# then one list of exemplars (trace id, span id, joules, time) by bucket.
+# then one list of exemplars (span context, joules, time) by bucket.
 (_ENERGY, _CO2E, _EMBODIED, _WATER, _ADPE, _CALLS, _T_UNCACHED, _T_CACHED, _T_OUT,
  _T_REASON, _BUCKETS) = range(11)
 _TOKEN_SLOTS = (_T_UNCACHED, _T_CACHED, _T_OUT, _T_REASON)
@@ -165,7 +165,7 @@ class CallMetrics:
             for i in range(len(acc) - 1):
                 total[i] += acc[i]
             for i, ex in enumerate(acc[-1]):  # the latest exemplar of either outcome
-                if ex is not None and (total[-1][i] is None or ex[3] > total[-1][i][3]):
+                if ex is not None and (total[-1][i] is None or ex[2] > total[-1][i][2]):
                     total[-1][i] = ex
         for base, acc in merged.items():
             labels = list(base)
@@ -182,23 +182,28 @@ class CallMetrics:
         return [*(family for family, _ in counters), requests, tokens, hist]
 
 
-def _exemplar(state: Any, joules: float) -> tuple[int, int, float, float] | None:
-    """(trace id, span id, joules, now) of the call's sampled span, or None (no span)."""
+def _exemplar(state: Any, joules: float) -> tuple[Any, float, float] | None:
+    """(span context, joules, now) of the call's sampled span, or None (no span).
+
+    The ids are formatted at scrape time, not here on the call's thread.
+    """
     span = getattr(state, "span", None)
     if span is None:
         return None
     ctx = span.get_span_context()
     if not ctx.trace_flags & 1:  # not sampled (or no trace): nothing to follow
         return None
-    return (ctx.trace_id, ctx.span_id, joules, time.time())
+    return (ctx, joules, time.time())
 
 
-def _to_exemplar(ex: tuple[int, int, float, float] | None) -> Any:
+def _to_exemplar(ex: tuple[Any, float, float] | None) -> Any:
     if ex is None:
         return None
     from prometheus_client.samples import Exemplar
 
-    return Exemplar({"trace_id": f"{ex[0]:032x}", "span_id": f"{ex[1]:016x}"}, ex[2], ex[3])
+    ctx, joules, at = ex
+    return Exemplar({"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"},
+                    joules, at)
 
 
 def _le(bound: float) -> str:

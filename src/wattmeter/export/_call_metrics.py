@@ -74,7 +74,8 @@ def bounded(bounds: LabelBounds, extra_labels: tuple[str, ...],
 
 
 class CallMetrics:
-    """Collector of energy, CO2e, requests, tokens and the per-call energy histogram."""
+    """Collector of energy, CO2e (usage, embodied), water, ADPe, requests, tokens and the
+    per-call energy histogram with its exemplars."""
 
     def __init__(self, buckets: tuple[float, ...], extra_labels: tuple[str, ...],
                  bounds: LabelBounds) -> None:

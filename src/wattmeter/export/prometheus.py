@@ -3,7 +3,7 @@
 `exporter(config)` returns the process-wide exporter of a registry; its `record()` is on
 the hot path, so the labelled children of each (team, provider, model, operation, outcome)
 are bound once and cached: a finished call costs one dict lookup and a few increments.
-Names and units: `semconv` (base units: joules, grams).
+Names and units: `semconv` (base units: joules, grams, liters; one unit per metric).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import timeit
 from collections.abc import Callable
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 import wattmeter
@@ -41,6 +42,16 @@ def main() -> None:
     rows.append(("prometheus record() + 1 metric label",
                  best_us(lambda: ex_labels.record(fp_l, call))))
 
+    class _Sampled:  # a call whose span is sampled: record() keeps its trace id (exemplar)
+        span = trace.NonRecordingSpan(trace.SpanContext(
+            0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7, False,
+            trace.TraceFlags(trace.TraceFlags.SAMPLED)))
+
+    traced = Call("openai", "gpt-4o", "chat", "search", {}, None)
+    traced.span = _Sampled()
+    rows.append(("prometheus record() with a trace-id exemplar",
+                 best_us(lambda: ex.record(fp, traced))))
+
     hooks = SpanHooks(wattmeter.configure(spans="auto"))
 
     def spans_noop() -> None:
@@ -50,7 +61,6 @@ def main() -> None:
 
     rows.append(("span hooks, no OTel SDK (start + end)", best_us(spans_noop)))
 
-    from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
 
     trace.set_tracer_provider(TracerProvider())  # recording, no exporter

@@ -2,7 +2,9 @@
 
 It starts wattmeter's local provider simulator, points the real OpenAI client at it, and
 makes a few calls a second for three teams; Prometheus scrapes the /metrics server that
-``WATTMETER_METRICS_PORT`` turns on, and budgets feed the budget gauges.
+``WATTMETER_METRICS_PORT`` turns on, and budgets (energy and CO2e) feed the budget gauges.
+Each call gets an OpenTelemetry span, so the per-call energy histogram carries trace-id
+exemplars (dots on the dashboard's percentile panel).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import random
 import time
 
 import openai
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 import wattmeter
 from wattmeter.export.prometheus import exporter, set_budget_status
@@ -20,6 +24,8 @@ from wattmeter.testing.simulator import Simulator
 
 def main() -> None:
     """Run the workload until stopped."""
+    trace.set_tracer_provider(TracerProvider())  # sampled spans: exemplars (no exporter)
+    wattmeter.configure(spans="create")
     wattmeter.instrument("openai")
     exporter()  # start /metrics now, before the first call
     with Simulator() as sim:
@@ -37,6 +43,9 @@ def main() -> None:
                     )
             used[team] += 1.0
             set_budget_status(team, "daily", "joules", 5000.0, used[team] * 10, used[team] * 15)
+            if team == "ml":
+                set_budget_status(team, "daily-co2e", "grams", 2000.0, used[team] * 2,
+                                  used[team] * 3)
             time.sleep(0.5)
 
 

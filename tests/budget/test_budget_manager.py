@@ -159,10 +159,10 @@ def test_gauges_follow_use(tmp_path) -> None:
     clock = Clock(DAY0)
     b = Budget(team="gauged", limit_wh=10, period="day", name="gauged-day")
     mgr = manager(tmp_path, [b], clock, prometheus=True)
-    labels = {"team": "gauged", "budget": "gauged-day", "unit": "joules"}
-    assert REGISTRY.get_sample_value("wattmeter_budget_limit", labels) == 36000.0
+    labels = {"team": "gauged", "budget": "gauged-day"}
+    assert REGISTRY.get_sample_value("wattmeter_budget_limit_joules", labels) == 36000.0
     mgr.record(fp(team="gauged", wh=2))
     mgr.sync()
-    assert REGISTRY.get_sample_value("wattmeter_budget_used", labels) == 7200.0
-    assert REGISTRY.get_sample_value("wattmeter_budget_forecast", labels) == 21600.0
+    assert REGISTRY.get_sample_value("wattmeter_budget_used_joules", labels) == 7200.0
+    assert REGISTRY.get_sample_value("wattmeter_budget_forecast_joules", labels) == 21600.0
     mgr.close()

@@ -45,17 +45,19 @@ def test_record_counts_energy_co2e_requests_tokens_and_histogram(reg: CollectorR
     assert value(reg, sc.PROM_CO2E, **labels) == pytest.approx(sum(fp.co2e_g for fp in fps))
     assert value(reg, sc.PROM_REQUESTS, outcome="ok", **labels) == 1
     assert value(reg, sc.PROM_REQUESTS, outcome="error", **labels) == 1
-    assert value(reg, sc.PROM_TOKENS, type="input", **labels) == 110
+    # disjoint types: uncached + cached = input (110), output + reasoning = output (55)
+    assert value(reg, sc.PROM_TOKENS, type="uncached_input", **labels) == 90
     assert value(reg, sc.PROM_TOKENS, type="cached_input", **labels) == 20
-    assert value(reg, sc.PROM_TOKENS, type="output", **labels) == 55
+    assert value(reg, sc.PROM_TOKENS, type="output", **labels) == 50
     assert value(reg, sc.PROM_TOKENS, type="reasoning", **labels) == 5
+    assert total(reg, sc.PROM_TOKENS) == 110 + 55  # each token counted once
     assert value(reg, sc.PROM_CALL_ENERGY + "_count", **labels) == 2
     assert value(reg, sc.PROM_CALL_ENERGY + "_sum", **labels) == pytest.approx(joules)
     assert value(reg, sc.PROM_BUILD_INFO, version=wattmeter.__version__) == 1
 
 
 def test_buckets_span_embeddings_to_video() -> None:
-    assert prom.ENERGY_BUCKETS_J[0] <= 0.01 and prom.ENERGY_BUCKETS_J[-1] >= 2e6
+    assert prom.ENERGY_BUCKETS_J[0] <= 0.01 and prom.ENERGY_BUCKETS_J[-1] >= 1e7
     assert list(prom.ENERGY_BUCKETS_J) == sorted(prom.ENERGY_BUCKETS_J)
 
 
@@ -69,7 +71,9 @@ def test_same_exporter_per_registry_and_children_cached(reg: CollectorRegistry) 
     acc = ex.calls._index[(fp.team, "openai", "gpt-4o", "chat", "ok")]
     ex.record(fp)
     assert ex.calls._index[(fp.team, "openai", "gpt-4o", "chat", "ok")] is acc
-    assert acc[2] == 2  # calls
+    from wattmeter.export._call_metrics import _CALLS
+
+    assert acc[_CALLS] == 2
 
 
 def test_raw_label_cache_can_be_cleared_without_losing_counts(reg: CollectorRegistry) -> None:
@@ -115,16 +119,22 @@ def test_metric_labels_exports_bounded_attribution_labels(reg: CollectorRegistry
                  outcome="ok") == 1
 
 
-def test_budget_gauges(reg: CollectorRegistry) -> None:
+def test_budget_gauges_one_per_unit(reg: CollectorRegistry) -> None:
     prom.set_budget_status("search", "monthly", "joules", 1000.0, 800.0, 1200.0, registry=reg)
-    labels = {"team": "search", "budget": "monthly", "unit": "joules"}
-    assert value(reg, sc.PROM_BUDGET_LIMIT, **labels) == 1000
-    assert value(reg, sc.PROM_BUDGET_USED, **labels) == 800
-    assert value(reg, sc.PROM_BUDGET_REMAINING, **labels) == 200
+    prom.set_budget_status("ml", "daily", "grams", 10.0, 5.0, 20.0, registry=reg)
+    labels = {"team": "search", "budget": "monthly"}
+    assert value(reg, sc.PROM_BUDGET_LIMIT + "_joules", **labels) == 1000
+    assert value(reg, sc.PROM_BUDGET_USED + "_joules", **labels) == 800
+    assert value(reg, sc.PROM_BUDGET_REMAINING + "_joules", **labels) == 200
+    assert value(reg, sc.PROM_BUDGET_FORECAST + "_joules", **labels) == 1200
     assert value(reg, sc.PROM_BUDGET_USED_RATIO, **labels) == pytest.approx(0.8)
-    assert value(reg, sc.PROM_BUDGET_FORECAST, **labels) == 1200
+    assert value(reg, sc.PROM_BUDGET_FORECAST_RATIO, **labels) == pytest.approx(1.2)
+    # a sum over a gauge never mixes joules with grams
+    assert total(reg, sc.PROM_BUDGET_USED + "_joules") == 800
+    assert total(reg, sc.PROM_BUDGET_USED + "_grams") == 5
+    assert value(reg, sc.PROM_BUDGET_FORECAST_RATIO, team="ml", budget="daily") == 2
     prom.set_budget_status("search", "monthly", "joules", 1000.0, 1500.0, 2000.0, registry=reg)
-    assert value(reg, sc.PROM_BUDGET_REMAINING, **labels) == 0
+    assert value(reg, sc.PROM_BUDGET_REMAINING + "_joules", **labels) == 0
 
 
 @pytest.mark.parametrize("kwargs, word", [

@@ -52,11 +52,11 @@ def test_workers_sum_in_one_collector(tmp_path: Path) -> None:
     labels = {"team": "search", "provider": "openai", "model": "gpt-4o", "operation": "chat"}
     assert reg.get_sample_value(sc.PROM_REQUESTS, {**labels, "outcome": "ok"}) == 10
     assert abs(reg.get_sample_value(sc.PROM_ENERGY, labels) - joules) < 1e-6 * joules
-    assert reg.get_sample_value(sc.PROM_TOKENS, {**labels, "type": "input"}) == 1000
+    assert reg.get_sample_value(sc.PROM_TOKENS, {**labels, "type": "uncached_input"}) == 1000
     assert reg.get_sample_value(sc.PROM_CALL_ENERGY + "_count", labels) == 10
-    budget = {"team": "search", "budget": "monthly", "unit": "joules"}
+    budget = {"team": "search", "budget": "monthly"}
     # a gauge every worker sets: the most recent value, never the sum of workers
-    assert reg.get_sample_value(sc.PROM_BUDGET_USED, budget) in (100.0, 200.0, 300.0)
+    assert reg.get_sample_value(sc.PROM_BUDGET_USED + "_joules", budget) in (100.0, 200.0, 300.0)
     assert reg.get_sample_value(sc.PROM_BUILD_INFO, {"version": _version()}) == 1
 
 

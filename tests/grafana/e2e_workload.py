@@ -3,7 +3,7 @@ simulator, metered by wattmeter, exported on an embedded /metrics server.
 
 Protocol on stdout/stdin (one JSON line each): it prints {"port"} after a warm-up round
 that creates every series, waits for "go", runs the measured rounds and prints their
-totals, then serves /metrics until stdin closes.
+totals and the trace ids of its spans, then serves /metrics until stdin closes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from typing import Any
 
 import anthropic
 import openai
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import wattmeter
 from wattmeter.export.prometheus import exporter, metrics_server, set_budget_status
@@ -51,17 +55,25 @@ def totals(fps: list[Any]) -> dict[str, Any]:
         "energy_wh": sum(fp.energy_wh for fp in fps),
         "co2e_g": sum(fp.co2e_g for fp in fps),
         "co2e_by_team": by_team,
+        "co2e_embodied_g": sum(fp.co2e_embodied_g for fp in fps),
+        "water_ml": sum(fp.water_ml for fp in fps),
+        "adpe_kgsbeq": sum(fp.adpe_kgsbeq for fp in fps),
         "energy_by_team": by_team_wh,
-        "tokens": {"input": sum(fp.input_tokens for fp in fps),
+        "tokens": {"uncached_input": sum(fp.input_tokens - fp.cached_input_tokens
+                                         for fp in fps),
                    "cached_input": sum(fp.cached_input_tokens for fp in fps),
-                   "output": sum(fp.output_tokens for fp in fps),
+                   "output": sum(fp.output_tokens - fp.reasoning_tokens for fp in fps),
                    "reasoning": sum(fp.reasoning_tokens for fp in fps)},
     }
 
 
 def main() -> None:
     url, rounds = sys.argv[1], int(sys.argv[2])
-    wattmeter.configure(metrics_port=0, spans="off")
+    provider = TracerProvider()  # spans, so the histogram carries trace-id exemplars
+    spans = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    trace.set_tracer_provider(provider)
+    wattmeter.configure(metrics_port=0, spans="create")
     wattmeter.instrument("openai", "anthropic")
     exporter()
     oa = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0)
@@ -76,7 +88,8 @@ def main() -> None:
     with capture() as fps:
         for k in range(1, rounds + 1):
             one_round(oa, an, k)
-    print(json.dumps(totals(fps)), flush=True)
+    ids = [f"{s.context.trace_id:032x}" for s in spans.get_finished_spans() if s.context]
+    print(json.dumps({**totals(fps), "trace_ids": ids}), flush=True)
     sys.stdin.read()  # serve /metrics until the test closes our stdin
 
 

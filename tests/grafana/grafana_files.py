@@ -10,6 +10,8 @@ from typing import Any
 GRAFANA = Path(__file__).resolve().parents[2] / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "wattmeter.json"
 RULES = GRAFANA / "prometheus" / "rules" / "wattmeter.rules.yml"
+#: The dashboard's query variables (All = ".+").
+VARIABLES = ("job", "instance", "team", "provider", "model", "operation")
 
 
 def load() -> dict[str, Any]:
@@ -42,7 +44,7 @@ def substitute(expr: str, range_: str, rate_interval: str = "1m") -> str:
     """The query Grafana would send with every variable on All and the given ranges."""
     values = {"__rate_interval": rate_interval, "__interval": rate_interval,
               "__range": range_, "__range_s": range_.rstrip("s"),
-              "team": ".*", "provider": ".*", "model": ".*", "operation": ".*"}
+              **{name: ".+" for name in VARIABLES}}
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(2)

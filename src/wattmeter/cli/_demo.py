@@ -86,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
         for note in work.notes:
             say(note)
         expected = _expected_per_round(work, teams)
-        budgets = [_budget(team, expected.get(team, 0.0) * args.rounds, on_event,
+        budgets = [_budget(team, expected.get(team, (0.0, 0.0))[0] * args.rounds, on_event,
                            warn=(team == "research")) for team in teams]
+        # and a CO2e budget for the biggest emitter, so the gram budget panels show data too
+        top = max(teams, key=lambda t: expected.get(t, (0.0, 0.0))[1])
+        budgets.append(_co2e_budget(top, expected.get(top, (0.0, 0.0))[1] * args.rounds,
+                                    on_event))
         port = _configure(args, budgets)
         handle = wattmeter.instrument(*work.libraries)
         say(f"wattmeter demo: simulator at {sim.url}; metered libraries: "
@@ -132,14 +136,15 @@ def _try(call: Any, say: Any) -> None:
         say(f"  call failed: {type(exc).__name__}: {exc}"[:200])
 
 
-def _expected_per_round(work: Any, teams: list[str]) -> dict[str, float]:
-    """Each team's facility Wh for one round, measured on a dry run with nothing exported."""
+def _expected_per_round(work: Any, teams: list[str]) -> dict[str, tuple[float, float]]:
+    """Each team's facility Wh and gCO2e for one round, measured on a dry run with nothing
+    exported."""
     import wattmeter
     from wattmeter.testing import capture
 
     wattmeter.configure(prometheus=False, spans="off", budgets=[], **_BASE_OPTIONS)
     handle = wattmeter.instrument(*work.libraries)
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     try:
         with capture() as fps:
             for team in teams:
@@ -147,7 +152,8 @@ def _expected_per_round(work: Any, teams: list[str]) -> dict[str, float]:
                     for _, call in work.calls(team):
                         _try(call, lambda *a: None)
         for fp in fps:
-            out[fp.team] = out.get(fp.team, 0.0) + fp.energy_wh
+            wh, g = out.get(fp.team, (0.0, 0.0))
+            out[fp.team] = (wh + fp.energy_wh, g + fp.co2e_g)
     finally:
         handle.__exit__()
     return out
@@ -161,6 +167,15 @@ def _budget(team: str, expected_wh: float, on_event: Any, warn: bool) -> Any:
     limit = max(expected_wh / share, 1.0)
     return Budget(team=team, limit_wh=round(limit, 1), period="day",
                   actions=("metrics", "callback"), callback=on_event, name=f"{team}-daily")
+
+
+def _co2e_budget(team: str, expected_g: float, on_event: Any) -> Any:
+    from ..budget import Budget
+
+    limit = max(expected_g / 0.4, 1.0)  # 40% used by the end of the run: no threshold
+    return Budget(team=team, limit_co2e_g=round(limit, 1), period="day",
+                  actions=("metrics", "callback"), callback=on_event,
+                  name=f"{team}-daily-co2e")
 
 
 def _configure(args: argparse.Namespace, budgets: list[Any]) -> int:

@@ -173,6 +173,7 @@ class SpanHooks:
             span = tracer.start_span(_span_name(call.operation, call.model),
                                      context=state.parent, kind=self._trace.SpanKind.CLIENT,
                                      start_time=state.start_ns)
+        state.span = span  # kept for the Prometheus exemplar (trace id) of this call
         if not span.is_recording():
             return
         failed = error is not None or (fp is not None and fp.outcome == "error")

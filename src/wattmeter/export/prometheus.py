@@ -3,7 +3,7 @@
 `exporter(config)` returns the process-wide exporter of a registry; its `record()` is on
 the hot path, so the labelled children of each (team, provider, model, operation, outcome)
 are bound once and cached: a finished call costs one dict lookup and a few increments.
-Names and units: `semconv` (base units: joules, grams).
+Names and units: `semconv` (base units: joules, grams, liters; one unit per metric).
 """
 
 from __future__ import annotations
@@ -28,11 +28,20 @@ __all__ = [
     "set_budget_status",
 ]
 
-#: Per-call energy buckets in joules, 0.01 J (a short embedding) to 3 MJ (a long video).
+#: Per-call energy buckets in joules, 0.01 J (a short embedding) to 30 MJ (8.3 kWh, beyond
+#: a long high-resolution video), so only a runaway call lands in +Inf.
 ENERGY_BUCKETS_J = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 3e3,
-                    1e4, 3e4, 1e5, 3e5, 1e6, 3e6)
-_BUDGET_LABELS = (sc.LABEL_TEAM, sc.LABEL_BUDGET, sc.LABEL_UNIT)
-_UNITS = ("joules", "grams")
+                    1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7)
+_BUDGET_LABELS = (sc.LABEL_TEAM, sc.LABEL_BUDGET)
+_UNITS = sc.BUDGET_UNITS
+#: (name, help) of the budget gauges in a unit; each exists once per unit (name_<unit>).
+_BUDGET_GAUGES = (
+    (sc.PROM_BUDGET_LIMIT, "Budget limit for the period, in {unit}."),
+    (sc.PROM_BUDGET_USED, "Consumed so far this period, in {unit}."),
+    (sc.PROM_BUDGET_REMAINING, "Left this period (never below 0), in {unit}."),
+    (sc.PROM_BUDGET_FORECAST, "Projected consumption at the end of the period at the "
+     "current burn rate, in {unit}."),
+)
 
 _exporters: dict[int, Exporter] = {}
 _lock = threading.Lock()
@@ -66,16 +75,18 @@ class Exporter:
             info = Gauge(sc.PROM_BUILD_INFO, "wattmeter version (always 1).",
                          (sc.LABEL_VERSION,), registry=reg, multiprocess_mode="max")
             info.labels(__version__).set(1)
-            self.budget = {
+            self.budget = {  # one gauge per unit, so no sum mixes joules with grams
+                (name, unit): Gauge(f"{name}_{unit}", help_.format(unit=unit), _BUDGET_LABELS,
+                                    unit=unit, registry=reg, multiprocess_mode="mostrecent")
+                for name, help_ in _BUDGET_GAUGES for unit in _UNITS
+            }
+            self.ratios = {
                 name: Gauge(name, help_, _BUDGET_LABELS, registry=reg,
                             multiprocess_mode="mostrecent")
                 for name, help_ in (
-                    (sc.PROM_BUDGET_LIMIT, "Budget limit for the period (unit label)."),
-                    (sc.PROM_BUDGET_USED, "Consumed so far this period (unit label)."),
-                    (sc.PROM_BUDGET_REMAINING, "Left this period, never below 0."),
                     (sc.PROM_BUDGET_USED_RATIO, "used / limit (1 = exhausted)."),
-                    (sc.PROM_BUDGET_FORECAST, "Projected consumption at the end of the "
-                     "period at the current burn rate (unit label)."),
+                    (sc.PROM_BUDGET_FORECAST_RATIO, "forecast / limit (above 1: on course "
+                     "to exceed the budget this period)."),
                 )
             }
 
@@ -89,20 +100,24 @@ class Exporter:
             self._build()
 
     def record(self, fp: Footprint, call: Any = None) -> None:
-        """Count one finished call (hot path: no I/O; one lock in single-process mode)."""
-        self.calls.record(fp)
+        """Count one finished call (hot path: no I/O; one lock in single-process mode).
+
+        `call`'s sampled span, if any, becomes the trace-id exemplar of its histogram bucket.
+        """
+        self.calls.record(fp, call)
 
     def set_budget(self, team: str, budget: str, unit: str, limit: float, used: float,
                    forecast: float) -> None:
-        """Set the five budget gauges of one budget."""
+        """Set the six gauges of one budget: four in its unit, two ratios."""
         b = self.bounds.bound
-        labels = (b(sc.LABEL_TEAM, team), b(sc.LABEL_BUDGET, budget), unit)
+        labels = (b(sc.LABEL_TEAM, team), b(sc.LABEL_BUDGET, budget))
         g = self.budget
-        g[sc.PROM_BUDGET_LIMIT].labels(*labels).set(limit)
-        g[sc.PROM_BUDGET_USED].labels(*labels).set(used)
-        g[sc.PROM_BUDGET_REMAINING].labels(*labels).set(max(limit - used, 0.0))
-        g[sc.PROM_BUDGET_USED_RATIO].labels(*labels).set(used / limit)
-        g[sc.PROM_BUDGET_FORECAST].labels(*labels).set(forecast)
+        g[sc.PROM_BUDGET_LIMIT, unit].labels(*labels).set(limit)
+        g[sc.PROM_BUDGET_USED, unit].labels(*labels).set(used)
+        g[sc.PROM_BUDGET_REMAINING, unit].labels(*labels).set(max(limit - used, 0.0))
+        g[sc.PROM_BUDGET_FORECAST, unit].labels(*labels).set(forecast)
+        self.ratios[sc.PROM_BUDGET_USED_RATIO].labels(*labels).set(used / limit)
+        self.ratios[sc.PROM_BUDGET_FORECAST_RATIO].labels(*labels).set(forecast / limit)
 
     def count_error(self, where: str) -> None:
         """Count one internal error at `where`."""
@@ -147,8 +162,9 @@ def set_budget_status(team: str, budget: str, unit: str, limit: float, used: flo
                       forecast: float, registry: Any = None) -> None:
     """Publish one budget's state as the ``wattmeter_budget_*`` gauges.
 
-    `unit` is "joules" or "grams"; `limit`, `used` and `forecast` are in that unit and
-    `forecast` is the projected consumption at the end of the period.
+    `unit` is "joules" or "grams"; `limit`, `used` and `forecast` are in that unit and go
+    to the gauges named after it (``wattmeter_budget_used_joules``, ...); `forecast` is the
+    projected consumption at the end of the period.
     """
     if unit not in _UNITS:
         raise ValueError(f"set_budget_status(unit=...): got {unit!r}; expected 'joules' or "

@@ -11,16 +11,16 @@ __all__ = [
     "ATTR_ACCELERATOR_WH", "ATTR_CO2E_G", "ATTR_CO2E_G_HIGH", "ATTR_CO2E_G_LOW",
     "ATTR_ENERGY_WH", "ATTR_ENERGY_WH_HIGH", "ATTR_ENERGY_WH_LOW", "ATTR_GRID_INTENSITY",
     "ATTR_GRID_ZONE", "ATTR_LABEL_PREFIX", "ATTR_METHOD", "ATTR_PUE", "ATTR_TEAM",
-    "ATTR_WARNINGS", "BUDGET_GAUGES", "ERROR_TYPE", "GEN_AI_OPERATION_NAME",
+    "ATTR_WARNINGS", "BUDGET_GAUGES", "BUDGET_UNITS", "ERROR_TYPE", "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROVIDER_NAME", "GEN_AI_REQUEST_MODEL", "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_SYSTEM", "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
     "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION", "LABEL_OUTCOME", "LABEL_PROVIDER",
     "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT", "LABEL_VERSION", "LABEL_WHERE",
     "OPERATION_NAMES", "OTEL_CALL_ENERGY", "OTEL_CO2E", "OTEL_ENERGY", "OVERFLOW",
-    "PROM_BUDGET_FORECAST", "PROM_BUDGET_LIMIT", "PROM_BUDGET_REMAINING",
-    "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO", "PROM_CALL_ENERGY",
-    "PROM_CO2E", "PROM_ENERGY", "PROM_ERRORS", "PROM_REQUESTS", "PROM_TOKENS",
-    "PROVIDER_NAMES", "TOKEN_TYPES",
+    "PROM_ADPE", "PROM_BUDGET_FORECAST", "PROM_BUDGET_FORECAST_RATIO", "PROM_BUDGET_LIMIT",
+    "PROM_BUDGET_REMAINING", "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO",
+    "PROM_CALL_ENERGY", "PROM_CO2E", "PROM_CO2E_EMBODIED", "PROM_ENERGY", "PROM_ERRORS",
+    "PROM_REQUESTS", "PROM_TOKENS", "PROM_WATER", "PROVIDER_NAMES", "TOKEN_TYPES",
 ]
 
 # --- OpenTelemetry GenAI semantic conventions -------------------------------------------
@@ -84,21 +84,29 @@ OTEL_ENERGY = "wattmeter.energy"  # counter, J
 OTEL_CO2E = "wattmeter.co2e"  # counter, g
 OTEL_CALL_ENERGY = "wattmeter.call.energy"  # histogram, J
 
-# --- Prometheus (names as exposed; base units) ------------------------------------------
+# --- Prometheus (names as exposed; base units, so a sum over any label is meaningful) ----
 PROM_ENERGY = "wattmeter_energy_joules_total"
-PROM_CO2E = "wattmeter_co2e_grams_total"
+PROM_CO2E = "wattmeter_co2e_grams_total"  # usage (operational) CO2e, location-based
+PROM_CO2E_EMBODIED = "wattmeter_co2e_embodied_grams_total"  # hardware manufacturing share
+PROM_WATER = "wattmeter_water_liters_total"  # on-site + electricity water, liters
+PROM_ADPE = "wattmeter_adpe_sb_eq_grams_total"  # abiotic depletion, grams of antimony eq.
 PROM_REQUESTS = "wattmeter_requests_total"
 PROM_TOKENS = "wattmeter_tokens_total"
 PROM_CALL_ENERGY = "wattmeter_call_energy_joules"  # histogram: _bucket, _sum, _count
 PROM_ERRORS = "wattmeter_errors_total"
 PROM_BUILD_INFO = "wattmeter_build_info"
+#: Budget gauges with a unit: one gauge per unit (+ "_joules" or "_grams"), never mixed.
 PROM_BUDGET_LIMIT = "wattmeter_budget_limit"
 PROM_BUDGET_USED = "wattmeter_budget_used"
 PROM_BUDGET_REMAINING = "wattmeter_budget_remaining"
-PROM_BUDGET_USED_RATIO = "wattmeter_budget_used_ratio"
 PROM_BUDGET_FORECAST = "wattmeter_budget_forecast"
+#: Unitless budget gauges (ratios to the limit).
+PROM_BUDGET_USED_RATIO = "wattmeter_budget_used_ratio"
+PROM_BUDGET_FORECAST_RATIO = "wattmeter_budget_forecast_ratio"
 BUDGET_GAUGES = (PROM_BUDGET_LIMIT, PROM_BUDGET_USED, PROM_BUDGET_REMAINING,
-                 PROM_BUDGET_USED_RATIO, PROM_BUDGET_FORECAST)
+                 PROM_BUDGET_FORECAST)
+#: The units a budget gauge comes in (its name's suffix).
+BUDGET_UNITS = ("joules", "grams")
 
 LABEL_TEAM = "team"
 LABEL_PROVIDER = "provider"
@@ -110,8 +118,8 @@ LABEL_WHERE = "where"
 LABEL_VERSION = "version"
 LABEL_BUDGET = "budget"
 LABEL_UNIT = "unit"
-#: `type` values of wattmeter_tokens_total. Provider convention: input includes
-#: cached_input, output includes reasoning (so don't sum across types).
-TOKEN_TYPES = ("input", "cached_input", "output", "reasoning")
+#: `type` values of wattmeter_tokens_total: disjoint, so a sum over types counts each token
+#: once (uncached + cached = the provider's input; output + reasoning = its output).
+TOKEN_TYPES = ("uncached_input", "cached_input", "output", "reasoning")
 #: The value a label takes once it has seen `max_label_values` distinct values.
 OVERFLOW = "__overflow__"

@@ -58,13 +58,13 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
     if kind == "text" or kind == "stt-llm" or kind == "ar-image":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or kt["batch_per_gpu_median"] * n
-        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+        return _text.text_coeffs(total, active, prec, g, n, b, kt, s.shape), n
     if kind == "embed":
         return _text.embed_coeffs(active, prec, g, kt), 1
     if kind == "speech":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or constants("speech")["batch"]
-        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+        return _text.text_coeffs(total, active, prec, g, n, b, kt, s.shape), n
     if kind == "stt":
         ks = constants("speech")
         enc_b = total * ks["encoder_fraction"]
@@ -80,7 +80,9 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
     fam = _diffusion.family(s.family, s.modality)
     kd = constants("diffusion")
     n = max(gpus or 1, _text.gpus_needed(total, prec, g, kd))
-    return _diffusion.diffusion_coeffs(fam, total, prec, g, n, batch or 1, kd), n
+    # a mixture-of-experts denoiser (Wan2.2 A14B) runs one expert per step: FLOPs follow
+    # the active size, memory the total
+    return _diffusion.diffusion_coeffs(fam, active, prec, g, n, batch or 1, kd, s.shape), n
 
 
 def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cached: float,
@@ -196,6 +198,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     spread = _spread(kind, s)
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
+    memo: dict[tuple[Any, ...], Any] = {}
     for _ in range(int(ku["samples"])):
         u = rng.random()
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
@@ -217,7 +220,10 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                                            * math.exp(rng.gauss(0.0, bsig)))
             else:
                 batch = dep.batch_size
-        ph, _ = _phys(kind, s, total, active, prec, g, gpus, batch)
+        pkey = (total, active, prec.key, g.key, gpus, batch)
+        ph = memo.get(pkey)
+        if ph is None:  # a given deployment of a disclosed model repeats the same draw
+            ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch)[0]
         err = math.exp(rng.gauss(0.0, sigma))
         e = components(kind, ph, d, *ref)
         eu = e

@@ -41,6 +41,7 @@ class Subject(NamedTuple):
     disclosed: bool
     defaults: Mapping[str, float]
     warnings: tuple[str, ...]
+    shape: Mapping[str, Any] = {}  # architecture facts from the registry (may be empty)
 
 
 def num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,
@@ -164,4 +165,4 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     return Subject(model, info.id, info.provider, modality, info.architecture, info.family,
                    info.total_params_b, info.total_params_b_low, info.total_params_b_high,
                    info.active_params_b, info.active_params_b_low, info.active_params_b_high,
-                   info.precision, info.disclosed, info.defaults, warnings)
+                   info.precision, info.disclosed, info.defaults, warnings, info.shape)

@@ -279,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
           "image, video median <= 1.2, >= 85% within x1.5; code completion median <= 1.5; "
           "unknown deployment >= 85% inside, width <= 10 text / 5 diffusion):")
     _print_figures(summarize(results))
+    for kind in ("llm", "diffusion"):
+        logs = [math.log(x["given"] / x["m"]) for x in results
+                if (kind_of(x["row"]) == "llm") == (kind == "llm")]
+        print(f"  residual log spread, deployment given, {kind}: sd {statistics.pstdev(logs):.3f}"
+              " (physics.json model_error_sigma of registered models)")
     print(_ecologits_line(rows))
     print("Per-model bias, leave-one-model-out (geometric mean of predicted/measured; "
           "FLAG beyond x1.5):")

@@ -119,3 +119,13 @@ def test_every_shape_in_the_registry_names_its_source() -> None:
     shaped = [m for m in all_models() if m.shape]
     assert len(shaped) >= 40
     assert all(m.shape["source"] for m in shaped)
+
+
+def test_hybrids_are_recognised_by_name() -> None:
+    from wattmeter.estimate._resolve import resolve
+
+    s = resolve("Zyphra/Zamba2-7B-instruct", None, "chat")
+    assert s.architecture == "hybrid" and s.shape["mamba_layers"] > s.shape["attention_layers"]
+    assert resolve("acme-dense-7b", None, "chat").architecture == "dense"
+    fp = wattmeter.estimate("nvidia/Nemotron-H-8B-Base-8K", input_tokens=500, output_tokens=500)
+    assert fp.accelerator_wh > 0 and fp.warnings

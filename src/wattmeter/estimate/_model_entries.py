@@ -22,8 +22,8 @@ __all__ = [
 MODALITIES = ("text", "embeddings", "image", "video", "speech", "transcription")
 ARCHITECTURES = ("dense", "moe", "hybrid", "encoder", "encoder-decoder", "dit", "unet",
                  "autoregressive")
-#: Architecture facts a registry entry's ``shape`` may give (docs/models.md): text models'
-#: attention and expert layout, Mamba layers, diffusion latent geometry. Each is a number.
+#: Architecture facts a registry entry's ``shape`` may give (README, "Your own models"): text
+#: models' attention and expert layout, Mamba layers; diffusion latent geometry. Numbers.
 SHAPE_KEYS = frozenset((
     "layers", "attention_layers", "heads", "kv_heads", "head_dim", "kv_lora_rank",
     "rope_head_dim", "sliding_window", "sliding_layers", "experts", "experts_active",

@@ -76,7 +76,7 @@ def prepare_text(rows: list[dict[str, str]]) -> dict[str, Any]:
     kt = constants("text")
     cols: dict[str, list[Any]] = {k: [] for k in (
         "model", "mem", "tc", "n", "b", "out", "idle", "dyn", "prefill", "energy", "itl",
-        "ctx", "for_time")}
+        "ctx", "for_time", "low", "blackwell")}
     for r in rows:
         info = lookup(r["model_id"])
         if info is None:
@@ -91,11 +91,15 @@ def prepare_text(rows: list[dict[str, str]]) -> dict[str, Any]:
         blackwell = g.key == "B200"
         mem = [0.0] * len(_MEM)
         mem[6 + blackwell] = st.mem_s + st.mem_kv * ctx
+        low = [0.0, 0.0]  # low-bit weights: (always-read, expert) traffic
         if prec.bytes <= 1.0:
+            low = [st.mem_w, st.mem_x]
             mem[4 if prec.bytes > 0.5 else 5] = st.mem_w + st.mem_x
         else:
             mem[0 + blackwell] = st.mem_w
             mem[2 + blackwell] = st.mem_x
+        cols["low"].append(low)
+        cols["blackwell"].append(blackwell)
         c = _text.text_coeffs(info.total_params_b, info.active_params_b, prec, g, n, b, kt,
                               info.shape)
         cols["model"].append(r["model_id"])
@@ -124,7 +128,17 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
     m = len(_MEM)
     present = np.r_[(mem > 0).any(axis=0), [True, True, True]]
     theta = np.r_[np.full(m, 1 / 0.8), [0.002, 0.002, 5e-5]]
-    for _ in range(4):  # the roofline max(): settle which rows are compute-bound
+    low, bw = p["low"][keep], p["blackwell"][keep]
+    lowbit = (mem[:, 4] + mem[:, 5]) > 0
+    for _ in range(6):  # fixed point: the roofline max() and the low-bit columns
+        # low-bit weights pay the expert and GPU-generation factors of bf16 weights too;
+        # their own factor is what the 8-bit / 4-bit columns fit
+        d0 = np.where(bw, theta[1] / theta[0], 1.0)
+        d1 = np.where(bw, theta[3] / theta[2], 1.0)
+        scaled = low[:, 0] * d0 + low[:, 1] * (theta[2] / theta[0]) * d1
+        mem = mem.copy()
+        mem[:, 4] = np.where(lowbit & (mem[:, 4] > 0), scaled, 0.0)
+        mem[:, 5] = np.where(lowbit & (p["mem"][keep][:, 5] > 0), scaled, 0.0)
         tm = mem @ theta[:m]
         cb = tc > tm
         a = np.concatenate([mem * ~cb[:, None], over], axis=1)[timed][:, present]

@@ -55,7 +55,8 @@ def test_low_bit_weights_pay_dequantisation() -> None:
     k = constants("text")
     f8, _ = _text.weight_factors(precision("fp8"), gpu("H100"), k)
     f4, _ = _text.weight_factors(precision("fp4"), gpu("H100"), k)
-    assert f8 > 1.0 and f4 > 1.0
+    assert f8 > 1.0  # FP8 block-scaled weights stream slower per byte than bf16 ...
+    assert f8 * 1.0 < 2.0 and f4 * 0.5 < 2.0  # ... but a parameter still costs less time
     a = wattmeter.estimate("meta-llama/Llama-3.1-405B-Instruct", output_tokens=500,
                            input_tokens=500, deployment=H100x8)
     b = wattmeter.estimate("meta-llama/Llama-3.1-405B-Instruct-FP8", output_tokens=500,

@@ -177,13 +177,12 @@ def weight_factors(prec: Precision, gpu: GPU, k: Mapping[str, float]) -> tuple[f
     on an H100. 8- and 4-bit weights are dequantised by the kernels (block scales) and do
     not stream at full bandwidth; small expert matrices in grouped kernels neither; each
     GPU generation's kernels differ (hardware.json decode_factors). Fitted."""
+    f = 1.0
     if prec.bytes <= 0.5:
         f = float(k["weight_factor_4bit"])
-        return f, f
-    if prec.bytes <= 1.0:
+    elif prec.bytes <= 1.0:
         f = float(k["weight_factor_8bit"])
-        return f, f
-    return gpu.decode[0], float(k["expert_factor"]) * gpu.decode[1]
+    return f * gpu.decode[0], f * float(k["expert_factor"]) * gpu.decode[1]
 
 
 def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,

@@ -130,3 +130,14 @@ def test_hybrids_are_recognised_by_name() -> None:
     assert resolve("acme-dense-7b", None, "chat").architecture == "dense"
     fp = wattmeter.estimate("nvidia/Nemotron-H-8B-Base-8K", input_tokens=500, output_tokens=500)
     assert fp.accelerator_wh > 0 and fp.warnings
+
+
+def test_a_quantised_name_keeps_its_precision() -> None:
+    from wattmeter.estimate._resolve import resolve
+
+    s = resolve("meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", None, "chat")
+    assert s.registry_model == "meta-llama/Llama-4-Maverick-17B-128E-Instruct"
+    assert s.precision == "fp8" and s.shape["experts"] == 128
+    assert resolve("Qwen/Qwen3-Coder-480B-A35B-Instruct", None, "chat").precision == "bf16"
+    assert resolve("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", None, "chat").precision == "fp8"
+    assert resolve("Qwen/Qwen3-32B-AWQ", None, "chat").precision == "int4"

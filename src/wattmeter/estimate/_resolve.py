@@ -165,6 +165,21 @@ def _guess(name: str, operation: str) -> Subject:
                    active, active * lo, active * hi, None, False, {}, (warning,), shape)
 
 
+#: A quantisation named in a model id ("...-FP8", "...-AWQ"): the weights are that precision
+#: even when the name resolves to the registry entry of the unquantised model.
+_QUANT = re.compile(r"(?:^|[-_./])(fp8|fp4|nvfp4|mxfp4|int8|w8a8|int4|w4a16|awq|gptq)"
+                    r"(?:$|[-_./])", re.I)
+
+
+def _named_precision(name: str, registered_id: str) -> str | None:
+    m = _QUANT.search(name)
+    if m is None or _QUANT.search(registered_id):
+        return None
+    from ._model_entries import PRECISIONS
+
+    return PRECISIONS.get(m.group(1).lower())
+
+
 def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     """Resolve `model` (name or `ModelSpec`) for `operation`; unknown names are guessed."""
     if isinstance(model, ModelSpec):
@@ -182,7 +197,8 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     if info.modality != modality:
         warnings = (f"model {info.id!r} is registered for {info.modality}; estimated as "
                     f"{modality} with its size",)
+    prec = _named_precision(model, info.id) or info.precision
     return Subject(model, info.id, info.provider, modality, info.architecture, info.family,
                    info.total_params_b, info.total_params_b_low, info.total_params_b_high,
                    info.active_params_b, info.active_params_b_low, info.active_params_b_high,
-                   info.precision, info.disclosed, info.defaults, warnings, info.shape)
+                   prec, info.disclosed, info.defaults, warnings, info.shape)

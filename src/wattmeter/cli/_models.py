@@ -39,6 +39,7 @@ def _as_dict(info: Any) -> dict[str, Any]:
     d = info._asdict()
     d["defaults"] = dict(info.defaults)
     d["aliases"] = list(info.aliases)
+    d["shape"] = dict(info.shape)
     return d
 
 

@@ -178,7 +178,7 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
     out = ot if rt <= ot else ot + rt  # reasoning counted separately: decode both
     unc = it - ct if ct < it else 0
     if c.kind == "text":
-        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _) = c.phys
+        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _, b0) = c.phys
         e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + c.request_j
         if out <= 0:
             return e0, 0.0, True
@@ -186,7 +186,7 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
         tm = m0 + m1 * ctx
         tc = c0 + c1 * ctx
         t = (tm if tm > tc else tc) + t0
-        u = (wm * tm + wc * tc) / t
+        u = (wm * tm + wc * tc + b0) / t
         return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t, True
     components = _components
     d = c.defaults
@@ -321,14 +321,14 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
-        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _) = p
+        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _, b0) = p
         e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + req_j
         if out > 0:
             ctx = it + 0.5 * out
             tm = m0 + m1 * ctx
             tc = c0 + c1 * ctx
             t = (tm if tm > tc else tc) + t0
-            u = (wm * tm + wc * tc) / t
+            u = (wm * tm + wc * tc + b0) / t
             e1 = out * (iw + (u if u < 1.0 else 1.0) * dw) * t
         else:
             e1 = 0.0

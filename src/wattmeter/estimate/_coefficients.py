@@ -17,7 +17,7 @@ from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants
 from ._resolve import Deployment, Subject
 
-__all__ = ["Coef", "build", "components"]
+__all__ = ["Coef", "build", "components", "model_sigma"]
 
 
 class Coef(NamedTuple):
@@ -57,14 +57,14 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
     kt = constants("text")
     if kind == "text" or kind == "stt-llm" or kind == "ar-image":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
-        b = batch or kt["batch_per_gpu_median"] * n
-        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+        b = batch or kt["batch_median"]
+        return _text.text_coeffs(total, active, prec, g, n, b, kt, s.shape), n
     if kind == "embed":
         return _text.embed_coeffs(active, prec, g, kt), 1
     if kind == "speech":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or constants("speech")["batch"]
-        return _text.text_coeffs(total, active, prec, g, n, b, kt), n
+        return _text.text_coeffs(total, active, prec, g, n, b, kt, s.shape), n
     if kind == "stt":
         ks = constants("speech")
         enc_b = total * ks["encoder_fraction"]
@@ -80,7 +80,9 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
     fam = _diffusion.family(s.family, s.modality)
     kd = constants("diffusion")
     n = max(gpus or 1, _text.gpus_needed(total, prec, g, kd))
-    return _diffusion.diffusion_coeffs(fam, total, prec, g, n, batch or 1, kd), n
+    # a mixture-of-experts denoiser (Wan2.2 A14B) runs one expert per step: FLOPs follow
+    # the active size, memory the total
+    return _diffusion.diffusion_coeffs(fam, active, prec, g, n, batch or 1, kd, s.shape), n
 
 
 def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cached: float,
@@ -161,6 +163,34 @@ def _spread(kind: str, s: Subject) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
+def model_sigma(kind: str, s: Subject) -> float:
+    """Log-normal spread of the physics' own error for this model: the leave-one-model-out
+    residual of calibrated-like models, widened in quadrature for what is unknown about it
+    (no registry entry, no published architecture, family unknown, size outside the
+    calibrated span); docs/methodology.md, "Uncertainty"."""
+    base = {"text": constants("text")["model_error_sigma"],
+            "diffusion": constants("diffusion")["model_error_sigma"],
+            "ar-image": constants("image_tokens")["model_error_sigma"]}.get(kind, 0.5)
+    if kind not in ("text", "diffusion"):
+        return float(base)
+    ku = constants("uncertainty")
+    extra = 0.0
+    if s.registry_model is None and s.name.startswith("spec:"):
+        extra += ku["sigma_no_architecture"] ** 2  # a ModelSpec: sizes only
+    elif s.registry_model is None:
+        extra += ku["sigma_unknown_model"] ** 2  # guessed from its name: class unknown
+    elif not s.shape:
+        extra += ku["sigma_no_architecture"] ** 2
+    if kind == "diffusion" and (not s.family or _diffusion.family(
+            s.family, s.modality).key.startswith(("dit-", "closed-"))):
+        extra += ku["sigma_unknown_family"] ** 2
+    lo, hi = ku[f"calibrated_{kind}_b"]
+    size = s.active_b if kind == "diffusion" else s.total_b
+    outside = max(0.0, math.log10(lo / size), math.log10(size / hi))
+    extra += (ku["sigma_per_decade_outside"] * outside) ** 2
+    return math.sqrt(base * base + extra)
+
+
 def _pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     pos = q * (len(xs) - 1)
@@ -184,18 +214,17 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     nom = components(kind, phys, d, *ref)
 
     ku = constants("uncertainty")
-    sigma = {"text": constants("text")["model_error_sigma"],
-             "diffusion": constants("diffusion")["model_error_sigma"],
-             "ar-image": constants("image_tokens")["model_error_sigma"]}.get(kind, 0.5)
+    sigma = model_sigma(kind, s)
     kt = constants("text")
     kd = constants("diffusion")
     rng = random.Random(20260216)
-    bsig = math.log(kt["batch_per_gpu_p95"] / kt["batch_per_gpu_p5"]) / (2 * 1.645)
+    bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
     weights = [m[1] for m in mix]
     spread = _spread(kind, s)
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
+    memo: dict[tuple[Any, ...], Any] = {}
     for _ in range(int(ku["samples"])):
         u = rng.random()
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
@@ -213,11 +242,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             if kind in ("text", "stt-llm", "ar-image"):
                 if gpus is None:
                     gpus = _text.gpus_needed(total, prec, g, kt) * (2 if rng.random() < 0.3 else 1)
-                batch = dep.batch_size or (kt["batch_per_gpu_median"] * gpus
-                                           * math.exp(rng.gauss(0.0, bsig)))
+                batch = dep.batch_size or kt["batch_median"] * math.exp(rng.gauss(0.0, bsig))
             else:
                 batch = dep.batch_size
-        ph, _ = _phys(kind, s, total, active, prec, g, gpus, batch)
+        pkey = (total, active, prec.key, g.key, gpus, batch)
+        ph = memo.get(pkey)
+        if ph is None:  # a given deployment of a disclosed model repeats the same draw
+            ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch)[0]
         err = math.exp(rng.gauss(0.0, sigma))
         e = components(kind, ph, d, *ref)
         eu = e

@@ -3,8 +3,10 @@
 Pixels become latent tokens (width x height / (VAE factor x patch)^2, times latent frames
 for video); each denoising step costs 2 x params per token plus attention that grows with
 tokens squared, doubled under classifier-free guidance; text encoding and VAE decoding
-are added once. Multi-GPU runs pay communication and per-step overheads
-(docs/methodology.md).
+are added once. The fraction of peak FLOP/s reached grows with the transformer's width
+(wider matrix multiplies fill the tensor cores). A model's own geometry (registry
+`shape`: VAE factor, patch, temporal compression, width, guidance) overrides its
+family's. Multi-GPU runs pay communication and per-step overheads (docs/methodology.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Any, NamedTuple
 
 from ._hardware import GPU, Precision
 
-__all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family"]
+__all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
+           "flop_coeffs", "geometry", "mfu", "width_of"]
+
+_EMPTY: Mapping[str, Any] = {}
 
 _DATA = Path(__file__).with_name("data") / "families.json"
 _families: dict[str, Any] = {}
@@ -38,7 +43,7 @@ class Family(NamedTuple):
     text_encoder_b: float
     linear_attention: bool
     default_steps: int
-    mfu: float
+    ref_layers: int       # transformer blocks of the reference model
     source: str
     year: int
     steps_low: int = 0    # assumed range of unpublished steps (closed models); 0: none
@@ -69,7 +74,7 @@ def _load() -> dict[str, Any]:
                                     float(f["patch"]), float(f["temporal"]), float(f["cfg"]),
                                     float(f["text_tokens"]), float(f["text_encoder_b"]),
                                     bool(f["linear_attention"]), int(f["default_steps"]),
-                                    float(f["mfu"]), f["source"], int(f["year"]),
+                                    int(f["ref_layers"]), f["source"], int(f["year"]),
                                     int(f.get("steps_low", 0)), int(f.get("steps_high", 0)))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
@@ -86,25 +91,69 @@ def family(name: str | None, kind: str) -> Family:
     return fams["dit-video" if kind == "video" else "dit-image"]
 
 
+def geometry(fam: Family, shape: Mapping[str, Any] = _EMPTY) -> Family:
+    """The family's geometry with the model's published facts (registry `shape`) on top."""
+    if not shape:
+        return fam
+    over: dict[str, Any] = {key: float(shape[key]) for key in (
+        "vae", "patch", "temporal", "cfg", "text_encoder_b", "text_tokens") if key in shape}
+    return fam._replace(**over) if over else fam
+
+
+def width_of(fam: Family, params_b: float, shape: Mapping[str, Any] = _EMPTY) -> float:
+    """Hidden width of the denoiser: published (`shape`), else from its size as the
+    family's reference model (width ~ size^(1/2) at a fixed depth)."""
+    if shape.get("width"):
+        return float(shape["width"])
+    ref_w = fam.layers_x_width / max(1.0, float(fam.ref_layers))
+    return ref_w * (params_b / fam.ref_params_b) ** 0.5
+
+
+def mfu(fam: Family, params_b: float, k: Mapping[str, Any],
+        shape: Mapping[str, Any] = _EMPTY) -> float:
+    """Fraction of peak FLOP/s the denoiser reaches: mfu_ref x (width / 3072)^mfu_width_exp,
+    capped at mfu_max (physics.json); linear-attention models with convolutional FFNs
+    use a fixed fraction of that (their depthwise convolutions leave tensor cores idle)."""
+    m = k["mfu_ref"] * (width_of(fam, params_b, shape) / 3072.0) ** k["mfu_width_exp"]
+    if fam.linear_attention:
+        m *= k["linear_attention_mfu"]
+    return min(m, k["mfu_max"])
+
+
+def flop_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
+                shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float, float, float]:
+    """FLOPs per latent token-step, per token-pair-step, per item (text encoder) and per
+    output pixel (VAE decoder), guidance passes included."""
+    depth = float(shape.get("layers", 0.0))
+    ld = (depth * float(shape["width"]) if depth and shape.get("width") else
+          fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"])
+    tok = fam.cfg * 2.0 * params_b * 1e9
+    pair = 0.0 if fam.linear_attention else fam.cfg * 4.0 * ld
+    fixed = fam.cfg * 2.0 * fam.text_encoder_b * 1e9 * fam.text_tokens
+    return tok, pair, fixed, k["vae_flops_per_pixel"]
+
+
 def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gpus: int,
-                     batch: float, k: Mapping[str, float]) -> DiffusionCoeffs:
+                     batch: float, k: Mapping[str, Any],
+                     shape: Mapping[str, Any] = _EMPTY) -> DiffusionCoeffs:
     """Precompute J per token-step, per token-pair-step, per step and per item."""
+    fam = geometry(fam, shape)
     n = float(gpus)
     b = max(1.0, float(batch))
     flops = gpu.flops(prec.compute)
     dyn = gpu.tdp_w - gpu.idle_w
-    # Sequence/CFG parallelism: extra communication proportional to the work, log2(N) hops.
-    comm = 1.0 + k["comm"] * math.log2(n)
-    j_per_flop = (gpu.idle_w + k["busy_util"] * dyn) * comm / (flops * fam.mfu)
-    ld = fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"]
-    j_tok = fam.cfg * 2.0 * params_b * 1e9 * j_per_flop
-    j_pair = 0.0 if fam.linear_attention else fam.cfg * 4.0 * ld * j_per_flop
-    j_fixed = fam.cfg * 2.0 * fam.text_encoder_b * 1e9 * fam.text_tokens * j_per_flop
-    j_pixel = k["vae_flops_per_pixel"] * j_per_flop
+    busy_w = gpu.idle_w + k["busy_util"] * dyn
+    # Sequence/CFG parallelism: extra communication proportional to the work, log2(N) hops
+    # (all-gathers around the linear layers, all-to-all around attention, xDiT).
+    lg = math.log2(n)
+    j_lin = busy_w * (1.0 + k["comm"] * lg) / (flops * mfu(fam, params_b, k, shape))
+    # attention (FlashAttention) runs at its own fraction of peak, whatever the width
+    j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
+    tok, pair, fixed, pixel = flop_coeffs(fam, params_b, k, shape)
     t_step = k["step_s"] + k["step_gpu_s"] * (n - 1.0)
     j_step = n * (gpu.idle_w + k["overhead_util"] * dyn) * t_step / b
-    return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, fam.text_tokens, j_tok, j_pair,
-                           j_fixed, j_pixel, j_step, gpus, b)
+    return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, fam.text_tokens, tok * j_lin,
+                           pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b)
 
 
 def diffusion_j(c: DiffusionCoeffs, width: float, height: float, frames: float, steps: float,

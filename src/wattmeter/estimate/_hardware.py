@@ -28,6 +28,9 @@ class GPU(NamedTuple):
     source: str
     year: int
     compute_eff: float = 1.0
+    #: decode time per byte of dense weights, expert weights and KV cache relative to an
+    #: H100 running the same kernels (fitted for B200; 1 where unmeasured)
+    decode: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def flops(self, compute: str) -> float:
         """Dense FLOP/s at `compute` precision, scaled by what current software reaches."""
@@ -58,7 +61,9 @@ def _load() -> dict[str, Any]:
             gpus[key] = GPU(key, g["name"], float(g["tdp_w"]), float(g["idle_w"]),
                             float(g["memory_gb"]), float(g["bandwidth_gbs"]),
                             {k: float(v) for k, v in g["tflops"].items()}, g["source"],
-                            int(g["year"]), float(g.get("compute_eff", 1.0)))
+                            int(g["year"]), float(g.get("compute_eff", 1.0)),
+                            tuple(float(g.get("decode_factors", {}).get(part, 1.0))
+                                  for part in ("dense", "expert", "kv")))  # type: ignore[arg-type]
             for alias in (key, *g.get("aliases", ())):
                 gpu_alias[_norm(alias)] = key
                 gpu_alias[_norm(alias).replace(" ", "")] = key

@@ -12,6 +12,7 @@ __all__ = [
     "ARCHITECTURES",
     "MODALITIES",
     "PRECISIONS",
+    "SHAPE_KEYS",
     "ModelInfo",
     "build_model",
     "model_from_entry",
@@ -19,7 +20,15 @@ __all__ = [
 ]
 
 MODALITIES = ("text", "embeddings", "image", "video", "speech", "transcription")
-ARCHITECTURES = ("dense", "moe", "encoder", "encoder-decoder", "dit", "unet", "autoregressive")
+ARCHITECTURES = ("dense", "moe", "hybrid", "encoder", "encoder-decoder", "dit", "unet",
+                 "autoregressive")
+#: Architecture facts a registry entry's ``shape`` may give (README, "Your own models"): text
+#: models' attention and expert layout, Mamba layers; diffusion latent geometry. Numbers.
+SHAPE_KEYS = frozenset((
+    "layers", "attention_layers", "heads", "kv_heads", "head_dim", "kv_lora_rank",
+    "rope_head_dim", "sliding_window", "sliding_layers", "experts", "experts_active",
+    "mamba_layers", "mamba_state", "width", "vae", "patch", "temporal", "cfg",
+    "text_encoder_b", "text_tokens"))
 #: Canonical precision names, and the spellings accepted for each.
 PRECISIONS = {
     "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16",
@@ -59,6 +68,8 @@ class ModelInfo(NamedTuple):
     year: int
     notes: str
     aliases: tuple[str, ...]
+    #: architecture facts (SHAPE_KEYS) with their source under "source"; empty if unknown
+    shape: Mapping[str, Any] = MappingProxyType({})
 
 
 def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
@@ -109,7 +120,7 @@ def model_from_entry(entry: Any) -> ModelInfo:
 _FIELDS = frozenset((
     "provider", "modality", "architecture", "family", "total_params_b", "total_params_b_low",
     "total_params_b_high", "active_params_b", "active_params_b_low", "active_params_b_high",
-    "precision", "disclosed", "defaults", "source", "year", "notes", "aliases"))
+    "precision", "disclosed", "defaults", "source", "year", "notes", "aliases", "shape"))
 
 
 def _num(field: str, value: Any, *, optional: bool = False) -> float | None:
@@ -131,7 +142,7 @@ def build_model(name: Any, *, total_params_b: Any, active_params_b: Any = None,
                 total_params_b_high: Any = None, active_params_b_low: Any = None,
                 active_params_b_high: Any = None, defaults: Any = None, aliases: Any = (),
                 source: Any = "user", year: Any = None, notes: Any = "",
-                disclosed: Any = None) -> ModelInfo:
+                disclosed: Any = None, shape: Any = None) -> ModelInfo:
     """A validated `ModelInfo` (`register_model`'s arguments); ``ValueError`` names the field."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"field 'name': got {name!r}; expected a non-empty model name")
@@ -209,4 +220,31 @@ def build_model(name: Any, *, total_params_b: Any, active_params_b: Any = None,
     return ModelInfo(name, provider.strip().lower(), modality, architecture, family, total,
                           t_lo, t_hi, active, a_lo, a_hi, precision, bool(disclosed),
                           MappingProxyType(clean_defaults), source, year, notes,
-                          tuple(a.strip() for a in aliases))
+                          tuple(a.strip() for a in aliases), _shape(shape))
+
+
+def _shape(shape: Any) -> Mapping[str, Any]:
+    """A validated ``shape``: known architecture keys with positive numbers, and a source."""
+    if not shape:
+        return MappingProxyType({})
+    if not isinstance(shape, Mapping):
+        raise ValueError(f"field 'shape': got {shape!r}; expected a mapping such as "
+                         "{'layers': 32, 'kv_heads': 8, 'head_dim': 128, 'source': '...'}")
+    clean: dict[str, Any] = {}
+    for key, value in shape.items():
+        if key == "source":
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError("field 'shape': 'source' must say where the numbers come from")
+            clean[key] = value
+            continue
+        if key not in SHAPE_KEYS:
+            raise ValueError(f"field 'shape': key {key!r} is unknown; expected some of "
+                             + ", ".join(sorted(SHAPE_KEYS)))
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or value <= 0):
+            raise ValueError(f"field 'shape': {key}: got {value!r}; expected a positive number")
+        clean[key] = float(value)
+    if "source" not in clean:
+        raise ValueError("field 'shape': add 'source' (the config or paper the numbers come "
+                         "from)")
+    return MappingProxyType(clean)

@@ -41,6 +41,7 @@ class Subject(NamedTuple):
     disclosed: bool
     defaults: Mapping[str, float]
     warnings: tuple[str, ...]
+    shape: Mapping[str, Any] = {}  # architecture facts from the registry (may be empty)
 
 
 def num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,
@@ -113,6 +114,24 @@ _CLASSES = (("nano", 3.0), ("tiny", 1.0), ("micro", 3.0), ("mini", 8.0), ("lite"
             ("flash", 30.0), ("haiku", 20.0), ("small", 20.0), ("medium", 70.0),
             ("sonnet", 150.0), ("large", 200.0), ("pro", 300.0), ("opus", 500.0),
             ("ultra", 500.0))
+#: Names of hybrid Mamba/attention text models (no KV cache in most layers, a recurrent
+#: state per sequence instead).
+_HYBRID = ("nemotron-h", "nemotron-nano", "mamba", "jamba", "zamba", "falcon-h1", "granite-4",
+           "hymba")
+
+
+def _hybrid_shape(size_b: float) -> dict[str, Any]:
+    """Class-default architecture of a hybrid of `size_b` billions, after Nemotron-H
+    (NVIDIA 2025, arXiv 2504.03624): ~8% attention layers (GQA, 8 KV heads of 128), half
+    Mamba-2 layers with expansion 2 and state size 128; depth and width from the size."""
+    layers = round(52 * (size_b / 8.0) ** 0.25)
+    width = 4096 * (size_b / 8.0) ** 0.4
+    return {"layers": layers, "attention_layers": max(1, round(0.08 * layers)),
+            "heads": max(1, round(width / 128)), "kv_heads": 8, "head_dim": 128,
+            "mamba_layers": round(layers / 2), "mamba_state": 2.0 * width * 128,
+            "source": "class default for hybrid Mamba/attention models (Nemotron-H, 2025)"}
+
+
 _DEFAULT_SIZE = {"text": 70.0, "embeddings": 0.5, "image": 12.0, "video": 14.0,
                  "speech": 1.0, "transcription": 1.5}
 
@@ -139,9 +158,26 @@ def _guess(name: str, operation: str) -> Subject:
     warning = (f"unknown model {name!r}: estimated as a ~{total:g}B-parameter {modality} "
                f"model from its name, with a range of {lo:g}-{hi:g}x its size; register it "
                "with wattmeter.register_model() for a better estimate")
-    return Subject(name, None, None, modality, "moe" if active < total else "dense", None, total,
-                   total * lo, total * hi, active, active * lo, active * hi, None, False, {},
-                   (warning,))
+    arch, shape = "moe" if active < total else "dense", {}
+    if modality == "text" and any(word in low for word in _HYBRID):
+        arch, shape = "hybrid", _hybrid_shape(total)
+    return Subject(name, None, None, modality, arch, None, total, total * lo, total * hi,
+                   active, active * lo, active * hi, None, False, {}, (warning,), shape)
+
+
+#: A quantisation named in a model id ("...-FP8", "...-AWQ"): the weights are that precision
+#: even when the name resolves to the registry entry of the unquantised model.
+_QUANT = re.compile(r"(?:^|[-_./])(fp8|fp4|nvfp4|mxfp4|int8|w8a8|int4|w4a16|awq|gptq)"
+                    r"(?:$|[-_./])", re.I)
+
+
+def _named_precision(name: str, registered_id: str) -> str | None:
+    m = _QUANT.search(name)
+    if m is None or _QUANT.search(registered_id):
+        return None
+    from ._model_entries import PRECISIONS
+
+    return PRECISIONS.get(m.group(1).lower())
 
 
 def resolve(model: Any, provider: str | None, operation: str) -> Subject:
@@ -161,7 +197,8 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     if info.modality != modality:
         warnings = (f"model {info.id!r} is registered for {info.modality}; estimated as "
                     f"{modality} with its size",)
+    prec = _named_precision(model, info.id) or info.precision
     return Subject(model, info.id, info.provider, modality, info.architecture, info.family,
                    info.total_params_b, info.total_params_b_low, info.total_params_b_high,
                    info.active_params_b, info.active_params_b_low, info.active_params_b_high,
-                   info.precision, info.disclosed, info.defaults, warnings)
+                   prec, info.disclosed, info.defaults, warnings, info.shape)

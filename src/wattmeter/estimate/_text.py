@@ -2,20 +2,23 @@
 
 Prefill is compute-bound (2 x active parameters FLOPs per new input token plus causal
 attention over the context); decode is one forward step per output token shared by the
-batch, bounded by memory traffic (weights once per step, each sequence's KV cache) or by
-compute, whichever is slower; step time becomes energy through idle + utilisation x
-(TDP - idle) per accelerator. All constants come from physics.json (docs/methodology.md).
+batch, bounded by memory traffic (the distinct weights the batch touches, each sequence's
+KV cache and recurrent state) or by compute, whichever is slower, plus step time that
+grows with tensor parallelism and with the batch. Architecture facts from the registry
+(`shape`: layers, KV heads, MLA rank, experts, Mamba layers) replace size laws where
+published. Constants come from physics.json (docs/methodology.md, "Text").
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._hardware import GPU, Precision
 
 __all__ = [
+    "StepTerms",
     "TextCoeffs",
     "attn_flops_per_ctx",
     "decode_j",
@@ -23,8 +26,13 @@ __all__ = [
     "gpus_needed",
     "kv_bytes_per_token",
     "prefill_j",
+    "step_terms",
     "text_coeffs",
+    "weight_factors",
+    "weights_read_b",
 ]
+
+_EMPTY: Mapping[str, Any] = {}
 
 
 class TextCoeffs(NamedTuple):
@@ -37,34 +45,103 @@ class TextCoeffs(NamedTuple):
     pre_j_tok: float      # J per uncached input token (linear, 2 x active FLOPs)
     pre_j_pair: float     # J per (new token x context token) attention pair
     pre_j_cached: float   # J per cached input token
-    mem0: float           # s/step: weight reads
+    mem0: float           # s/step: weight reads and recurrent state of the batch
     mem1: float           # s/step per context token: KV reads of the batch
     cmp0: float           # s/step: 2 x active FLOPs x batch
     cmp1: float           # s/step per context token: attention FLOPs x batch
-    t0: float             # s/step: overhead (launches, all-reduce, per-sequence scheduling)
+    t0: float             # s/step: overhead (launches, all-reduce, per-sequence work)
     idle_w: float         # W share of idle power
     dyn_w: float          # W share of (TDP - idle)
     w_mem: float          # utilisation per unit of memory-bound time
     w_cmp: float          # utilisation per unit of compute-bound time
     gpus: int
     batch: float
+    busy0: float = 0.0    # s/step: utilisation-weighted overhead time (sum of u_i x t_i)
 
 
-def kv_bytes_per_token(total_b: float, active_b: float, k: Mapping[str, float]) -> float:
-    """KV-cache bytes per token (bf16 K and V, all layers), from model size.
+class StepTerms(NamedTuple):
+    """A decode step's time terms at unit constants (bandwidth efficiency 1): what the
+    fitted constants multiply. ``mem_w`` is the always-read weights' traffic, ``mem_x``
+    the routed experts', ``mem_s`` the batch's recurrent state, ``mem_kv`` KV traffic per
+    context token; ``cmp*`` compute time."""
 
-    Fitted to published architectures (Llama 3.1 8B/70B/405B, Qwen3 8B/32B/30B-A3B):
-    layers x KV heads x head dim x 2 x 2 bytes grows about as size^0.4; MoE models use
-    the geometric mean of total and active size (their attention is sized like that).
+    mem_w: float
+    mem_x: float
+    mem_s: float
+    mem_kv: float
+    cmp0: float
+    cmp1: float
+    gpus: float
+    batch: float
+
+
+def _moe_layout(total_b: float, active_b: float, shape: Mapping[str, Any]) -> tuple[
+        float, float, float]:
+    """(always-read billions, one expert's billions, experts) of an MoE; experts 0: dense."""
+    experts = float(shape.get("experts", 0.0))
+    k = float(shape.get("experts_active", 0.0))
+    if active_b >= total_b:
+        return total_b, 0.0, 0.0
+    if experts <= k or k <= 0:
+        # experts unknown: a fine-grained MoE of 8 active experts in 128 (Qwen3, gpt-oss
+        # style) is the class default
+        experts, k = 128.0, 8.0
+    expert_b = (total_b - active_b) / (experts - k)
+    return max(active_b - k * expert_b, 0.0), expert_b, experts
+
+
+def weights_read_b(total_b: float, active_b: float, batch: float,
+                   shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float]:
+    """Billions of parameters one decode step reads: (the always-active part, the experts
+    at least one of the batch's tokens is routed to). Uniform routing touches
+    E x (1 - (1 - k/E)^batch) distinct experts of E per MoE layer."""
+    dense_b, expert_b, experts = _moe_layout(total_b, active_b, shape)
+    if experts <= 0:
+        return total_b, 0.0
+    k = float(shape.get("experts_active", 0.0))
+    if not 0 < k < experts:
+        k = 8.0
+    touched = experts * (1.0 - (1.0 - k / experts) ** max(1.0, batch))
+    return dense_b, min(total_b - dense_b, max(k, touched) * expert_b)
+
+
+def kv_bytes_per_token(total_b: float, active_b: float, k: Mapping[str, float],
+                       shape: Mapping[str, Any] = _EMPTY) -> float:
+    """KV-cache bytes per context token (bf16 K and V over the attention layers).
+
+    From the architecture when known: attention layers x KV heads x head dim x 2 x 2 bytes
+    (GQA), or layers x (MLA latent rank + RoPE dims) x 2 bytes (MLA). Otherwise the size
+    law fitted to published configs: about size^0.4 from Llama 3.1 8B's 128 KiB.
     """
+    layers = float(shape.get("attention_layers") or shape.get("layers") or 0.0)
+    if layers and shape.get("kv_lora_rank"):
+        return layers * (float(shape["kv_lora_rank"]) + float(shape.get("rope_head_dim", 64)
+                                                               )) * 2.0
+    if layers and shape.get("kv_heads") and shape.get("head_dim"):
+        return layers * float(shape["kv_heads"]) * float(shape["head_dim"]) * 4.0
     size = math.sqrt(total_b * active_b)
     return k["kv_bytes_8b"] * (size / 8.0) ** k["kv_exponent"]
 
 
-def attn_flops_per_ctx(total_b: float, active_b: float, k: Mapping[str, float]) -> float:
-    """Attention FLOPs per (query token, context token) pair: 4 x layers x model width."""
+def attn_flops_per_ctx(total_b: float, active_b: float, k: Mapping[str, float],
+                       shape: Mapping[str, Any] = _EMPTY) -> float:
+    """Attention FLOPs per (query token, context token) pair: 4 x attention layers x query
+    heads x head dim from the architecture, else the size law (4 x layers x width)."""
+    layers = float(shape.get("attention_layers") or shape.get("layers") or 0.0)
+    if layers and shape.get("heads") and shape.get("head_dim"):
+        return 4.0 * layers * float(shape["heads"]) * float(shape["head_dim"])
     size = math.sqrt(total_b * active_b)
     return k["attn_flops_8b"] * (size / 8.0) ** k["attn_exponent"]
+
+
+def _window_share(shape: Mapping[str, Any], ctx: float) -> float:
+    """Share of the KV traffic left when some layers attend to a sliding window only."""
+    window = float(shape.get("sliding_window", 0.0))
+    layers = float(shape.get("attention_layers") or shape.get("layers") or 0.0)
+    local = float(shape.get("sliding_layers", 0.0))
+    if not window or not layers or not local or ctx <= window:
+        return 1.0
+    return (layers - local + local * window / ctx) / layers
 
 
 def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float]) -> int:
@@ -75,36 +152,66 @@ def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float
     return 1 << (n - 1).bit_length()
 
 
-def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
-                batch: float, k: Mapping[str, float]) -> TextCoeffs:
-    """Precompute the decode roofline and prefill costs of one model on one deployment."""
+def step_terms(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
+               batch: float, k: Mapping[str, float], shape: Mapping[str, Any] = _EMPTY,
+               ctx: float = 1000.0) -> StepTerms:
+    """The decode step's roofline terms at unit constants (see `StepTerms`)."""
     n = float(gpus)
     b = max(1.0, float(batch))
-    flops = gpu.flops(prec.compute)
-    bw = gpu.bandwidth_gbs * 1e9 * k["bw_eff"]
-    # MoE: distinct expert weights read per step grow with the batch (each token touches
-    # a fraction active/total of the expert weights, independently).
-    frac = min(1.0, active_b / total_b)
-    read_b = total_b * (1.0 - (1.0 - frac) ** b) if frac < 1.0 else total_b
-    w_bytes = max(read_b, active_b) * 1e9 * prec.bytes
-    kv = kv_bytes_per_token(total_b, active_b, k)
-    attn = attn_flops_per_ctx(total_b, active_b, k)
-    mem0 = w_bytes / (n * bw)
-    mem1 = b * kv / (n * bw)
-    cmp0 = b * 2.0 * active_b * 1e9 / (n * flops * k["mfu_decode"])
-    cmp1 = b * attn / (n * flops * k["mfu_decode"])
-    t0 = k["step_s"] + k["step_tp_s"] * (n - 1.0) + k["step_seq_s"] * b
+    bw = gpu.bandwidth_gbs * 1e9
+    flops = gpu.flops(prec.compute) * k["mfu_decode"]
+    dense_b, expert_b = weights_read_b(total_b, active_b, b, shape)
+    # Mamba layers keep a fixed-size state per sequence, read and written every step
+    # (heads x head dim x state size elements, bf16).
+    state = 2.0 * 2.0 * float(shape.get("mamba_layers", 0.0)) * float(
+        shape.get("mamba_state", 0.0))
+    kv = kv_bytes_per_token(total_b, active_b, k, shape) * _window_share(shape, ctx)
+    attn = attn_flops_per_ctx(total_b, active_b, k, shape)
+    per_b = 1e9 * prec.bytes / (n * bw)
+    return StepTerms(dense_b * per_b, expert_b * per_b, b * state / (n * bw), b * kv / (n * bw),
+                     b * 2.0 * active_b * 1e9 / (n * flops), b * attn / (n * flops), n, b)
+
+
+def weight_factors(prec: Precision, gpu: GPU, k: Mapping[str, float]) -> tuple[float, float]:
+    """Decode time per byte of (always-read, expert) weights relative to dense bf16 weights
+    on an H100. 8- and 4-bit weights are dequantised by the kernels (block scales) and do
+    not stream at full bandwidth; small expert matrices in grouped kernels neither; each
+    GPU generation's kernels differ (hardware.json decode_factors). Fitted."""
+    f = 1.0
+    if prec.bytes <= 0.5:
+        f = float(k["weight_factor_4bit"])
+    elif prec.bytes <= 1.0:
+        f = float(k["weight_factor_8bit"])
+    return f * gpu.decode[0], f * float(k["expert_factor"]) * gpu.decode[1]
+
+
+def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
+                batch: float, k: Mapping[str, float],
+                shape: Mapping[str, Any] = _EMPTY) -> TextCoeffs:
+    """Precompute the decode roofline and prefill costs of one model on one deployment."""
+    st = step_terms(total_b, active_b, prec, gpu, gpus, batch, k, shape)
+    n, b = st.gpus, st.batch
+    eff = k["bw_eff"]
+    f_w, f_x = weight_factors(prec, gpu, k)
+    f_kv = k["kv_factor"] * gpu.decode[2]
+    mem0 = (st.mem_w * f_w + st.mem_x * f_x + st.mem_s * f_kv) / eff
+    mem1 = st.mem_kv * f_kv / eff
+    t_fix = k["step_s"]
+    t_tp = k["step_tp_s"] * (n - 1.0)
+    t_seq = k["step_seq_s"] * b
+    busy0 = (k.get("u_fix", 0.0) * t_fix + k.get("u_tp", 0.0) * t_tp
+             + k.get("u_seq", 0.0) * t_seq)
     idle = gpu.idle_w * n / b
     dyn = (gpu.tdp_w - gpu.idle_w) * n / b
     busy_w = gpu.idle_w + k["prefill_util"] * (gpu.tdp_w - gpu.idle_w)
-    j_per_flop = busy_w / (flops * k["mfu_prefill"])
+    j_per_flop = busy_w / (gpu.flops(prec.compute) * k["mfu_prefill"])
     pre_tok = 2.0 * active_b * 1e9 * j_per_flop
-    pre_pair = attn * j_per_flop
+    pre_pair = attn_flops_per_ctx(total_b, active_b, k, shape) * j_per_flop
     # A cached token skips its projections and MLP; what remains is loading its KV entry
     # (accounted as a fraction of a fresh token) and being attended to (the pair term).
     pre_cached = pre_tok * k["cached_fraction"]
-    return TextCoeffs(pre_tok, pre_pair, pre_cached, mem0, mem1, cmp0, cmp1, t0, idle, dyn,
-                      k["w_mem"], k["w_cmp"], gpus, b)
+    return TextCoeffs(pre_tok, pre_pair, pre_cached, mem0, mem1, st.cmp0, st.cmp1,
+                      t_fix + t_tp + t_seq, idle, dyn, k["w_mem"], k["w_cmp"], gpus, b, busy0)
 
 
 def prefill_j(c: TextCoeffs, uncached: float, cached: float) -> float:
@@ -121,10 +228,10 @@ def decode_j(c: TextCoeffs, context: float, output: float) -> float:
     tm = c.mem0 + c.mem1 * ctx
     tc = c.cmp0 + c.cmp1 * ctx
     t = (tm if tm > tc else tc) + c.t0
-    u = (c.w_mem * tm + c.w_cmp * tc) / t
-    if u > 1.0:
-        u = 1.0
-    return output * (c.idle_w + u * c.dyn_w) * t
+    busy = c.w_mem * tm + c.w_cmp * tc + c.busy0
+    if busy > t:
+        busy = t
+    return output * (c.idle_w * t + c.dyn_w * busy)
 
 
 def embed_coeffs(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float]) -> float:

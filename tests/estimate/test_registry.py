@@ -173,7 +173,7 @@ MATCHES = [
     # longest known prefix
     ("gpt-4o-mini-search-preview", None, "openai/gpt-4o-mini"),
     ("gpt-4o-audio-preview-2024-12-17", None, "openai/gpt-4o"),
-    ("gpt-5.1", None, "openai/gpt-5"),
+    ("gpt-5.1", None, "openai/gpt-5.1"),
     ("imagen-4.0-ultra-generate-001", None, "google/imagen-4"),
     ("gemini-2.5-flash-image-preview", None, "google/gemini-2.5-flash-image"),
     ("deepseek-chat", "deepseek", "deepseek-ai/DeepSeek-V3"),

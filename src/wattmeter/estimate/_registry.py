@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
+from ._aliases import DatedAlias
 from ._model_entries import (
     ARCHITECTURES,
     MODALITIES,
@@ -27,6 +28,7 @@ __all__ = [
     "PRECISIONS",
     "ModelInfo",
     "all_models",
+    "dated_aliases",
     "load_models_file",
     "lookup",
     "on_registry_change",
@@ -46,6 +48,8 @@ _squashed: dict[str, tuple[ModelInfo, ...]] = {}  # name without separators -> c
 _cache: dict[str | None, dict[str, ModelInfo | None]] = {}
 _cached = 0  # answers in _cache, bounded by CACHE_SIZE
 _callbacks: list[Callable[[], None]] = []
+_builtin: dict[str, ModelInfo] = {}  # the models of the built-in file, to tell user ones apart
+_dated: dict[str, DatedAlias] = {}  # moving names (data/aliases.json)
 
 
 def lookup(name: str, provider: str | None = None) -> ModelInfo | None:
@@ -86,6 +90,12 @@ def all_models() -> list[ModelInfo]:
     """Every registered model (built-in and user-registered), sorted by provider and id."""
     models = _ensure_loaded()
     return sorted(models.values(), key=lambda m: (m.provider, m.id.lower()))
+
+
+def dated_aliases() -> dict[str, tuple[DatedAlias, ModelInfo | None]]:
+    """Every moving name (``chat-latest``, ...) with its dated row and the model it resolves to."""
+    _ensure_loaded()
+    return {name: (row, lookup(name)) for name, row in sorted(_dated.items())}
 
 
 def on_registry_change(callback: Callable[[], None]) -> None:
@@ -168,8 +178,14 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
         if _models is None:
             from pathlib import Path
 
-            path = Path(__file__).with_name("data") / "models.json"
-            loaded = {info.id: info for info in read_models_file(path)}
+            from ._aliases import read_aliases_file
+
+            data = Path(__file__).with_name("data")
+            loaded = {info.id: info for info in read_models_file(data / "models.json")}
+            _builtin.clear()
+            _builtin.update(loaded)
+            _dated.clear()
+            _dated.update(read_aliases_file(data / "aliases.json"))
             _rebuild_index(loaded)
             _models = loaded
         return _models
@@ -183,10 +199,12 @@ class _Patterns:
         self.sep = c(r"[\s_]+")
         self.squash = c(r"[-._:\s/]+")
         self.generic_tail = c(r"-(instruct|it|chat|hf|diffusers)$")
-        self.region = c(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au)\.")
+        self.region = c(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au|in)\.")
         self.bedrock_vendor = c(
             r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|"
-            r"stability|twelvelabs|luma)\.")
+            r"stability|twelvelabs|luma|minimax|moonshotai|moonshot|nvidia|xai|zai|google)\.")
+        # a vendor word glued to a model name: meta-llama-3.1-8b, gemini-gemma-2-9b-it
+        self.vendor_word = c(r"^(meta-(?=llama)|gemini-(?=gemma))")
         self.suffixes = tuple(c(p) for p in (
             r"@.*$",  # Vertex: claude-3-5-sonnet-v2@20241022
             r":\d+$",  # Bedrock: ...-v2:0
@@ -200,8 +218,12 @@ class _Patterns:
             r"-\d{4}$",  # -0125, -2411
             r"-\d{3}$",  # -001
             r"-\d{2}-\d{2}$",  # -05-20
+            # packagings and quantizations of the same weights: -GGUF, -keras, -4bit, -INT8
+            r"-(gguf|ggml|mlx|awq|gptq|onnx(-[a-z]+)?|keras|pytorch|flax|jax|tflite|"
+            r"(sfp-)?cpp|quant-pytorch|\d+bit|int[48]|bnb-4bit)$",
         ))
-        self.boundary = c(r"[-._:@/]")
+        # a separator, but not inside a version number: gpt-5.4-nano must not become gpt-5
+        self.boundary = c(r"(?<!\d)[-._:@/]|[-._:@/](?!\d)")
 
 
 _pat: _Patterns | None = None
@@ -242,6 +264,24 @@ def _rebuild_index(models: Mapping[str, ModelInfo]) -> None:
     _index.update({k: _dedupe(v) for k, v in index.items()})
     _squashed.clear()
     _squashed.update({k: _dedupe(v) for k, v in squashed.items()})
+    _add_dated(models)
+
+
+def _add_dated(models: Mapping[str, ModelInfo]) -> None:
+    """Index each moving name under the model its target resolves to today.
+
+    It replaces a built-in model's static alias of the same name (written earlier), but not a
+    model the user registered under that name.
+    """
+    for name, row in _dated.items():
+        key = _norm(name)
+        if any(_builtin.get(i.id) is not i for i in _index.get(key, ())):
+            continue  # the user's registration wins
+        info = _match(row.target, None)
+        if info is None:
+            continue  # a target that no longer resolves: the name falls back to matching
+        _index[key] = (info,)
+        _squashed[_squash(key)] = (info,)
 
 
 def _dedupe(infos: list[ModelInfo]) -> tuple[ModelInfo, ...]:
@@ -291,9 +331,17 @@ def _variants(name: str) -> list[str]:
     # Bedrock: [region.]vendor.model-version:0
     last = out[-1]
     pat = _patterns()
-    bedrock = pat.bedrock_vendor.sub("", pat.region.sub("", last))
+    unregioned = pat.region.sub("", last)
+    bedrock = pat.bedrock_vendor.sub("", unregioned)
     if bedrock != last:
         out.append(bedrock)
+        if bedrock != unregioned:  # deepseek.v3.2 -> deepseek-v3.2
+            vendor = unregioned[: len(unregioned) - len(bedrock) - 1]
+            if not bedrock.startswith(vendor):
+                out.append(f"{vendor}-{bedrock}")
+    bare = pat.vendor_word.sub("", out[-1])
+    if bare != out[-1]:
+        out.append(bare)
     return out
 
 

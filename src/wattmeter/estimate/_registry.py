@@ -222,8 +222,9 @@ class _Patterns:
             r"-(gguf|ggml|mlx|awq|gptq|onnx(-[a-z]+)?|keras|pytorch|flax|jax|tflite|"
             r"(sfp-)?cpp|quant-pytorch|\d+bit|int[48]|bnb-4bit)$",
         ))
-        # a separator, but not inside a version number: gpt-5.4-nano must not become gpt-5
-        self.boundary = c(r"(?<!\d)[-._:@/]|[-._:@/](?!\d)")
+        # a separator, but not inside a version number (gpt-5.4-nano must not become gpt-5)
+        # unless a parameter count follows (mistral-large-3-675b -> mistral-large-3)
+        self.boundary = c(r"(?<!\d)[-._:@/]|[-._:@/](?!\d)|[-_:@/](?=\d+(\.\d+)?[bm](?![a-z]))")
 
 
 _pat: _Patterns | None = None

@@ -178,6 +178,19 @@ MATCHES = [
     ("gemini-2.5-flash-image-preview", None, "google/gemini-2.5-flash-image"),
     ("deepseek-chat", "deepseek", "deepseek-ai/DeepSeek-V3"),
     ("whisper-large-v3", None, "openai/whisper-large-v3"),
+    # a Bedrock vendor glued back to a vendor-less model name (deepseek.v3.2 -> deepseek-v3.2)
+    ("us.deepseek.v3.2", "bedrock", "deepseek-ai/DeepSeek-V3.2-Exp"),
+    ("global.zai.glm-5.3", "bedrock", "zai-org/GLM-5"),
+    # packagings and quantizations of the same weights
+    ("google/gemma-2b-it-sfp-cpp", None, "google/gemma-2b"),
+    ("meta-llama/Llama-Guard-3-8B-INT8", None, "meta-llama/Llama-Guard-3-8B"),
+    # a vendor word glued to the name
+    ("meta-llama/Meta-Llama-3.1-8B", None, "meta-llama/Llama-3.1-8B-Instruct"),
+    # a prefix cut may drop a parameter count, never a minor version
+    ("mistral-large-3-675b-instruct", None, "mistralai/Mistral-Large-3-675B-Instruct-2512"),
+    ("gpt-5.5-pro-2026-04-23", None, "openai/gpt-5.5-pro"),
+    # a moving name resolves to today's target (data/aliases.json)
+    ("gemini-pro-latest", None, "google/gemini-3.1-pro"),
 ]
 
 
@@ -189,7 +202,7 @@ def test_name_matching(name: str, provider: str | None, expected: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["my-custom-deployment", "azure/prod-chat-eu", "", "x",
-                                  "openai/", "totally-unknown-model-7b"])
+                                  "openai/", "totally-unknown-model-7b", "gpt-5.9", "gemini-9.9"])
 def test_unknown_names_return_none(name: str) -> None:
     assert lookup(name) is None
     assert lookup(name, "azure") is None

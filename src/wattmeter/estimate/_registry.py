@@ -286,6 +286,8 @@ def _add_dated(models: Mapping[str, ModelInfo]) -> None:
 
 
 def _dedupe(infos: list[ModelInfo]) -> tuple[ModelInfo, ...]:
+    if len(infos) == 1:  # most keys: no work
+        return (infos[0],)
     seen: dict[str, ModelInfo] = {}
     for info in infos:
         seen[info.id] = info

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wattmeter.estimate import _registry
 from wattmeter.estimate._diffusion import family
@@ -199,6 +201,13 @@ def test_name_matching(name: str, provider: str | None, expected: str) -> None:
     info = lookup(name, provider)
     assert info is not None, name
     assert info.id == expected
+
+
+@given(st.text(max_size=24))
+def test_norm_and_squash_fast_paths_equal_their_regexes(name: str) -> None:
+    pat = _registry._patterns()
+    assert _registry._norm(name) == pat.sep.sub("-", name.strip().lower())
+    assert _registry._squash(name) == pat.squash.sub("", name.lower())
 
 
 @pytest.mark.parametrize("name", ["my-custom-deployment", "azure/prod-chat-eu", "", "x",

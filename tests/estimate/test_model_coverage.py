@@ -44,10 +44,11 @@ def _fresh_registry() -> Iterator[None]:
     _registry._reset_for_tests()
 
 
-def test_the_lists_are_the_ones_the_issue_measured() -> None:
-    """Guards the selection: 342 EcoLogits models, 955 LiteLLM chat models in these releases."""
-    assert len(ECOLOGITS) >= 342
-    assert len(LISTS["litellm-chat"]) >= 955
+def test_the_lists_are_read() -> None:
+    """Guards the selection (342 EcoLogits models and 955 LiteLLM chat models in ecologits
+    0.11.3 and litellm 1.110, issue 10's figures) against an empty or truncated read."""
+    assert len(ECOLOGITS) >= 300
+    assert len(LISTS["litellm-chat"]) >= 900
     modalities = {n.modality for n in LITELLM}
     assert set(cov.MODALITIES) <= modalities
 

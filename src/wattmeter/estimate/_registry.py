@@ -353,7 +353,7 @@ def _variants(name: str) -> list[str]:
             if not bedrock.startswith(vendor):
                 out.append(f"{vendor}-{bedrock}")
     bare = pat.vendor_word.sub("", out[-1])
-    if bare != out[-1]:
+    if bare not in out:
         out.append(bare)
     return out
 

@@ -57,8 +57,10 @@ def lookup(name: str, provider: str | None = None) -> ModelInfo | None:
 
     Matching is case-insensitive and sees through provider prefixes (``openai/``,
     ``models/``, Bedrock ``us.anthropic.``), date and version suffixes (``-2024-08-06``,
-    ``-latest``, ``@20241022``, ``-v2:0``) and finally takes the longest known prefix
-    (``gpt-4o-mini-search-preview`` -> gpt-4o-mini). `provider` breaks ties only.
+    ``-latest``, ``@20241022``, ``-v2:0``), packagings (``-GGUF``, ``-4bit``) and finally takes
+    the longest known prefix (``gpt-4o-mini-search-preview`` -> gpt-4o-mini), never cut inside
+    a version number. Moving names (``chat-latest``) follow ``data/aliases.json``. `provider`
+    breaks ties only.
     """
     try:
         return _cache[provider][name]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wattmeter.estimate import _registry
+from wattmeter.estimate import _names, _registry
 from wattmeter.estimate._diffusion import family
 from wattmeter.estimate._registry import (
     ARCHITECTURES,
@@ -205,9 +205,9 @@ def test_name_matching(name: str, provider: str | None, expected: str) -> None:
 
 @given(st.text(max_size=24))
 def test_norm_and_squash_fast_paths_equal_their_regexes(name: str) -> None:
-    pat = _registry._patterns()
-    assert _registry._norm(name) == pat.sep.sub("-", name.strip().lower())
-    assert _registry._squash(name) == pat.squash.sub("", name.lower())
+    pat = _names.patterns()
+    assert _names.norm(name) == pat.sep.sub("-", name.strip().lower())
+    assert _names.squash(name) == pat.squash.sub("", name.lower())
 
 
 @pytest.mark.parametrize("name", ["my-custom-deployment", "azure/prod-chat-eu", "", "x",

@@ -8,7 +8,6 @@ metered call, so answers are memoized; the data file loads lazily on the first l
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
@@ -21,6 +20,7 @@ from ._model_entries import (
     build_model,
     read_models_file,
 )
+from ._names import boundaries, norm, patterns, squash, strip_once, variants
 
 __all__ = [
     "ARCHITECTURES",
@@ -193,76 +193,12 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
         return _models
 
 
-class _Patterns:
-    """Regular expressions of name matching, compiled on first use (not at import)."""
-
-    def __init__(self) -> None:
-        c = re.compile
-        self.sep = c(r"[\s_]+")
-        self.squash = c(r"[-._:\s/]+")
-        self.generic_tail = c(r"-(instruct|it|chat|hf|diffusers)$")
-        self.region = c(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au|in)\.")
-        self.bedrock_vendor = c(
-            r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|"
-            r"stability|twelvelabs|luma|minimax|moonshotai|moonshot|nvidia|xai|zai|google)\.")
-        # a vendor word glued to a model name: meta-llama-3.1-8b, gemini-gemma-2-9b-it
-        self.vendor_word = c(r"^(meta-(?=llama)|gemini-(?=gemma))")
-        self.suffixes = tuple(c(p) for p in (
-            r"@.*$",  # Vertex: claude-3-5-sonnet-v2@20241022
-            r":\d+$",  # Bedrock: ...-v2:0
-            r"-\d{4}-\d{2}-\d{2}$",  # -2024-08-06
-            r"-\d{8}$",  # -20241022
-            r"-\d{2}-\d{4}$",  # Cohere: -08-2024
-            r"-(latest|stable|default)$",
-            r"-preview(-\d{2}-\d{2}|-\d{4}-\d{2}-\d{2}|-\d+)?$",
-            r"-exp(-\d{2}-\d{2}|-\d+)?$",
-            r"-v\d+(\.\d+)?$",  # -v2, -v1.0
-            r"-\d{4}$",  # -0125, -2411
-            r"-\d{3}$",  # -001
-            r"-\d{2}-\d{2}$",  # -05-20
-            # packagings and quantizations of the same weights: -GGUF, -keras, -4bit, -INT8
-            r"-(gguf|ggml|mlx|awq|gptq|onnx(-[a-z]+)?|keras|pytorch|flax|jax|tflite|"
-            r"(sfp-)?cpp|quant-pytorch|\d+bit|int[48]|bnb-4bit)$",
-        ))
-        # a separator, but not inside a version number (gpt-5.4-nano must not become gpt-5)
-        # unless a parameter count follows (mistral-large-3-675b -> mistral-large-3)
-        self.boundary = c(r"(?<!\d)[-._:@/]|[-._:@/](?!\d)|[-_:@/](?=\d+(\.\d+)?[bm](?![a-z]))")
-
-
-_pat: _Patterns | None = None
-
-
-def _patterns() -> _Patterns:
-    global _pat
-    if _pat is None:
-        _pat = _Patterns()
-    return _pat
-
-
-def _norm(name: str) -> str:
-    low = name.strip().lower()
-    if low.isascii() and low.isprintable() and "_" not in low and " " not in low:
-        return low  # the common case, without a regex (the index has ~2000 keys)
-    return _patterns().sep.sub("-", low)
-
-
-#: ``_squash`` for ASCII names: the separators its regex removes.
-_SQUASH = str.maketrans("", "", "-._:/ \t\n\r\f\v\x1c\x1d\x1e\x1f")
-
-
-def _squash(name: str) -> str:
-    low = name.lower()
-    if low.isascii():
-        return low.translate(_SQUASH)
-    return _patterns().squash.sub("", low)
-
-
 def _keys(info: ModelInfo) -> set[str]:
-    keys = {_norm(info.id), *(_norm(a) for a in info.aliases)}
+    keys = {norm(info.id), *(norm(a) for a in info.aliases)}
     if "/" in info.id:
-        bare = _norm(info.id.rsplit("/", 1)[1])
+        bare = norm(info.id.rsplit("/", 1)[1])
         keys.add(bare)
-        keys.add(_patterns().generic_tail.sub("", bare))
+        keys.add(patterns().generic_tail.sub("", bare))
     return {k for k in keys if k}
 
 
@@ -272,7 +208,7 @@ def _rebuild_index(models: Mapping[str, ModelInfo]) -> None:
     for info in models.values():
         for key in _keys(info):
             index.setdefault(key, []).append(info)
-            squashed.setdefault(_squash(key), []).append(info)
+            squashed.setdefault(squash(key), []).append(info)
     _index.clear()
     _index.update({k: _dedupe(v) for k, v in index.items()})
     _squashed.clear()
@@ -287,14 +223,14 @@ def _add_dated(models: Mapping[str, ModelInfo]) -> None:
     model the user registered under that name.
     """
     for name, row in _dated.items():
-        key = _norm(name)
+        key = norm(name)
         if any(_builtin.get(i.id) is not i for i in _index.get(key, ())):
             continue  # the user's registration wins
         info = _match(row.target, None)
         if info is None:
             continue  # a target that no longer resolves: the name falls back to matching
         _index[key] = (info,)
-        _squashed[_squash(key)] = (info,)
+        _squashed[squash(key)] = (info,)
 
 
 def _dedupe(infos: list[ModelInfo]) -> tuple[ModelInfo, ...]:
@@ -331,65 +267,31 @@ def _pick(candidates: tuple[ModelInfo, ...] | None, provider: str | None) -> Mod
 def _exact(key: str, provider: str | None) -> ModelInfo | None:
     info = _pick(_index.get(key), provider)
     if info is None:
-        info = _pick(_squashed.get(_squash(key)), provider)
+        info = _pick(_squashed.get(squash(key)), provider)
     return info
-
-
-def _variants(name: str) -> list[str]:
-    """The name, then the name with each leading ``prefix/`` removed in turn."""
-    n = _norm(name)
-    out = [n]
-    while "/" in n:
-        n = n.split("/", 1)[1]
-        if n:
-            out.append(n)
-    # Bedrock: [region.]vendor.model-version:0
-    last = out[-1]
-    pat = _patterns()
-    unregioned = pat.region.sub("", last)
-    bedrock = pat.bedrock_vendor.sub("", unregioned)
-    if bedrock != last:
-        out.append(bedrock)
-        if bedrock != unregioned:  # deepseek.v3.2 -> deepseek-v3.2
-            vendor = unregioned[: len(unregioned) - len(bedrock) - 1]
-            if not bedrock.startswith(vendor):
-                out.append(f"{vendor}-{bedrock}")
-    bare = pat.vendor_word.sub("", out[-1])
-    if bare not in out:
-        out.append(bare)
-    return out
-
-
-def _strip_once(key: str) -> str:
-    for pattern in _patterns().suffixes:
-        stripped = pattern.sub("", key)
-        if stripped != key and stripped:
-            return stripped
-    return key
 
 
 def _match(name: str, provider: str | None) -> ModelInfo | None:
     if not name.strip():
         return None
-    variants = _variants(name)
     stripped_forms: list[str] = []
-    for v in variants:
+    for v in variants(name):
         key = v
         while True:
             info = _exact(key, provider)
             if info is not None:
                 return info
-            nxt = _strip_once(key)
+            nxt = strip_once(key)
             if nxt == key:
                 break
             key = nxt
         stripped_forms.append(key)
     # longest known prefix at a separator boundary (variants of a known model)
     for form in stripped_forms:
-        cuts = [m.start() for m in _patterns().boundary.finditer(form)]
+        cuts = boundaries(form)
         for cut in reversed(cuts):
             prefix = form[:cut]
-            if len(_squash(prefix)) < 2:
+            if len(squash(prefix)) < 2:
                 continue
             info = _exact(prefix, provider)
             if info is not None:

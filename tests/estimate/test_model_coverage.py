@@ -95,7 +95,7 @@ RIGHT = [
     ("bedrock/us-east-1/1-month-commitment/anthropic.claude-v2:1", None, "anthropic/claude-2"),
     ("eu.deepseek.v3.2", "bedrock", "deepseek-ai/DeepSeek-V3.2-Exp"),
     ("us.deepseek.r1-v1:0", "bedrock", "deepseek-ai/DeepSeek-R1"),
-    ("in.moonshotai.kimi-k3.1", "bedrock", "moonshot/kimi-k3"),
+    ("in.moonshotai.kimi-k3.1", "bedrock", "moonshotai/Kimi-K3"),
     ("mistral.mistral-large-3-675b-instruct", "bedrock",
      "mistralai/Mistral-Large-3-675B-Instruct-2512"),
     ("apac.amazon.nova-2-pro-preview-20251202-v1:0", "bedrock", "amazon/nova-2-pro"),

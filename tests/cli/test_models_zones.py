@@ -37,6 +37,17 @@ def test_models_search_by_text_or_by_a_name_that_matches(
     assert "no model matches" in capsys.readouterr().out
 
 
+def test_models_aliases_lists_moving_names_with_their_date(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "--aliases"]) == 0
+    out = capsys.readouterr().out
+    assert "chat-latest" in out and "openai/gpt-5.5" in out and "2026-11" in out
+    assert main(["models", "--aliases", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["gemini-flash-latest"]["model"] == "google/gemini-3.8-flash"
+    assert all(r["source"] and r["as_of"] for r in rows.values())
+
+
 def test_models_bad_modality_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["models", "--modality", "smell"])

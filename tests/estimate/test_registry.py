@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from wattmeter.estimate import _registry
+from wattmeter.estimate import _names, _registry
 from wattmeter.estimate._diffusion import family
 from wattmeter.estimate._registry import (
     ARCHITECTURES,
@@ -179,11 +181,24 @@ MATCHES = [
     # longest known prefix
     ("gpt-4o-mini-search-preview", None, "openai/gpt-4o-mini"),
     ("gpt-4o-audio-preview-2024-12-17", None, "openai/gpt-4o"),
-    ("gpt-5.1", None, "openai/gpt-5"),
+    ("gpt-5.1", None, "openai/gpt-5.1"),
     ("imagen-4.0-ultra-generate-001", None, "google/imagen-4"),
     ("gemini-2.5-flash-image-preview", None, "google/gemini-2.5-flash-image"),
     ("deepseek-chat", "deepseek", "deepseek-ai/DeepSeek-V3"),
     ("whisper-large-v3", None, "openai/whisper-large-v3"),
+    # a Bedrock vendor glued back to a vendor-less model name (deepseek.v3.2 -> deepseek-v3.2)
+    ("us.deepseek.v3.2", "bedrock", "deepseek-ai/DeepSeek-V3.2-Exp"),
+    ("global.zai.glm-5.3", "bedrock", "zai-org/GLM-5"),
+    # packagings and quantizations of the same weights
+    ("google/gemma-2b-it-sfp-cpp", None, "google/gemma-2b"),
+    ("meta-llama/Llama-Guard-3-8B-INT8", None, "meta-llama/Llama-Guard-3-8B"),
+    # a vendor word glued to the name
+    ("meta-llama/Meta-Llama-3.1-8B", None, "meta-llama/Llama-3.1-8B-Instruct"),
+    # a prefix cut may drop a parameter count, never a minor version
+    ("mistral-large-3-675b-instruct", None, "mistralai/Mistral-Large-3-675B-Instruct-2512"),
+    ("gpt-5.5-pro-2026-04-23", None, "openai/gpt-5.5-pro"),
+    # a moving name resolves to today's target (data/aliases.json)
+    ("gemini-pro-latest", None, "google/gemini-3.1-pro"),
 ]
 
 
@@ -194,8 +209,15 @@ def test_name_matching(name: str, provider: str | None, expected: str) -> None:
     assert info.id == expected
 
 
+@given(st.text(max_size=24))
+def test_norm_and_squash_fast_paths_equal_their_regexes(name: str) -> None:
+    pat = _names.patterns()
+    assert _names.norm(name) == pat.sep.sub("-", name.strip().lower())
+    assert _names.squash(name) == pat.squash.sub("", name.lower())
+
+
 @pytest.mark.parametrize("name", ["my-custom-deployment", "azure/prod-chat-eu", "", "x",
-                                  "openai/", "totally-unknown-model-7b"])
+                                  "openai/", "totally-unknown-model-7b", "gpt-5.9", "gemini-9.9"])
 def test_unknown_names_return_none(name: str) -> None:
     assert lookup(name) is None
     assert lookup(name, "azure") is None

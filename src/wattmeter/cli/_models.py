@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search", metavar="TEXT",
                         help="only models whose id or alias contains TEXT, or that TEXT names "
                         "(e.g. a dated or prefixed name such as openai/gpt-4o-2024-08-06)")
+    parser.add_argument("--aliases", action="store_true",
+                        help="list the moving names (chat-latest, gemini-flash-latest, ...), the "
+                        "model each points to and the month that was read")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -43,9 +46,25 @@ def _as_dict(info: Any) -> dict[str, Any]:
     return d
 
 
+def _aliases(as_json: bool) -> int:
+    from ..estimate._registry import dated_aliases
+
+    rows = [(row.name, row.target, info.id if info else "(unknown)", row.as_of, row.source)
+            for row, info in dated_aliases().values()]
+    if as_json:
+        keys = ("name", "target", "model", "as_of", "source")
+        print(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], indent=2))
+        return 0
+    print_table(("name", "points to", "model", "as of"), [r[:4] for r in rows])
+    print(f"\n{len(rows)} moving name(s); sources with --json.")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..estimate._registry import all_models, lookup
 
+    if args.aliases:
+        return _aliases(args.json)
     models = all_models()
     if args.provider:
         p = args.provider.strip().lower()

@@ -8,10 +8,10 @@ metered call, so answers are memoized; the data file loads lazily on the first l
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
+from ._aliases import DatedAlias
 from ._model_entries import (
     ARCHITECTURES,
     MODALITIES,
@@ -20,6 +20,7 @@ from ._model_entries import (
     build_model,
     read_models_file,
 )
+from ._names import boundaries, norm, patterns, squash, strip_once, variants
 
 __all__ = [
     "ARCHITECTURES",
@@ -27,6 +28,7 @@ __all__ = [
     "PRECISIONS",
     "ModelInfo",
     "all_models",
+    "dated_aliases",
     "load_models_file",
     "lookup",
     "on_registry_change",
@@ -46,6 +48,8 @@ _squashed: dict[str, tuple[ModelInfo, ...]] = {}  # name without separators -> c
 _cache: dict[str | None, dict[str, ModelInfo | None]] = {}
 _cached = 0  # answers in _cache, bounded by CACHE_SIZE
 _callbacks: list[Callable[[], None]] = []
+_builtin: dict[str, ModelInfo] = {}  # the models of the built-in file, to tell user ones apart
+_dated: dict[str, DatedAlias] = {}  # moving names (data/aliases.json)
 
 
 def lookup(name: str, provider: str | None = None) -> ModelInfo | None:
@@ -53,8 +57,10 @@ def lookup(name: str, provider: str | None = None) -> ModelInfo | None:
 
     Matching is case-insensitive and sees through provider prefixes (``openai/``,
     ``models/``, Bedrock ``us.anthropic.``), date and version suffixes (``-2024-08-06``,
-    ``-latest``, ``@20241022``, ``-v2:0``) and finally takes the longest known prefix
-    (``gpt-4o-mini-search-preview`` -> gpt-4o-mini). `provider` breaks ties only.
+    ``-latest``, ``@20241022``, ``-v2:0``), packagings (``-GGUF``, ``-4bit``) and finally takes
+    the longest known prefix (``gpt-4o-mini-search-preview`` -> gpt-4o-mini), never cut inside
+    a version number. Moving names (``chat-latest``) follow ``data/aliases.json``. `provider`
+    breaks ties only.
     """
     try:
         return _cache[provider][name]
@@ -86,6 +92,12 @@ def all_models() -> list[ModelInfo]:
     """Every registered model (built-in and user-registered), sorted by provider and id."""
     models = _ensure_loaded()
     return sorted(models.values(), key=lambda m: (m.provider, m.id.lower()))
+
+
+def dated_aliases() -> dict[str, tuple[DatedAlias, ModelInfo | None]]:
+    """Every moving name (``chat-latest``, ...) with its dated row and the model it resolves to."""
+    _ensure_loaded()
+    return {name: (row, lookup(name)) for name, row in sorted(_dated.items())}
 
 
 def on_registry_change(callback: Callable[[], None]) -> None:
@@ -168,66 +180,25 @@ def _ensure_loaded() -> dict[str, ModelInfo]:
         if _models is None:
             from pathlib import Path
 
-            path = Path(__file__).with_name("data") / "models.json"
-            loaded = {info.id: info for info in read_models_file(path)}
+            from ._aliases import read_aliases_file
+
+            data = Path(__file__).with_name("data")
+            loaded = {info.id: info for info in read_models_file(data / "models.json")}
+            _builtin.clear()
+            _builtin.update(loaded)
+            _dated.clear()
+            _dated.update(read_aliases_file(data / "aliases.json"))
             _rebuild_index(loaded)
             _models = loaded
         return _models
 
 
-class _Patterns:
-    """Regular expressions of name matching, compiled on first use (not at import)."""
-
-    def __init__(self) -> None:
-        c = re.compile
-        self.sep = c(r"[\s_]+")
-        self.squash = c(r"[-._:\s/]+")
-        self.generic_tail = c(r"-(instruct|it|chat|hf|diffusers)$")
-        self.region = c(r"^(us|eu|apac|ap|global|us-gov|ca|jp|au)\.")
-        self.bedrock_vendor = c(
-            r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|writer|"
-            r"stability|twelvelabs|luma)\.")
-        self.suffixes = tuple(c(p) for p in (
-            r"@.*$",  # Vertex: claude-3-5-sonnet-v2@20241022
-            r":\d+$",  # Bedrock: ...-v2:0
-            r"-\d{4}-\d{2}-\d{2}$",  # -2024-08-06
-            r"-\d{8}$",  # -20241022
-            r"-\d{2}-\d{4}$",  # Cohere: -08-2024
-            r"-(latest|stable|default)$",
-            r"-preview(-\d{2}-\d{2}|-\d{4}-\d{2}-\d{2}|-\d+)?$",
-            r"-exp(-\d{2}-\d{2}|-\d+)?$",
-            r"-v\d+(\.\d+)?$",  # -v2, -v1.0
-            r"-\d{4}$",  # -0125, -2411
-            r"-\d{3}$",  # -001
-            r"-\d{2}-\d{2}$",  # -05-20
-        ))
-        self.boundary = c(r"[-._:@/]")
-
-
-_pat: _Patterns | None = None
-
-
-def _patterns() -> _Patterns:
-    global _pat
-    if _pat is None:
-        _pat = _Patterns()
-    return _pat
-
-
-def _norm(name: str) -> str:
-    return _patterns().sep.sub("-", name.strip().lower())
-
-
-def _squash(name: str) -> str:
-    return _patterns().squash.sub("", name.lower())
-
-
 def _keys(info: ModelInfo) -> set[str]:
-    keys = {_norm(info.id), *(_norm(a) for a in info.aliases)}
+    keys = {norm(info.id), *(norm(a) for a in info.aliases)}
     if "/" in info.id:
-        bare = _norm(info.id.rsplit("/", 1)[1])
+        bare = norm(info.id.rsplit("/", 1)[1])
         keys.add(bare)
-        keys.add(_patterns().generic_tail.sub("", bare))
+        keys.add(patterns().generic_tail.sub("", bare))
     return {k for k in keys if k}
 
 
@@ -237,14 +208,34 @@ def _rebuild_index(models: Mapping[str, ModelInfo]) -> None:
     for info in models.values():
         for key in _keys(info):
             index.setdefault(key, []).append(info)
-            squashed.setdefault(_squash(key), []).append(info)
+            squashed.setdefault(squash(key), []).append(info)
     _index.clear()
     _index.update({k: _dedupe(v) for k, v in index.items()})
     _squashed.clear()
     _squashed.update({k: _dedupe(v) for k, v in squashed.items()})
+    _add_dated(models)
+
+
+def _add_dated(models: Mapping[str, ModelInfo]) -> None:
+    """Index each moving name under the model its target resolves to today.
+
+    It replaces a built-in model's static alias of the same name (written earlier), but not a
+    model the user registered under that name.
+    """
+    for name, row in _dated.items():
+        key = norm(name)
+        if any(_builtin.get(i.id) is not i for i in _index.get(key, ())):
+            continue  # the user's registration wins
+        info = _match(row.target, None)
+        if info is None:
+            continue  # a target that no longer resolves: the name falls back to matching
+        _index[key] = (info,)
+        _squashed[squash(key)] = (info,)
 
 
 def _dedupe(infos: list[ModelInfo]) -> tuple[ModelInfo, ...]:
+    if len(infos) == 1:  # most keys: no work
+        return (infos[0],)
     seen: dict[str, ModelInfo] = {}
     for info in infos:
         seen[info.id] = info
@@ -276,57 +267,31 @@ def _pick(candidates: tuple[ModelInfo, ...] | None, provider: str | None) -> Mod
 def _exact(key: str, provider: str | None) -> ModelInfo | None:
     info = _pick(_index.get(key), provider)
     if info is None:
-        info = _pick(_squashed.get(_squash(key)), provider)
+        info = _pick(_squashed.get(squash(key)), provider)
     return info
-
-
-def _variants(name: str) -> list[str]:
-    """The name, then the name with each leading ``prefix/`` removed in turn."""
-    n = _norm(name)
-    out = [n]
-    while "/" in n:
-        n = n.split("/", 1)[1]
-        if n:
-            out.append(n)
-    # Bedrock: [region.]vendor.model-version:0
-    last = out[-1]
-    pat = _patterns()
-    bedrock = pat.bedrock_vendor.sub("", pat.region.sub("", last))
-    if bedrock != last:
-        out.append(bedrock)
-    return out
-
-
-def _strip_once(key: str) -> str:
-    for pattern in _patterns().suffixes:
-        stripped = pattern.sub("", key)
-        if stripped != key and stripped:
-            return stripped
-    return key
 
 
 def _match(name: str, provider: str | None) -> ModelInfo | None:
     if not name.strip():
         return None
-    variants = _variants(name)
     stripped_forms: list[str] = []
-    for v in variants:
+    for v in variants(name):
         key = v
         while True:
             info = _exact(key, provider)
             if info is not None:
                 return info
-            nxt = _strip_once(key)
+            nxt = strip_once(key)
             if nxt == key:
                 break
             key = nxt
         stripped_forms.append(key)
     # longest known prefix at a separator boundary (variants of a known model)
     for form in stripped_forms:
-        cuts = [m.start() for m in _patterns().boundary.finditer(form)]
+        cuts = boundaries(form)
         for cut in reversed(cuts):
             prefix = form[:cut]
-            if len(_squash(prefix)) < 2:
+            if len(squash(prefix)) < 2:
                 continue
             info = _exact(prefix, provider)
             if info is not None:

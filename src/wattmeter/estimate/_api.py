@@ -33,8 +33,8 @@ _INF = float("inf")
 _new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
-#: Life-cycle fields of a Footprint until the life-cycle model fills them (issue 10).
-_NO_LIFECYCLE = (0.0,) * 12
+#: Length of one block of `Coef.life` (`_lifecycle.LIFE_SIZE`; kept here: no import per call).
+_LIFE = 15
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
 _components: Any = None
 _intensity_for: Any = None
@@ -223,18 +223,29 @@ def _footprint(c: Coef, r: tuple[float, ...], provider: str, model: str, operati
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _) = c
-    acc = (e0 + e1) / 3600.0
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, lf) = c
+    if len(r) < len(c.ratios):  # the call gave the assumed quantity: the second block
+        lf = lf[_LIFE:]
+    j = e0 + e1
+    acc = j / 3600.0
     server = acc * ks
     energy = server * pue
+    co2 = energy * inten / 1000.0
+    co2_lo = e0 * r[12] + e1 * r[13]
+    co2_hi = e0 * r[14] + e1 * r[15]
+    emb = j * lf[0]
+    emb_lo = e0 * lf[3] + e1 * lf[4]
+    emb_hi = e0 * lf[5] + e1 * lf[6]
     return _new(Footprint, (
         provider, model, operation, team, labels, it, ot, ct, rt,
         energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
         acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
+        co2, co2_lo, co2_hi,
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
-        *_NO_LIFECYCLE))
+        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
+        j * lf[1], e0 * lf[7] + e1 * lf[8], e0 * lf[9] + e1 * lf[10],
+        j * lf[2], e0 * lf[11] + e1 * lf[12], e0 * lf[13] + e1 * lf[14]))
 
 
 def _count(field: str, value: Any) -> int:
@@ -317,7 +328,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j) = c
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -339,16 +350,27 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
                                 images, characters)
         if known and len(r) > 16:
             r = r[16:]
-    acc = (e0 + e1) / 3600.0
+            lf = lf[_LIFE:]
+    j = e0 + e1
+    acc = j / 3600.0
     server = acc * ks
     energy = server * pue_
+    co2 = energy * inten / 1000.0
+    co2_lo = e0 * r[12] + e1 * r[13]
+    co2_hi = e0 * r[14] + e1 * r[15]
+    emb = j * lf[0]
+    emb_lo = e0 * lf[3] + e1 * lf[4]
+    emb_hi = e0 * lf[5] + e1 * lf[6]
     return _new(Footprint, (
         provider or cprov, name, operation, "default", EMPTY_LABELS, it, ot, ct, rt,
         energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
         acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
-        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0, *_NO_LIFECYCLE))
+        co2, co2_lo, co2_hi,
+        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
+        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
+        j * lf[1], e0 * lf[7] + e1 * lf[8], e0 * lf[9] + e1 * lf[10],
+        j * lf[2], e0 * lf[11] + e1 * lf[12], e0 * lf[13] + e1 * lf[14]))
 
 
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],

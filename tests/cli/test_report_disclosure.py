@@ -79,31 +79,3 @@ def test_csv_keeps_the_old_columns_first(tmp_path: Path,
     assert lines[0].startswith("team,calls,energy_wh,co2e_g,accelerator_wh,input_tokens,"
                                "output_tokens,co2e_g_low,")
     assert "water_ml" in lines[0] and "method_versions" in lines[0]
-
-
-def test_ledger_from_before_the_lifecycle_columns_gains_them(tmp_path: Path) -> None:
-    import sqlite3
-
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.executescript("""
-        CREATE TABLE usage (
-            bucket INTEGER NOT NULL, team TEXT NOT NULL, provider TEXT NOT NULL,
-            model TEXT NOT NULL, operation TEXT NOT NULL, labels TEXT NOT NULL,
-            energy_wh REAL NOT NULL DEFAULT 0, co2e_g REAL NOT NULL DEFAULT 0,
-            accelerator_wh REAL NOT NULL DEFAULT 0, calls INTEGER NOT NULL DEFAULT 0,
-            input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (team, bucket, provider, model, operation, labels)) WITHOUT ROWID;
-        INSERT INTO usage VALUES (60, 'a', 'openai', 'gpt-4o', 'chat', '{}', 2, 1, 1, 1, 5, 5);
-    """)
-    conn.commit()
-    conn.close()
-    ledger = Ledger(path)
-    ledger.add((60, "a", "openai", "gpt-4o", "chat", "{}", 2.0, 1.0, 1.0, 1, 5, 5, 0.5, 2.0,
-                0.25, 0.1, 0.9, 3.0, 1.0, 9.0, 1e-9, "US", METHOD_VERSION))
-    ledger.flush()
-    (row,) = ledger.totals(group_by=("team",))
-    assert row["calls"] == 2 and row["energy_wh"] == 4.0
-    assert row["co2e_embodied_g"] == 0.25 and row["water_ml"] == 3.0
-    assert row["grid_zones"] == ["US"]
-    assert ledger.integrity_ok()

@@ -253,7 +253,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ratios += lo + hi
     # Life-cycle impacts (issue 10): per-J factors of the same hardware mix, zone and PUE.
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)
-    life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios))
+    life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
                 tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
                 life)

@@ -24,8 +24,8 @@ _DATA = Path(__file__).with_name("data") / "lifecycle.json"
 _SECONDS_PER_YEAR = 365.25 * 86400.0
 _SAMPLES = 2000
 #: Per block: central embodied g, water mL, ADPe kg Sb eq per accelerator J, then for each
-#: of the three: lo0, lo1, hi0, hi1 per component J (as `Coef.ratios`).
-LIFE_SIZE = 15
+#: of the three the multipliers of the low and the high energy bound (see `factors`).
+LIFE_SIZE = 9
 _raw: dict[str, Any] = {}
 
 
@@ -141,18 +141,36 @@ def _combine(r: float, f: float, lower: bool) -> float:
 
 
 def factors(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks: float,
-            pue: float, ratios: tuple[float, ...]) -> tuple[float, ...]:
+            pue: float, ratios: tuple[float, ...],
+            nominal: tuple[float, float]) -> tuple[float, ...]:
     """The `Coef.life` tuple: `LIFE_SIZE` numbers per block of `ratios` (one block, or two
-    when `ratios` has the assumed-quantity block first; see `Coef.ratios`)."""
+    when `ratios` has the assumed-quantity block first; see `Coef.ratios`).
+
+    Per block: embodied g, water mL and ADPe kg Sb eq per accelerator J (central), then the
+    multipliers that turn a call's energy bounds into each impact's bounds: embodied on the
+    accelerator Wh bounds, water and ADPe on the facility Wh bounds. Each multiplier is the
+    impact per Wh times (combined ratio / energy ratio) at the reference request, whose
+    prefill/decode split is `nominal`, so a call's bound costs one multiplication.
+    """
     (ke, kw, ka), (le, he, lw, hw, la, ha) = _per_joule(mix, provider, zone, ks, pue)
     fac = ks * pue
+    n0, n1 = nominal
+    tot = n0 + n1
+
+    def ref(a: float, b: float) -> float:  # the reference request's ratio of its two parts
+        return (n0 * a + n1 * b) / tot if tot > 0 else 1.0
+
     out: list[float] = []
     for off in range(0, len(ratios), 16):
         r = ratios[off:off + 16]
-        acc = (r[0], r[1], r[2], r[3])
-        fc = (r[8] / fac, r[9] / fac, r[10] / fac, r[11] / fac)
+        acc_lo, acc_hi = ref(r[0], r[1]), ref(r[2], r[3])
+        fac_lo, fac_hi = ref(r[8], r[9]) / fac, ref(r[10], r[11]) / fac
         out += [ke, kw, ka]
-        for k, (lo, hi), base in ((ke, (le, he), acc), (kw, (lw, hw), fc), (ka, (la, ha), fc)):
-            out += [k * _combine(base[0], lo, True), k * _combine(base[1], lo, True),
-                    k * _combine(base[2], hi, False), k * _combine(base[3], hi, False)]
+        for k, per_wh, (lo, hi), (rlo, rhi) in (
+                (ke, 3600.0, (le, he), (acc_lo, acc_hi)),
+                (kw, 3600.0 / fac, (lw, hw), (fac_lo, fac_hi)),
+                (ka, 3600.0 / fac, (la, ha), (fac_lo, fac_hi))):
+            m = k * per_wh
+            out += [m * _combine(rlo, lo, True) / rlo if rlo > 0 else m * lo,
+                    m * _combine(rhi, hi, False) / rhi]
     return tuple(out)

@@ -22,7 +22,7 @@ __all__ = ["LIFE_SIZE", "electricity", "factors", "onsite_wue"]
 
 _DATA = Path(__file__).with_name("data") / "lifecycle.json"
 _SECONDS_PER_YEAR = 365.25 * 86400.0
-_SAMPLES = 2000
+_SAMPLES = 500
 #: Per block: central embodied g, water mL, ADPe kg Sb eq per accelerator J, then for each
 #: of the three the multipliers of the low and the high energy bound (see `factors`).
 LIFE_SIZE = 9

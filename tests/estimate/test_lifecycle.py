@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wattmeter
 from wattmeter import Usage
@@ -140,3 +142,14 @@ def test_cloud_regions_map_to_their_grid() -> None:
     assert _lifecycle.electricity("gcp:us-central1") == _lifecycle.electricity("US")
     assert _lifecycle.electricity("DE") == _lifecycle.electricity("EU")
     assert _lifecycle.electricity("custom") == _lifecycle.electricity("WORLD")
+
+
+@settings(max_examples=60, deadline=None)
+@given(it=st.integers(0, 200_000), ot=st.integers(0, 20_000), cached=st.floats(0, 1),
+       zone=st.sampled_from([None, "US", "FR", "aws:eu-west-3", "gcp:asia-east1", "CN"]))
+def test_bounds_hold_for_any_request(it: int, ot: int, cached: float, zone: str | None) -> None:
+    fp = wattmeter.estimate("gpt-4o", "openai", input_tokens=it, output_tokens=ot,
+                            cached_input_tokens=int(it * cached), zone=zone)
+    for name in IMPACTS:
+        lo, mid, hi = (getattr(fp, name + s) for s in ("_low", "", "_high"))
+        assert math.isfinite(hi) and 0.0 <= lo <= mid <= hi, (name, lo, mid, hi)

@@ -1,3 +1,7 @@
 """The package version (single source for pyproject and wattmeter_build_info)."""
 
 __version__ = "0.2.0"
+
+#: The estimation method a ledger row and a report name (the package version plus the
+#: life-cycle method's revision; docs/methodology.md says what each revision counts).
+METHOD_VERSION = f"wattmeter/{__version__}; lifecycle/1"

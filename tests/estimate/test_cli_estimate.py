@@ -13,7 +13,9 @@ def test_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "gpt-4o", "--provider", "openai", "--input-tokens", "1200",
                  "--output-tokens", "400"]) == 0
     out = capsys.readouterr().out
-    assert "openai/gpt-4o" in out and "facility Wh" in out and "CO2e g" in out
+    assert "openai/gpt-4o" in out and "facility Wh" in out and "CO2e usage g" in out
+    for row in ("CO2e embodied g", "CO2e total g", "water mL", "ADPe kg Sb eq"):
+        assert row in out
 
 
 def test_json_is_footprint_dict(capsys: pytest.CaptureFixture[str]) -> None:
@@ -23,6 +25,9 @@ def test_json_is_footprint_dict(capsys: pytest.CaptureFixture[str]) -> None:
     d = json.loads(capsys.readouterr().out)
     assert d["operation"] == "image" and d["method"] == "estimated"
     assert d["accelerator_wh"] <= d["server_wh"] <= d["energy_wh"]
+    for name in ("co2e_embodied_g", "co2e_total_g", "water_ml", "adpe_kgsbeq"):
+        assert 0 < d[name + "_low"] <= d[name] <= d[name + "_high"], name
+    assert d["co2e_total_g"] == pytest.approx(d["co2e_g"] + d["co2e_embodied_g"])
 
 
 def test_model_by_size(capsys: pytest.CaptureFixture[str]) -> None:

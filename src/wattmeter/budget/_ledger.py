@@ -21,15 +21,27 @@ from typing import Any
 __all__ = ["GROUP_KEYS", "Ledger", "Row"]
 
 #: (minute bucket, team, provider, model, operation, labels,
-#:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens); labels are the
-#: stored JSON text or the call's mapping, turned into JSON by `write` off the call path.
+#:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens,
+#:  *_LIFE_SUMS, grid_zone, method_version); labels are the stored JSON text or the call's
+#: mapping, turned into JSON by `write` off the call path. A row of the first 12 fields
+#: (written before the life-cycle columns) is accepted: the rest count as 0 and "".
 Row = tuple[int, str, str, str, str, "str | Mapping[str, str]", float, float, float, int,
-            int, int]
+            int, int, float, float, float, float, float, float, float, float, float, str, str]
 
 _COLUMNS = ("team", "provider", "model", "operation")
 #: Keys `totals(group_by=...)` accepts besides "label:<name>".
 GROUP_KEYS = (*_COLUMNS, "minute", "hour", "day", "week", "month")
-_SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens")
+#: Life-cycle sums (issue 10): what `wattmeter report` needs for a scope 3 / CSRD line.
+#: Low/high are sums of the calls' 5th/95th percentiles (errors taken as fully correlated).
+_LIFE_SUMS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_g_low",
+              "co2e_embodied_g_high", "water_ml", "water_ml_low", "water_ml_high",
+              "adpe_kgsbeq")
+#: Text columns kept from the last call of a row's key (its grid zone, its method).
+_LIFE_TEXT = ("grid_zone", "method_version")
+_SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens",
+         *_LIFE_SUMS)
+_NSUMS = len(_SUMS)
+_ROW_PAD = (0.0,) * len(_LIFE_SUMS) + ("",) * len(_LIFE_TEXT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -38,6 +50,12 @@ CREATE TABLE IF NOT EXISTS usage (
     energy_wh REAL NOT NULL DEFAULT 0, co2e_g REAL NOT NULL DEFAULT 0,
     accelerator_wh REAL NOT NULL DEFAULT 0, calls INTEGER NOT NULL DEFAULT 0,
     input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+    co2e_g_low REAL NOT NULL DEFAULT 0, co2e_g_high REAL NOT NULL DEFAULT 0,
+    co2e_embodied_g REAL NOT NULL DEFAULT 0, co2e_embodied_g_low REAL NOT NULL DEFAULT 0,
+    co2e_embodied_g_high REAL NOT NULL DEFAULT 0, water_ml REAL NOT NULL DEFAULT 0,
+    water_ml_low REAL NOT NULL DEFAULT 0, water_ml_high REAL NOT NULL DEFAULT 0,
+    adpe_kgsbeq REAL NOT NULL DEFAULT 0, grid_zone TEXT NOT NULL DEFAULT '',
+    method_version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (team, bucket, provider, model, operation, labels)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fired (
@@ -49,13 +67,30 @@ INSERT OR IGNORE INTO meta VALUES ('schema', '1');
 """
 
 _UPSERT = """
-INSERT INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+INSERT INTO usage (bucket, team, provider, model, operation, labels, energy_wh, co2e_g,
+    accelerator_wh, calls, input_tokens, output_tokens, """ + ", ".join(
+    (*_LIFE_SUMS, *_LIFE_TEXT)) + """)
+VALUES (""" + ",".join("?" * (12 + len(_LIFE_SUMS) + len(_LIFE_TEXT))) + """)
 ON CONFLICT (team, bucket, provider, model, operation, labels) DO UPDATE SET
     energy_wh = energy_wh + excluded.energy_wh, co2e_g = co2e_g + excluded.co2e_g,
     accelerator_wh = accelerator_wh + excluded.accelerator_wh,
     calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens,
-    output_tokens = output_tokens + excluded.output_tokens
-"""
+    output_tokens = output_tokens + excluded.output_tokens, """ + ", ".join(
+    [f"{c} = {c} + excluded.{c}" for c in _LIFE_SUMS]
+    + [f"{c} = excluded.{c}" for c in _LIFE_TEXT])
+
+
+def _add_life_columns(conn: sqlite3.Connection) -> None:
+    """Give a ledger file written before the life-cycle columns existed those columns."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(usage)")}
+    for col in (*_LIFE_SUMS, *_LIFE_TEXT):
+        if col not in have:
+            kind = "TEXT NOT NULL DEFAULT ''" if col in _LIFE_TEXT else "REAL NOT NULL DEFAULT 0"
+            try:
+                conn.execute(f"ALTER TABLE usage ADD COLUMN {col} {kind}")
+            except sqlite3.OperationalError as e:  # another process added it first
+                if "duplicate column" not in str(e):
+                    raise
 
 
 _json_cache: dict[tuple[tuple[str, str], ...], str] = {}
@@ -101,6 +136,7 @@ class Ledger:
             conn.execute("PRAGMA synchronous = NORMAL")
             if not self._ready:
                 conn.executescript(_SCHEMA)
+                _add_life_columns(conn)
                 self._ready = True
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
@@ -136,12 +172,14 @@ class Ledger:
         for r in rows:
             labels = r[5]
             key = (*r[:5], labels if isinstance(labels, str) else labels_json(labels))
+            vals = r[6:] if len(r) > 12 else (*r[6:], *_ROW_PAD)
             cur = merged.get(key)
             if cur is None:
-                merged[key] = [*key, *r[6:]]
+                merged[key] = [*key, *vals]
             else:
-                for i in range(6, 12):
-                    cur[i] += r[i]
+                for i in range(_NSUMS):
+                    cur[6 + i] += vals[i]
+                cur[6 + _NSUMS:] = vals[_NSUMS:]
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
@@ -224,7 +262,8 @@ class Ledger:
         `group_by` takes "team", "provider", "model", "operation", "label:<name>" and the
         time keys "minute", "hour", "day", "week", "month" (in `tz`, default UTC). Each
         row has the group keys plus energy_wh, co2e_g, accelerator_wh, calls,
-        input_tokens and output_tokens, sorted by the group keys.
+        input_tokens, output_tokens, the life-cycle sums (`_LIFE_SUMS`) and the lists
+        grid_zones and method_versions, sorted by the group keys.
         """
         keys = tuple(group_by)
         for k in keys:
@@ -232,7 +271,8 @@ class Ledger:
                 raise ValueError(f"group_by: got {k!r}; expected any of "
                                  f"{', '.join(GROUP_KEYS)} or 'label:<name>'")
         sql = ["SELECT bucket, team, provider, model, operation, labels, "
-               + ", ".join(f"SUM({s})" for s in _SUMS) + " FROM usage WHERE 1=1"]
+               + ", ".join(f"SUM({s})" for s in _SUMS) + ", " + ", ".join(
+                   f"MAX({c})" for c in _LIFE_TEXT) + " FROM usage WHERE 1=1"]
         args: list[Any] = []
         if since is not None:
             sql.append("AND bucket >= ?")
@@ -247,18 +287,25 @@ class Ledger:
             args.append(value)
         sql.append("GROUP BY bucket, team, provider, model, operation, labels")
         groups: dict[tuple[Any, ...], list[Any]] = {}
+        texts: dict[tuple[Any, ...], tuple[set[str], set[str]]] = {}
+        end = 6 + _NSUMS
         for row in self._conn().execute(" ".join(sql), args):
             gk = tuple(_group_value(k, row, tz) for k in keys)
             acc = groups.get(gk)
             if acc is None:
-                groups[gk] = list(row[6:])
+                groups[gk] = list(row[6:end])
+                texts[gk] = (set(), set())
             else:
-                for i, v in enumerate(row[6:]):
+                for i, v in enumerate(row[6:end]):
                     acc[i] += v
+            for seen, value in zip(texts[gk], row[end:], strict=True):
+                if value:
+                    seen.add(value)
         out = []
         for gk in sorted(groups, key=lambda t: tuple(str(x) for x in t)):
             d: dict[str, Any] = dict(zip(keys, gk, strict=True))
             d.update(zip(_SUMS, groups[gk], strict=True))
+            d["grid_zones"], d["method_versions"] = (sorted(t) for t in texts[gk])
             out.append(d)
         return out
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from .._errors import BudgetExceededError
 from .._guard import count_error, internal_error, logger
+from .._version import METHOD_VERSION
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
 from ._fleet import FleetError, FleetSource, budget_supported
@@ -164,7 +165,11 @@ class BudgetManager:
         now = self.clock()
         row: Row = (int(now // 60 * 60), fp.team, fp.provider, fp.model, fp.operation,
                     fp.labels, fp.energy_wh, fp.co2e_g, fp.accelerator_wh, 1,
-                    fp.input_tokens, fp.output_tokens)  # labels: JSON in the writer
+                    fp.input_tokens, fp.output_tokens,  # labels: JSON in the writer
+                    fp.co2e_g_low, fp.co2e_g_high, fp.co2e_embodied_g,
+                    fp.co2e_embodied_g_low, fp.co2e_embodied_g_high, fp.water_ml,
+                    fp.water_ml_low, fp.water_ml_high, fp.adpe_kgsbeq, fp.grid_zone,
+                    METHOD_VERSION)
         states = self._by_team.get(fp.team, ())
         with self._lock:
             self.ledger.add(row)

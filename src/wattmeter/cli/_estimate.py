@@ -79,16 +79,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"model       {fp.model}" + (f"  (registry: {fp.registry_model})"
                                        if fp.registry_model else "  (not in the registry)"))
     print(f"provider    {fp.provider}    operation {fp.operation}")
-    print(f"{'':12}{'central':>12}{'low (p5)':>12}{'high (p95)':>12}")
+    print(f"{'':17}{'central':>12}{'low (p5)':>12}{'high (p95)':>12}")
     for label, unit, (c, lo, hi) in (
         ("accelerator", "Wh", (fp.accelerator_wh, fp.accelerator_wh_low, fp.accelerator_wh_high)),
         ("server", "Wh", (fp.server_wh, fp.server_wh_low, fp.server_wh_high)),
         ("facility", "Wh", (fp.energy_wh, fp.energy_wh_low, fp.energy_wh_high)),
-        ("CO2e", "g", (fp.co2e_g, fp.co2e_g_low, fp.co2e_g_high)),
+        ("CO2e usage", "g", (fp.co2e_g, fp.co2e_g_low, fp.co2e_g_high)),
+        ("CO2e embodied", "g", (fp.co2e_embodied_g, fp.co2e_embodied_g_low,
+                                fp.co2e_embodied_g_high)),
+        ("CO2e total", "g", (fp.co2e_total_g, fp.co2e_total_g_low, fp.co2e_total_g_high)),
+        ("water", "mL", (fp.water_ml, fp.water_ml_low, fp.water_ml_high)),
+        ("ADPe", "kg Sb eq", (fp.adpe_kgsbeq, fp.adpe_kgsbeq_low, fp.adpe_kgsbeq_high)),
     ):
-        print(f"{label + ' ' + unit:<12}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
-    print(f"grid        {fp.grid_zone} at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh; PUE {fp.pue:g}; "
-          f"method {fp.method}")
+        print(f"{label + ' ' + unit:<17}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
+    print(f"grid        {fp.grid_zone} at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh (location-based); "
+          f"PUE {fp.pue:g}; method {fp.method}")
+    print("boundary    CO2e usage = operational electricity; embodied = hardware manufacturing "
+          "amortised; total = both")
     for w in fp.warnings:
         print(f"warning     {w}")
     return 0

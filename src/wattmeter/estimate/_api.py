@@ -33,8 +33,8 @@ _INF = float("inf")
 _new = tuple.__new__
 _CACHE_SIZE = 4096
 _MAX_TOKENS = 100_000_000
-#: Life-cycle fields of a Footprint until the life-cycle model fills them (issue 10).
-_NO_LIFECYCLE = (0.0,) * 12
+#: Length of one block of `Coef.life` (`_lifecycle.LIFE_SIZE`; kept here: no import per call).
+_LIFE = 9
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
 _components: Any = None
 _intensity_for: Any = None
@@ -218,23 +218,35 @@ def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any
     return e0 + c.request_j, e1, known
 
 
-def _footprint(c: Coef, r: tuple[float, ...], provider: str, model: str, operation: str,
-               team: str,
+def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: str,
+               model: str, operation: str, team: str,
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _) = c
-    acc = (e0 + e1) / 3600.0
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _) = c
+    j = e0 + e1
+    acc = j / 3600.0
     server = acc * ks
     energy = server * pue
+    (ke, kw, ka, me_lo, me_hi, mw_lo, mw_hi, ma_lo, ma_hi) = lf
+    en_lo = (e0 * r[8] + e1 * r[9]) / 3600.0
+    en_hi = (e0 * r[10] + e1 * r[11]) / 3600.0
+    acc_lo = (e0 * r[0] + e1 * r[1]) / 3600.0
+    acc_hi = (e0 * r[2] + e1 * r[3]) / 3600.0
+    co2 = energy * inten / 1000.0
+    co2_lo = e0 * r[12] + e1 * r[13]
+    co2_hi = e0 * r[14] + e1 * r[15]
+    emb = j * ke
+    emb_lo = acc_lo * me_lo
+    emb_hi = acc_hi * me_hi
     return _new(Footprint, (
         provider, model, operation, team, labels, it, ot, ct, rt,
-        energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
-        acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
+        energy, en_lo, en_hi, acc, acc_lo, acc_hi,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
+        co2, co2_lo, co2_hi,
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
-        *_NO_LIFECYCLE))
+        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
 
 
 def _count(field: str, value: Any) -> int:
@@ -317,7 +329,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j) = c
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -339,16 +351,32 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
                                 images, characters)
         if known and len(r) > 16:
             r = r[16:]
-    acc = (e0 + e1) / 3600.0
+            lf = lf[_LIFE:]
+        elif len(lf) > _LIFE:  # the assumed quantity's block comes first
+            lf = lf[:_LIFE]
+    j = e0 + e1
+    acc = j / 3600.0
     server = acc * ks
     energy = server * pue_
+    (ke, kw, ka, me_lo, me_hi, mw_lo, mw_hi, ma_lo, ma_hi) = lf
+    en_lo = (e0 * r[8] + e1 * r[9]) / 3600.0
+    en_hi = (e0 * r[10] + e1 * r[11]) / 3600.0
+    acc_lo = (e0 * r[0] + e1 * r[1]) / 3600.0
+    acc_hi = (e0 * r[2] + e1 * r[3]) / 3600.0
+    co2 = energy * inten / 1000.0
+    co2_lo = e0 * r[12] + e1 * r[13]
+    co2_hi = e0 * r[14] + e1 * r[15]
+    emb = j * ke
+    emb_lo = acc_lo * me_lo
+    emb_hi = acc_hi * me_hi
     return _new(Footprint, (
         provider or cprov, name, operation, "default", EMPTY_LABELS, it, ot, ct, rt,
-        energy, (e0 * r[8] + e1 * r[9]) / 3600.0, (e0 * r[10] + e1 * r[11]) / 3600.0,
-        acc, (e0 * r[0] + e1 * r[1]) / 3600.0, (e0 * r[2] + e1 * r[3]) / 3600.0,
+        energy, en_lo, en_hi, acc, acc_lo, acc_hi,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        energy * inten / 1000.0, e0 * r[12] + e1 * r[13], e0 * r[14] + e1 * r[15],
-        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0, *_NO_LIFECYCLE))
+        co2, co2_lo, co2_hi,
+        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
+        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
 
 
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
@@ -365,6 +393,7 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     ct = usage.cached_input_tokens or 0
     rt = usage.reasoning_tokens or 0
     r = c.ratios
+    lf = c.life
     if c.kind == "text":
         e0, e1, _ = _energy(c, it, ot, ct, rt, None, None, None, None, None, None, None, None)
     else:
@@ -373,8 +402,11 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
                                 usage.frames, usage.fps, sec, usage.images, usage.characters)
         if known and len(r) > 16:
             r = r[16:]
+            lf = lf[_LIFE:]
+        elif len(lf) > _LIFE:  # the assumed quantity's block comes first
+            lf = lf[:_LIFE]
     w = c.warnings
     if usage.warnings:
         w = w + tuple(x for x in usage.warnings if x not in w)
-    return _footprint(c, r, usage.provider, usage.model, usage.operation, team, labels, it, ot,
+    return _footprint(c, r, lf, usage.provider, usage.model, usage.operation, team, labels, it, ot,
                       ct, rt, e0, e1, w, usage.outcome, usage.response_model, timestamp)

@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from . import _diffusion, _text
+from . import _diffusion, _lifecycle, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants
 from ._resolve import Deployment, Subject
@@ -39,6 +39,9 @@ class Coef(NamedTuple):
     warnings: tuple[str, ...]
     registry_model: str | None
     request_j: float         # fixed accelerator J of a request with nothing generated
+    # Life-cycle factors per accelerator J (`_lifecycle.factors`): one block of
+    # `_lifecycle.LIFE_SIZE` per block of `ratios`, sliced together with it.
+    life: tuple[float, ...] = ()
 
 
 def _kind(s: Subject) -> str:
@@ -279,5 +282,9 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             lo = [min(_pct(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
             hi = [max(_pct(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
             ratios += lo + hi
+    # Life-cycle impacts (issue 10): per-J factors of the same hardware mix, zone and PUE.
+    hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)
+    life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
-                tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]))
+                tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
+                life)

@@ -277,6 +277,19 @@ def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, fa
         sc.ATTR_GRID_INTENSITY: fp.grid_gco2e_per_kwh,
         sc.ATTR_PUE: fp.pue,
         sc.ATTR_METHOD: fp.method,
+        # life-cycle impacts (issue 10): embodied and total CO2e, water, abiotic depletion
+        sc.ATTR_CO2E_EMBODIED_G: fp.co2e_embodied_g,
+        sc.ATTR_CO2E_EMBODIED_G_LOW: fp.co2e_embodied_g_low,
+        sc.ATTR_CO2E_EMBODIED_G_HIGH: fp.co2e_embodied_g_high,
+        sc.ATTR_CO2E_TOTAL_G: fp.co2e_total_g,
+        sc.ATTR_CO2E_TOTAL_G_LOW: fp.co2e_total_g_low,
+        sc.ATTR_CO2E_TOTAL_G_HIGH: fp.co2e_total_g_high,
+        sc.ATTR_WATER_ML: fp.water_ml,
+        sc.ATTR_WATER_ML_LOW: fp.water_ml_low,
+        sc.ATTR_WATER_ML_HIGH: fp.water_ml_high,
+        sc.ATTR_ADPE_KGSBEQ: fp.adpe_kgsbeq,
+        sc.ATTR_ADPE_KGSBEQ_LOW: fp.adpe_kgsbeq_low,
+        sc.ATTR_ADPE_KGSBEQ_HIGH: fp.adpe_kgsbeq_high,
     })
     if fp.warnings:
         attrs[sc.ATTR_WARNINGS] = list(fp.warnings)

@@ -79,6 +79,43 @@ ATTR_LABEL_PREFIX = "wattmeter.label."  # + label name, e.g. wattmeter.label.fea
 ATTR_METHOD = "wattmeter.method"  # "estimated" or "measured"
 ATTR_WARNINGS = "wattmeter.warnings"  # string array
 
+# --- wattmeter span attributes: life-cycle impacts (issue 10; docs/methodology.md) -------
+#: ``wattmeter.co2e_g`` above is the usage (operational, location-based) CO2e; these add
+#: the hardware's embodied share, the total, water (mL) and abiotic depletion (kg Sb eq).
+ATTR_CO2E_EMBODIED_G = "wattmeter.co2e_embodied_g"
+ATTR_CO2E_EMBODIED_G_LOW = "wattmeter.co2e_embodied_g.low"
+ATTR_CO2E_EMBODIED_G_HIGH = "wattmeter.co2e_embodied_g.high"
+ATTR_CO2E_TOTAL_G = "wattmeter.co2e_total_g"
+ATTR_CO2E_TOTAL_G_LOW = "wattmeter.co2e_total_g.low"
+ATTR_CO2E_TOTAL_G_HIGH = "wattmeter.co2e_total_g.high"
+ATTR_WATER_ML = "wattmeter.water_ml"
+ATTR_WATER_ML_LOW = "wattmeter.water_ml.low"
+ATTR_WATER_ML_HIGH = "wattmeter.water_ml.high"
+ATTR_ADPE_KGSBEQ = "wattmeter.adpe_kgsbeq"
+ATTR_ADPE_KGSBEQ_LOW = "wattmeter.adpe_kgsbeq.low"
+ATTR_ADPE_KGSBEQ_HIGH = "wattmeter.adpe_kgsbeq.high"
+#: Footprint field -> span attribute, for the twelve life-cycle values.
+LIFECYCLE_ATTRS = {
+    "co2e_embodied_g": ATTR_CO2E_EMBODIED_G,
+    "co2e_embodied_g_low": ATTR_CO2E_EMBODIED_G_LOW,
+    "co2e_embodied_g_high": ATTR_CO2E_EMBODIED_G_HIGH,
+    "co2e_total_g": ATTR_CO2E_TOTAL_G,
+    "co2e_total_g_low": ATTR_CO2E_TOTAL_G_LOW,
+    "co2e_total_g_high": ATTR_CO2E_TOTAL_G_HIGH,
+    "water_ml": ATTR_WATER_ML,
+    "water_ml_low": ATTR_WATER_ML_LOW,
+    "water_ml_high": ATTR_WATER_ML_HIGH,
+    "adpe_kgsbeq": ATTR_ADPE_KGSBEQ,
+    "adpe_kgsbeq_low": ATTR_ADPE_KGSBEQ_LOW,
+    "adpe_kgsbeq_high": ATTR_ADPE_KGSBEQ_HIGH,
+}
+__all__ += [
+    "ATTR_ADPE_KGSBEQ", "ATTR_ADPE_KGSBEQ_HIGH", "ATTR_ADPE_KGSBEQ_LOW",
+    "ATTR_CO2E_EMBODIED_G", "ATTR_CO2E_EMBODIED_G_HIGH", "ATTR_CO2E_EMBODIED_G_LOW",
+    "ATTR_CO2E_TOTAL_G", "ATTR_CO2E_TOTAL_G_HIGH", "ATTR_CO2E_TOTAL_G_LOW",
+    "ATTR_WATER_ML", "ATTR_WATER_ML_HIGH", "ATTR_WATER_ML_LOW", "LIFECYCLE_ATTRS",
+]
+
 # --- OpenTelemetry metrics (otel_metrics=true) ------------------------------------------
 OTEL_ENERGY = "wattmeter.energy"  # counter, J
 OTEL_CO2E = "wattmeter.co2e"  # counter, g

@@ -12,6 +12,7 @@ Amazon Titan ``inputTextTokenCount``/``results[].tokenCount``; streamed chunks e
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -38,6 +39,12 @@ def count(value: Any) -> int | None:
 
 
 def model_name(model_id: Any) -> str:
+    """The model a Bedrock ``modelId`` names (see `_model_name`); cached per id string."""
+    return _model_name(model_id) if isinstance(model_id, str) else "unknown"
+
+
+@functools.lru_cache(maxsize=256)
+def _model_name(model_id: str) -> str:
     """The model a Bedrock ``modelId`` names, without vendor, geography or version.
 
     ``us.anthropic.claude-3-5-haiku-20241022-v1:0`` -> ``claude-3-5-haiku-20241022``; an

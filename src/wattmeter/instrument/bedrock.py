@@ -152,7 +152,10 @@ class ConverseStream(_EventStreamEndpoint):
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         delta = chunk.get("contentBlockDelta") if isinstance(chunk, dict) else None
         if delta is not None:
-            req.state.chars += text_chars(delta)
+            inner = delta.get("delta") if isinstance(delta, dict) else None
+            text = inner.get("text") if isinstance(inner, dict) else None
+            # Text deltas (the common case) directly; tool input and reasoning by walking.
+            req.state.chars += len(text) if isinstance(text, str) else text_chars(delta)
         elif isinstance(chunk, dict) and "metadata" in chunk:
             meta = chunk["metadata"]
             _converse_usage(usage, meta.get("usage") if isinstance(meta, dict) else None,

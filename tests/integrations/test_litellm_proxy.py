@@ -200,13 +200,19 @@ async def test_in_process_sync_async_stream_and_failure(
                                            stream_options={"include_usage": True}, **kw)
         async for _ in stream:
             pass
+        for _ in litellm.completion(model="openai/gpt-4o", messages=MESSAGES, max_tokens=5,
+                                    stream=True, stream_options={"include_usage": True},
+                                    metadata=meta, **kw):
+            pass
         with pytest.raises(litellm.InternalServerError):
             await litellm.acompletion(model="openai/error-500", messages=MESSAGES, **kw)
-        _wait(fps, 3)
+        with pytest.raises(litellm.RateLimitError):
+            litellm.completion(model="openai/error-429", messages=MESSAGES, **kw)
+        _wait(fps, 5)
     got = sorted((fp.outcome, fp.team, fp.output_tokens, fp.labels.get("litellm_key_alias"))
                  for fp in fps)
-    assert got == [("error", "default", 0, None), ("ok", "search", 3, "k1"),
-                   ("ok", "search", 6, "k1")]
+    assert got == [("error", "default", 0, None)] * 2 + [
+        ("ok", "search", 3, "k1"), ("ok", "search", 5, "k1"), ("ok", "search", 6, "k1")]
 
 
 def test_counted_once_when_litellm_is_also_instrumented(

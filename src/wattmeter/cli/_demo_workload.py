@@ -1,7 +1,8 @@
 """The demo's workload: several teams calling the real client libraries through the simulator.
 
 Each team has a few calls it makes every round (chat, streaming, embeddings, images,
-video). Libraries that are not installed are skipped; with ``live=True`` the OpenAI and
+video; Bedrock through boto3 when it is installed). Libraries that are not installed are
+skipped; with ``live=True`` the OpenAI and
 Anthropic calls go to the real APIs when their keys are in the environment.
 """
 
@@ -49,7 +50,8 @@ class Workload:
         self._optional_clients()
         #: The libraries this workload calls (what the demo instruments).
         self.libraries = ["openai", "anthropic", *(
-            {"mistral": "mistralai", "cohere": "cohere", "google": "google_genai"}[k]
+            {"mistral": "mistralai", "cohere": "cohere", "google": "google_genai",
+             "bedrock": "bedrock"}[k]
             for k in self.extra)]
 
     def _optional_clients(self) -> None:
@@ -70,6 +72,14 @@ class Workload:
 
             self.extra["google"] = genai.Client(
                 vertexai=True, api_key="demo", http_options=types.HttpOptions(base_url=url))
+        if _installed("boto3"):
+            import boto3
+
+            # Explicit dummy credentials: no AWS configuration or metadata service is read.
+            session = boto3.session.Session(aws_access_key_id="demo",
+                                            aws_secret_access_key="demo",
+                                            region_name="us-east-1")
+            self.extra["bedrock"] = session.client("bedrock-runtime", endpoint_url=self.sim_url)
 
     def calls(self, team: str) -> list[tuple[str, Callable[[], Any]]]:
         """(description, call) pairs a team makes each round."""
@@ -112,6 +122,12 @@ class Workload:
             calls.append(("cohere embed", lambda: co.embed(
                 model="embed-v4.0", texts=["query one", "query two"], input_type="search_query",
                 embedding_types=["float"])))
+        if team == "support" and "bedrock" in self.extra:
+            br = self.extra["bedrock"]
+            calls.append(("Bedrock nova-lite stream", lambda: _drain(br.converse_stream(
+                modelId="us.amazon.nova-lite-v1:0", inferenceConfig={"maxTokens": 150},
+                messages=[{"role": "user", "content": [{"text": "Classify the ticket."}]}],
+            )["stream"])))
         if team == "creative":
             calls.append(("video (Wan2.1 14B, 5 s 720p)", self._video))
         return calls

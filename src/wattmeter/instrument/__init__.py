@@ -31,9 +31,12 @@ LIBRARIES: dict[str, tuple[str, str]] = {
     "huggingface_hub": ("huggingface_hub", "huggingface_hub"),
     "litellm": ("litellm", "litellm"),
     "requests": ("requests", "requests"),
+    "bedrock": ("botocore", "bedrock"),
 }
 _ALIASES = {"google-genai": "google_genai", "genai": "google_genai", "gemini": "google_genai",
-            "mistral": "mistralai", "huggingface": "huggingface_hub", "hf": "huggingface_hub"}
+            "mistral": "mistralai", "huggingface": "huggingface_hub", "hf": "huggingface_hub",
+            "bedrock-runtime": "bedrock", "bedrock_runtime": "bedrock", "boto3": "bedrock",
+            "botocore": "bedrock", "aws": "bedrock"}
 
 _patches: dict[str, list[Patch]] = {}
 #: Libraries to patch when the application imports them (post-import hooks registered).

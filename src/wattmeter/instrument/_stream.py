@@ -58,6 +58,29 @@ class _Base(wrapt.ObjectProxy):
         self._self_finalizer.detach()
         _end(self._self_call, self._self_endpoint, self._self_req, self._self_usage, error)
 
+    def _self_closer(self, name: str) -> Any:
+        # The stream's own method, or AttributeError when it has none: ``close``/``aclose``
+        # are whatever the stream's are (sync, async, absent), so the proxy's are too.
+        method = getattr(self.__wrapped__, name)
+
+        def close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)  # returned as is: a coroutine is the caller's
+            finally:
+                self._self_done()
+
+        return close
+
+    @property
+    def close(self) -> Any:
+        """The stream's ``close`` (sync or async, as the stream has it), finishing the call."""
+        return self._self_closer("close")
+
+    @property
+    def aclose(self) -> Any:
+        """The stream's ``aclose``, finishing the call; absent when the stream has none."""
+        return self._self_closer("aclose")
+
     def __copy__(self) -> Any:  # pragma: no cover - streams are not copyable
         raise TypeError("a stream cannot be copied")
 
@@ -128,12 +151,6 @@ class StreamProxy(_Base):
         finally:
             self._self_done()
 
-    def close(self) -> Any:
-        try:
-            close = getattr(self.__wrapped__, "close", None)
-            return close() if close is not None else None
-        finally:
-            self._self_done()
 
 
 class AsyncStreamProxy(_Base):
@@ -172,15 +189,3 @@ class AsyncStreamProxy(_Base):
             return await exit_(exc_type, exc, tb) if exit_ is not None else None
         finally:
             self._self_done()
-
-    async def close(self) -> Any:
-        try:
-            close = getattr(self.__wrapped__, "close", None)
-            if close is None:
-                close = getattr(self.__wrapped__, "aclose", None)
-            return await close() if close is not None else None
-        finally:
-            self._self_done()
-
-    async def aclose(self) -> Any:
-        return await self.close()

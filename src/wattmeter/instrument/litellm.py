@@ -98,13 +98,14 @@ def provider_name(litellm_provider: str | None, api_base: Any = None) -> str:
 class _State:
     """Per-call facts read after the response (lengths, litellm's hidden usage; no text)."""
 
-    __slots__ = ("chars", "exact", "hidden", "source")
+    __slots__ = ("chars", "exact", "hidden", "source", "unreported")
 
     def __init__(self, source: Any) -> None:
         self.source = source
         self.chars = 0
         self.exact = False
         self.hidden: Any = None
+        self.unreported = False
 
 
 def _estimated(usage: Usage) -> None:
@@ -182,14 +183,18 @@ class Completion(_LiteLLMEndpoint):
         hidden = getattr(chunk, "_hidden_params", None)
         if isinstance(hidden, dict) and "usage" in hidden:
             state.hidden = hidden  # litellm fills in the final usage here at the end
+            # litellm >= 1.110 marks a stream whose provider sent no usage with an
+            # ``UnreportedUsage`` on the last chunk, then swaps in its own tokenizer count.
+            if type(hidden["usage"]).__name__ == "UnreportedUsage":
+                state.unreported = True
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
         state: _State = req.state
         if state.exact:
             return usage
-        if state.hidden is not None and add_openai_usage(usage, state.hidden.get("usage")) and (
-                usage.input_tokens or usage.output_tokens):
+        hidden = None if state.unreported or state.hidden is None else state.hidden.get("usage")
+        if add_openai_usage(usage, hidden) and (usage.input_tokens or usage.output_tokens):
             return usage
         usage.input_tokens = messages_tokens(state.source)
         usage.output_tokens = (state.chars + 3) // 4

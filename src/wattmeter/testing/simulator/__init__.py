@@ -20,7 +20,7 @@ __all__ = ["PROVIDERS", "Simulator", "register_all"]
 
 #: Provider route modules, in this package.
 PROVIDERS = ("openai", "anthropic", "google_genai", "mistralai", "cohere", "huggingface",
-             "electricity_maps")
+             "electricity_maps", "bedrock")
 
 
 def register_all(sim: Simulator, providers: Iterable[str] | None = None) -> None:

@@ -187,7 +187,10 @@ class Completion(_LiteLLMEndpoint):
             # ``UnreportedUsage`` on the last chunk, then swaps in its own tokenizer count.
             if type(hidden["usage"]).__name__ == "UnreportedUsage":
                 state.unreported = True
-        return False
+        # The final chunk litellm adds because we asked for usage, even when the provider
+        # sent none (no choices, no counts): still ours to hide, so the caller sees the
+        # stream it would have seen without wattmeter.
+        return req.injected_usage and not has_content and not field(chunk, "choices")
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
         state: _State = req.state

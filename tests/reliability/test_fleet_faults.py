@@ -25,7 +25,7 @@ def _finishes(fn: Callable[[], Any], within: float = WAIT_S) -> tuple[bool, Any]
     def run() -> None:
         try:
             out.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             out.append(exc)
 
     t = threading.Thread(target=run, daemon=True)

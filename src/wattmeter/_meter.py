@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _config
+from . import _config, _fork  # noqa: F401 - _fork: fresh locks in forked children
 from ._attribution import current_attribution
 from ._footprint import Footprint
 from ._guard import internal_error

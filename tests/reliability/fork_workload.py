@@ -3,8 +3,9 @@
 Run as a script: ``python fork_workload.py FORKS LEDGER_PATH``. Four threads meter calls
 non-stop while the ledger is flushed every 10 ms (so a thread is often inside SQLite);
 from the moment each thread has made 100 calls, the process forks FORKS times; each child
-meters one call, then calls ``sys.exit(0)`` (atexit: the ledger's last write). A child that has not exited 10 s later is a hang: at the call if it never said
-"called", at exit otherwise. Prints one JSON line; shared by tests/reliability/test_fork.py
+meters one call, then calls ``sys.exit(0)`` (atexit: the ledger's last write). A child
+that has not exited 10 s later is a hang: at the call if it never said "called", at exit
+otherwise. Prints one JSON line; shared by tests/reliability/test_fork.py
 (30 forks) and benchmarks/load.py (150 forks).
 """
 

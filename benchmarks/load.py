@@ -21,7 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import wattmeter
 from wattmeter import Budget, _meter
@@ -30,7 +32,8 @@ from wattmeter.budget import Ledger, current_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 FORK_WORKLOAD = ROOT / "tests" / "reliability" / "fork_workload.py"
-MSG = [{"role": "user", "content": "hi"}]
+MSG: Any = [{"role": "user", "content": "hi"}]
+ASYNC_IN_FLIGHT = 50
 
 
 def _requests_total(team: str) -> float:
@@ -85,15 +88,97 @@ def threads_and_async(tmp: Path, n_threads: int, n_calls: int, n_async: int) -> 
                                      max_retries=0)
 
         async def many() -> list[object]:
-            with wattmeter.attribute(team="async"):
-                return await asyncio.gather(*(aclient.chat.completions.create(
-                    model="gpt-4o-mini", messages=MSG, max_tokens=5)
-                    for _ in range(n_async)), return_exceptions=True)
+            gate = asyncio.Semaphore(ASYNC_IN_FLIGHT)  # the simulator's listen backlog
 
+            async def one() -> object:
+                async with gate:
+                    return await aclient.chat.completions.create(
+                        model="gpt-4o-mini", messages=MSG, max_tokens=5)
+
+            with wattmeter.attribute(team="async"):
+                return await asyncio.gather(*(one() for _ in range(n_async)),
+                                            return_exceptions=True)
+
+        t0 = time.perf_counter()
         results = asyncio.run(many())
-        bad = sum(isinstance(r, BaseException) for r in results)
-        print(f"async: {n_async:,} concurrent calls, {bad} errors; Prometheus counted "
+        dt = time.perf_counter() - t0
+        bad = sorted({type(r).__name__ for r in results if isinstance(r, BaseException)})
+        n_bad = sum(isinstance(r, BaseException) for r in results)
+        print(f"async: {n_async:,} calls ({ASYNC_IN_FLIGHT} in flight) in {dt:.1f} s, "
+              f"{n_bad} errors {bad or ''}; Prometheus counted "
               f"{_requests_total('async'):,.0f}, ledger {_ledger_calls('async'):,}")
+
+
+_LOCKER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("CREATE TABLE IF NOT EXISTS x (a)")
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def _timed_us(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e6
+
+
+def startup(tmp: Path) -> None:
+    """configure() and the first call with a free ledger, a ledger locked by another
+    process, and a fleet Prometheus that trickles bytes (after a warm-up that imports
+    everything, so the figures are waits, not first imports)."""
+    sys.path.insert(0, str(ROOT / "tests" / "reliability"))
+    from fault_servers import Server, trickle
+
+    def first_call() -> None:
+        with wattmeter.attribute(team="boot"):
+            _meter.start_call("openai", "gpt-4o", "chat").finish(
+                Usage("openai", "gpt-4o", "chat", input_tokens=10, output_tokens=10))
+
+    def measure(label: str, **options: Any) -> None:
+        cfg_us = _timed_us(lambda: wattmeter.configure(
+            budgets=[Budget(team="boot", limit="1 MWh", period="day")], **options))
+        call_us = _timed_us(first_call)
+        next_us = _timed_us(first_call)
+        print(f"startup, {label}: configure() {cfg_us:,.0f} us, first call {call_us:,.0f} "
+              f"us, second call {next_us:,.0f} us")
+        wattmeter.configure(budgets=[], ledger="sqlite", prometheus_url=None)
+
+    wattmeter.configure(budgets=[Budget(team="warm", limit="1 MWh")],
+                        ledger_path=str(tmp / "warm.sqlite3"))
+    first_call()
+    wattmeter.configure(budgets=[])
+    measure("free ledger", ledger_path=str(tmp / "free.sqlite3"))
+    path = tmp / "locked.sqlite3"
+    locker = subprocess.Popen([sys.executable, "-c", _LOCKER, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+    try:
+        measure("ledger locked by another process", ledger_path=str(path))
+    finally:
+        locker.kill()
+        locker.wait()
+    with Server(trickle(0.05)) as prom:
+        measure("fleet Prometheus trickling bytes", ledger="prometheus",
+                prometheus_url=prom.url, fleet_timeout_s=0.5,
+                ledger_path=str(tmp / "fleet.sqlite3"))
+    # a hanging fleet query must not hold up ledger writes
+    with Server(trickle(0.05)) as prom:
+        wattmeter.configure(budgets=[Budget(team="boot", limit="1 MWh", period="day")],
+                            ledger="prometheus", prometheus_url=prom.url, fleet_timeout_s=30,
+                            ledger_path=str(tmp / "fleet2.sqlite3"))
+        for _ in range(300):
+            first_call()
+        time.sleep(1.0)
+        mgr = current_manager()
+        assert mgr is not None
+        written = int(sum(r["calls"] for r in mgr.ledger.totals(group_by=("team",))))
+        prom.stop.set()
+    print(f"fleet query hanging (fleet_timeout_s=30): 1 s later {written} of 300 calls in "
+          "the ledger")
+    wattmeter.configure(budgets=[], ledger="sqlite", prometheus_url=None)
 
 
 def _rss_mib() -> float:
@@ -117,7 +202,7 @@ def rss(tmp: Path, n: int) -> None:
     calls(n)
     dt = time.perf_counter() - t0
     after = _rss_mib()
-    print(f"memory: RSS {before:.1f} -> {after:.1f} MiB (+{after - before:.1f} MiB) over "
+    print(f"memory: RSS {before:.1f} -> {after:.1f} MiB ({after - before:+.1f} MiB) over "
           f"{n:,} metered calls ({dt / n * 1e6:.1f} us per call incl. meter, Prometheus, "
           f"ledger queue); ledger {_ledger_calls('rss'):,} of {n + 10_000:,}")
 
@@ -191,16 +276,25 @@ def main() -> None:
     ap.add_argument("--rss-calls", type=int, default=100_000)
     ap.add_argument("--forks", type=int, default=150)
     ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--parts", default="startup,threads,rss,forks,kills",
+                    help="comma-separated subset of startup,threads,rss,forks,kills")
     a = ap.parse_args()
+    parts = set(a.parts.split(","))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         os.chdir(tmp)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, wattmeter "
               f"{wattmeter.__version__}")
-        threads_and_async(tmp, a.threads, a.calls, a.async_calls)
-        rss(tmp, a.rss_calls)
-        forks(tmp, a.forks)
-        kills(tmp, a.kills)
+        if "startup" in parts:
+            startup(tmp)
+        if "threads" in parts:
+            threads_and_async(tmp, a.threads, a.calls, a.async_calls)
+        if "rss" in parts:
+            rss(tmp, a.rss_calls)
+        if "forks" in parts:
+            forks(tmp, a.forks)
+        if "kills" in parts:
+            kills(tmp, a.kills)
 
 
 if __name__ == "__main__":

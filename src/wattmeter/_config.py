@@ -85,8 +85,8 @@ OPTIONS: dict[str, Option] = {
         _opt("prometheus_url", "str", None, "Prometheus HTTP API base URL for fleet budgets.",
              optional=True),
         _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0),
-        _opt("fleet_timeout_s", "float", 2.0, "Timeout of one Prometheus query for fleet "
-             "budgets.", minimum=0.01),
+        _opt("fleet_timeout_s", "float", 2.0, "Total deadline of one Prometheus query for "
+             "fleet budgets, from connecting to the last byte.", minimum=0.01),
         _opt("fail_closed", "bool", False, "Refuse calls when budget consumption can't be "
              "verified (only for budgets with the raise action)."),
         _opt("timezone", "str", "UTC", "Time zone of calendar budget periods (IANA name)."),

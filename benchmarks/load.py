@@ -105,7 +105,7 @@ def threads_and_async(tmp: Path, n_threads: int, n_calls: int, n_async: int) -> 
         bad = sorted({type(r).__name__ for r in results if isinstance(r, BaseException)})
         n_bad = sum(isinstance(r, BaseException) for r in results)
         print(f"async: {n_async:,} calls ({ASYNC_IN_FLIGHT} in flight) in {dt:.1f} s, "
-              f"{n_bad} errors {bad or ''}; Prometheus counted "
+              f"{n_bad} errors{' ' + ', '.join(bad) if bad else ''}; Prometheus counted "
               f"{_requests_total('async'):,.0f}, ledger {_ledger_calls('async'):,}")
 
 

@@ -28,3 +28,30 @@ def test_forking_with_busy_threads_never_hangs_a_child(tmp_path) -> None:
     assert result["ok"] == FORKS
     # each child's one call was written at its exit; no parent row was written twice
     assert result["ledger_calls"] == result["parent_calls"] + FORKS, result
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_gets_fresh_locks_and_forgets_the_parents_threads(tmp_path) -> None:
+    """Locks held and refreshes in flight in the parent at fork don't bind the child."""
+    import threading
+
+    import wattmeter
+    from wattmeter import Budget
+    from wattmeter.budget import current_manager
+    from wattmeter.estimate import _live
+
+    wattmeter.configure(budgets=[Budget(team="search", limit="1 MWh")],
+                        ledger_path=str(tmp_path / "l.db"), prometheus=False)
+    mgr = current_manager()
+    assert mgr is not None
+    parked = threading.Thread(target=lambda: None)
+    with _live._lock, mgr._lock:  # as if another thread were inside at the fork
+        _live._threads["DE"] = parked
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code only
+            ok = (_live._lock.acquire(timeout=1) and "DE" not in _live._threads
+                  and mgr._lock.acquire(timeout=1))
+            os._exit(0 if ok else 1)
+        _live._threads.pop("DE", None)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -163,10 +163,9 @@ def test_the_queue_is_capped_and_drops_are_counted(tmp_path) -> None:
 
 
 def test_a_persistent_fault_is_logged_once_then_counted(tmp_path, caplog) -> None:
-    mgr = _manager(_unwritable(tmp_path))
-    caplog.clear()
     before = _guard.error_counts.get("budget_ledger", 0)
     with caplog.at_level(logging.WARNING, logger="wattmeter"):
+        mgr = _manager(_unwritable(tmp_path))  # its first cycle fails too
         for _ in range(10):
             mgr.record(footprint())
             mgr.sync()

@@ -287,7 +287,8 @@ class Ledger:
         merged: list[Row] = []
         try:
             merged = merge(rows)
-            self.write_merged(merged)
+            if merged:  # nothing queued: no I/O (a forked child exiting, say)
+                self.write_merged(merged)
         except BaseException:
             self.requeue(merged)  # keep them for the next try
             raise

@@ -270,7 +270,8 @@ class BudgetManager(Lifecycle):
             self.ledger.requeue(merged)  # one row per key and minute, capped
             self._fault("budget_ledger", "write failed", exc)
             return False
-        self._recovered("budget_ledger")
+        if merged:
+            self._recovered("budget_ledger")
         return True
 
     def _refresh(self, st: _State, now: float, written: bool) -> None:

@@ -99,21 +99,21 @@ class Lifecycle:
             pass
 
     def _fault(self, where: str, what: str, exc: BaseException) -> None:
-        """A failure of the ledger file or Prometheus: counted every time, logged once
-        until the next cycle that works."""
+        """A failure of the ledger file: counted every time at `where`; logged once per
+        episode (the first failure anywhere), until every failing place works again."""
         count_error(where)
-        if where not in self._faults:
-            self._faults.add(where)
+        if not self._faults:
             logger.warning("wattmeter budget ledger %s: %s (%s: %s); totals are kept in "
                            "memory and retried every cycle; further failures are counted "
                            "in wattmeter_errors_total{where=%r}", self.ledger.path, what,
                            type(exc).__name__, exc, where)
+        self._faults.add(where)
 
     def _recovered(self, where: str) -> None:
         if where in self._faults:
             self._faults.discard(where)
-            logger.warning("wattmeter budget ledger %s: works again (%s)", self.ledger.path,
-                           where)
+            if not self._faults:
+                logger.warning("wattmeter budget ledger %s: works again", self.ledger.path)
 
     def stop(self) -> None:
         """Ask the background threads to stop; the cycle thread writes what is queued and

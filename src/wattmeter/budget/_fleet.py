@@ -158,9 +158,11 @@ class FleetSource:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout_s)
         watchdog = threading.Timer(self.timeout_s, _abort, (conn,))
         watchdog.daemon = True
+        watchdog.start()  # a read blocked past the deadline gets its socket shut
         try:
             conn.connect()
-            watchdog.start()
+            if time.monotonic() >= deadline:
+                raise TimeoutError
             headers = {"Content-Type": "application/x-www-form-urlencoded",
                        "Accept": "application/json", "Connection": "close"}
             if self._auth:

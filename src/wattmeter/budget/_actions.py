@@ -65,11 +65,16 @@ def webhook_session(retries: int = 3, backoff_s: float = 0.5) -> Any:
             after = super().get_retry_after(response)
             return None if after is None else min(after, MAX_RETRY_AFTER_S)
 
-    retry = _Retry(total=retries, connect=retries, read=retries, status=retries,
-                   redirect=0, other=0, backoff_factor=backoff_s, backoff_jitter=backoff_s,
-                   backoff_max=MAX_RETRY_AFTER_S, status_forcelist=_RETRY_STATUSES,
-                   allowed_methods=frozenset({"POST"}), respect_retry_after_header=True,
-                   raise_on_status=False, raise_on_redirect=False)
+    common: dict[str, Any] = dict(
+        total=retries, connect=retries, read=retries, status=retries, redirect=0,
+        backoff_factor=backoff_s, status_forcelist=_RETRY_STATUSES,
+        allowed_methods=frozenset({"POST"}), respect_retry_after_header=True,
+        raise_on_status=False, raise_on_redirect=False)
+    try:  # urllib3 2: jitter and a backoff cap
+        retry = _Retry(other=0, backoff_jitter=backoff_s, backoff_max=MAX_RETRY_AFTER_S,
+                       **common)
+    except TypeError:  # urllib3 1.26 (requests allows it): exponential backoff only
+        retry = _Retry(**common)
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["OPTIONS", "Config", "Option", "configure", "current", "reset", "sources"]
+__all__ = ["OPTIONS", "Config", "Option", "configure", "current", "register_parser", "reset",
+           "sources"]
 
 
 class Option(NamedTuple):
@@ -84,8 +85,8 @@ OPTIONS: dict[str, Option] = {
         _opt("prometheus_url", "str", None, "Prometheus HTTP API base URL for fleet budgets.",
              optional=True),
         _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0),
-        _opt("fleet_timeout_s", "float", 2.0, "Timeout of one Prometheus query for fleet "
-             "budgets.", minimum=0.01),
+        _opt("fleet_timeout_s", "float", 2.0, "Total deadline of one Prometheus query for "
+             "fleet budgets, from connecting to the last byte.", minimum=0.01),
         _opt("fail_closed", "bool", False, "Refuse calls when budget consumption can't be "
              "verified (only for budgets with the raise action)."),
         _opt("timezone", "str", "UTC", "Time zone of calendar budget periods (IANA name)."),
@@ -98,6 +99,15 @@ OPTIONS: dict[str, Option] = {
              "a key also matches subdomains. Unlisted localhost/private hosts are 'self-hosted'."),
     )
 }
+
+#: Parsers of option kinds owned by higher layers, registered by them ("budgets").
+_parsers: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_parser(kind: str, parser: Callable[[Any], Any]) -> None:
+    """Let a higher layer parse the values of one option kind (e.g. "budgets")."""
+    _parsers[kind] = parser
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -169,9 +179,9 @@ def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
             raise _bad(name, value, "a mapping (a TOML table or JSON object)")
         return dict(value)
     if kind == "budgets":
-        from .budget import parse_budgets  # lazy: configuration sits below the budget layer
-
-        return tuple(parse_budgets(value))
+        # The budget layer sits above configuration and registers its parser
+        # (`register_parser`), so data flows one way: budget -> _config, never back.
+        return tuple(_parsers[kind](value))
     raise AssertionError(kind)  # pragma: no cover
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _config
+from . import _config, _fork  # noqa: F401 - _fork: fresh locks in forked children
 from ._attribution import current_attribution
 from ._footprint import Footprint
 from ._guard import internal_error
@@ -197,7 +197,12 @@ def wire(config: _config.Config | None = None) -> None:
         try:
             from .budget import manager
 
-            mgr = manager(cfg)
+            publish: Any = None
+            if cfg.prometheus:  # the budget layer doesn't import the exporter: we wire it
+                from .export.prometheus import set_budget_status
+
+                publish = set_budget_status
+            mgr = manager(cfg, publish=publish)
             checks.append(mgr.check)
             sinks.append(mgr.record)
         except Exception as exc:
@@ -209,4 +214,13 @@ def wire(config: _config.Config | None = None) -> None:
     _state["wired"] = True
 
 
+def _parse_budgets(value: Any) -> Any:
+    from .budget import parse_budgets
+
+    return parse_budgets(value)
+
+
+# The meter core wires the layers: configuration parses budgets with the budget layer's
+# parser, and budgets publish through the exporter, without either importing the other.
+_config.register_parser("budgets", _parse_budgets)
 _config.on_change(wire)

@@ -66,6 +66,8 @@ def test_reconfiguring_replaces_the_manager_and_keeps_the_ledger(tmp_path) -> No
     _configure(tmp_path, limit_wh=0.1)  # a new limit: a new manager, same use
     second = current_manager()
     assert second is not first and second is not None
+    first.close()  # it writes its queue in the background; wait for that here
+    second.flush()  # and the new one reads it in its (background) cycle: run one now
     assert second.status()[0].used == first.status()[0].used > 0
     wattmeter.configure(budgets=[])
     assert current_manager() is None

@@ -158,7 +158,9 @@ def test_gauges_follow_use(tmp_path) -> None:
 
     clock = Clock(DAY0)
     b = Budget(team="gauged", limit_wh=10, period="day", name="gauged-day")
-    mgr = manager(tmp_path, [b], clock, prometheus=True)
+    from wattmeter.export.prometheus import set_budget_status
+
+    mgr = manager(tmp_path, [b], clock, prometheus=True, publish=set_budget_status)
     labels = {"team": "gauged", "budget": "gauged-day"}
     assert REGISTRY.get_sample_value("wattmeter_budget_limit_joules", labels) == 36000.0
     mgr.record(fp(team="gauged", wh=2))

@@ -2,7 +2,10 @@
 
 Events are delivered by one background thread, never on the call path: a slow webhook
 or callback delays other events, not the application's requests. Webhooks are POSTed as
-JSON with a timeout and a few retries with backoff.
+JSON through a `requests` session with urllib3 `Retry`: a few retries on errors, 429 and
+5xx, exponential backoff with jitter, ``Retry-After`` honoured (capped); redirects are
+followed only to the same scheme, host and port (a 307 never re-posts the body elsewhere);
+logs name the webhook by scheme and host only, never its path, query or credentials.
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from typing import Any, NamedTuple
 
 from .._guard import logger
 from ._budget import Budget
+from ._fleet import redact_url
 from ._units import format_amount
 
-__all__ = ["BudgetEvent", "Dispatcher", "post_webhook"]
+__all__ = ["BudgetEvent", "Dispatcher", "post_webhook", "webhook_session"]
+
+#: Longest wait a ``Retry-After`` header may impose on the event thread (seconds).
+MAX_RETRY_AFTER_S = 30.0
+#: Same-origin redirects followed per delivery.
+MAX_REDIRECTS = 3
+_RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class BudgetEvent(NamedTuple):
@@ -43,31 +53,88 @@ class BudgetEvent(NamedTuple):
         }
 
 
+def webhook_session(retries: int = 3, backoff_s: float = 0.5) -> Any:
+    """A `requests.Session` that retries webhook POSTs (errors, 429, 5xx) with
+    exponential backoff plus jitter and honours ``Retry-After`` up to a cap."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class _Retry(Retry):
+        def get_retry_after(self, response: Any) -> float | None:
+            after = super().get_retry_after(response)
+            return None if after is None else min(after, MAX_RETRY_AFTER_S)
+
+    common: dict[str, Any] = dict(
+        total=retries, connect=retries, read=retries, status=retries, redirect=0,
+        backoff_factor=backoff_s, status_forcelist=_RETRY_STATUSES,
+        allowed_methods=frozenset({"POST"}), respect_retry_after_header=True,
+        raise_on_status=False, raise_on_redirect=False)
+    try:  # urllib3 2: jitter and a backoff cap
+        retry = _Retry(other=0, backoff_jitter=backoff_s, backoff_max=MAX_RETRY_AFTER_S,
+                       **common)
+    except TypeError:  # urllib3 1.26 (requests allows it): exponential backoff only
+        retry = _Retry(**common)
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
 def post_webhook(url: str, body: dict[str, Any], *, timeout_s: float = 2.0,
                  retries: int = 3, backoff_s: float = 0.5, session: Any = None) -> bool:
-    """POST `body` as JSON; retry on errors, 5xx and 429 with doubling backoff; True if 2xx."""
-    import requests
+    """POST `body` as JSON; retry on errors, 5xx and 429 (backoff with jitter,
+    ``Retry-After`` honoured); follow same-origin 307/308 only; True if 2xx."""
+    from urllib.parse import urljoin
 
-    http = session or requests
-    delay = backoff_s
-    for attempt in range(retries + 1):
-        try:
-            resp = http.post(url, json=body, timeout=timeout_s)
-            if resp.status_code < 300:
-                return True
-            if resp.status_code < 500 and resp.status_code != 429:
-                logger.warning("wattmeter budget webhook: %s answered HTTP %d; not retrying",
-                               url, resp.status_code)
+    own = session is None
+    http = webhook_session(retries, backoff_s) if own else session
+    safe = redact_url(url)
+    target = url
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                resp = http.post(target, json=body, timeout=timeout_s, allow_redirects=False)
+            except Exception as exc:
+                logger.warning("wattmeter budget webhook: %s failed after %d attempts (%s)",
+                               safe, retries + 1, type(exc).__name__)
                 return False
-            reason = f"HTTP {resp.status_code}"
-        except Exception as exc:
-            reason = type(exc).__name__
-        if attempt < retries:
-            time.sleep(delay)
-            delay *= 2
-    logger.warning("wattmeter budget webhook: %s failed after %d attempts (%s)", url,
-                   retries + 1, reason)
-    return False
+            status = resp.status_code
+            if status < 300:
+                return True
+            if status in (307, 308) and resp.headers.get("Location"):
+                nxt = urljoin(target, resp.headers["Location"])
+                if _origin(nxt) == _origin(url):
+                    target = nxt
+                    continue
+                logger.warning("wattmeter budget webhook: %s redirected to another host "
+                               "(%s); not followed, so the body is not sent there", safe,
+                               redact_url(nxt))
+                return False
+            if 300 <= status < 400:
+                logger.warning("wattmeter budget webhook: %s answered HTTP %d (a redirect "
+                               "that would drop the body); not followed", safe, status)
+            elif status in _RETRY_STATUSES:
+                logger.warning("wattmeter budget webhook: %s failed after %d attempts "
+                               "(HTTP %d)", safe, retries + 1, status)
+            else:
+                logger.warning("wattmeter budget webhook: %s answered HTTP %d; not retrying",
+                               safe, status)
+            return False
+        logger.warning("wattmeter budget webhook: %s redirected more than %d times",
+                       safe, MAX_REDIRECTS)
+        return False
+    finally:
+        if own:
+            http.close()
 
 
 class Dispatcher:
@@ -80,6 +147,7 @@ class Dispatcher:
         self._queue: queue.Queue[BudgetEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._session: Any = None  # made on the event thread, on the first webhook
         self.delivered = 0
         self.failures: list[str] = []
 
@@ -123,9 +191,13 @@ class Dispatcher:
                 self.failures.append("webhook: no URL")
                 logger.warning("wattmeter budget %r: webhook action without webhook_url",
                                b.name)
-            elif not post_webhook(url, event.to_dict(), timeout_s=self.timeout_s,
-                                  retries=self.retries, backoff_s=self.backoff_s):
-                self.failures.append(f"webhook: {url}")
+            else:
+                if self._session is None:
+                    self._session = webhook_session(self.retries, self.backoff_s)
+                if not post_webhook(url, event.to_dict(), timeout_s=self.timeout_s,
+                                    retries=self.retries, backoff_s=self.backoff_s,
+                                    session=self._session):
+                    self.failures.append(f"webhook: {redact_url(url)}")
         self.delivered += 1
 
     def wait(self, timeout_s: float = 10.0) -> bool:
@@ -142,3 +214,6 @@ class Dispatcher:
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout_s)
+        if self._session is not None and (self._thread is None or not self._thread.is_alive()):
+            self._session.close()
+            self._session = None

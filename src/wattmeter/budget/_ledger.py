@@ -7,23 +7,34 @@ is lost and a killed process never leaves a half-written batch. Records are queu
 thread every ``ledger_flush_s`` and at interpreter exit. A record is *acknowledged* once
 the `flush()` that wrote it returned; a SIGKILL loses at most the records added since the
 last flush (by default half a second), never an acknowledged one.
+
+Faults never stop the ledger: a row SQLite cannot store (NaN, an integer past 64 bits, a
+lone surrogate) is dropped and counted, the rest of its batch is written; while the file
+is unwritable the queue keeps one aggregated row per key and minute, capped at
+``max_queue`` rows (further rows are dropped and counted). No wattmeter thread is inside
+SQLite when the process forks, and a child never closes a connection it inherited.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["GROUP_KEYS", "Ledger", "Row"]
+from .._guard import count_error, logger
+
+__all__ = ["DATA_ERRORS", "DEFAULT_MAX_QUEUE", "GROUP_KEYS", "Ledger", "Row", "merge"]
 
 #: (minute bucket, team, provider, model, operation, labels,
 #:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens,
 #:  *_LIFE_SUMS, grid_zone, method_version); labels are the stored JSON text or the call's
-#: mapping, turned into JSON by `write` off the call path. A row of the first 12 fields
+#: mapping, turned into JSON by `write` off the call path. The numbers after the labels
+#: are sums; the two texts keep their latest value. A row of the first 12 fields
 #: (written before the life-cycle columns) is accepted: the rest count as 0 and "".
 Row = tuple[int, str, str, str, str, "str | Mapping[str, str]", float, float, float, int,
             int, int, float, float, float, float, float, float, float, float, float, str, str]
@@ -93,6 +104,89 @@ def _add_life_columns(conn: sqlite3.Connection) -> None:
                     raise
 
 
+#: Errors that belong to one row's values, not to the file: the row is dropped, not retried.
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    OverflowError, UnicodeError, ValueError, TypeError, sqlite3.IntegrityError,
+    sqlite3.InterfaceError, sqlite3.DataError, sqlite3.ProgrammingError)
+#: Rows kept in memory while the file is unwritable (about 200 bytes each).
+DEFAULT_MAX_QUEUE = 50_000
+_INT64 = 1 << 63
+
+#: Connections a forked child inherited: kept referenced so the child never closes them
+#: (closing a parent's SQLite connection in a child can corrupt the parent's locks).
+_inherited: list[Any] = []
+_ledgers: weakref.WeakSet[Ledger] = weakref.WeakSet()
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, msg: str, *args: Any) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(msg, *args)
+
+
+def _row_problem(row: Sequence[Any]) -> str:
+    """Why SQLite would reject `row` ('' if it would not): checked before merging, so one
+    bad row does not spoil the sums of good rows with the same key."""
+    for v in row[1:5]:
+        if not isinstance(v, str):
+            return "a non-text column"
+        if not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text that is not valid UTF-8 (a lone surrogate)"
+    for v in row[6 + _NSUMS:]:
+        if not isinstance(v, str):
+            return "a non-text column"
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text that is not valid UTF-8 (a lone surrogate)"
+    for v in row[6:6 + _NSUMS]:
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                return "a non-finite number"
+        elif isinstance(v, int) and not isinstance(v, bool):
+            if not -_INT64 <= v < _INT64:
+                return "an integer beyond 64 bits"
+        else:
+            return "a non-numeric sum"
+    return ""
+
+
+def merge(rows: Iterable[Row]) -> list[Row]:
+    """Rows of the same key (minute, team, provider, model, operation, labels) summed into
+    one, labels as stored JSON; rows SQLite would reject are dropped and counted."""
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    end = 6 + _NSUMS
+    for r in rows:
+        if len(r) <= 12:  # a row of the fields before the life-cycle columns
+            r = (*r, *_ROW_PAD)  # type: ignore[assignment]
+        problem = _row_problem(r)
+        if problem:
+            _drop(problem)
+            continue
+        labels = r[5]
+        key = (*r[:5], labels if isinstance(labels, str) else labels_json(labels))
+        cur = merged.get(key)
+        if cur is None:
+            merged[key] = [*key, *r[6:]]
+        else:
+            for i in range(6, end):
+                cur[i] += r[i]
+            cur[end:] = r[end:]
+    return [tuple(v) for v in merged.values()]
+
+
+def _drop(reason: str, n: int = 1) -> None:
+    for _ in range(n):
+        count_error("budget_ledger_row")
+    _warn_once(f"drop:{reason}", "wattmeter budget ledger: dropped a record with %s (it can't "
+               "be stored; the call itself was unaffected); further drops are counted in "
+               "wattmeter_errors_total{where=\"budget_ledger_row\"}", reason)
+
+
 _json_cache: dict[tuple[tuple[str, str], ...], str] = {}
 
 
@@ -112,14 +206,21 @@ def labels_json(labels: Mapping[str, str]) -> str:
 class Ledger:
     """A SQLite ledger file: `add()` queues, `flush()` writes, `totals()`/`used()` read."""
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0,
+                 max_queue: int = DEFAULT_MAX_QUEUE) -> None:
         self.path = os.fspath(path)
         self.timeout_s = timeout_s
+        self.max_queue = max_queue
+        self.dropped = 0  # records not queued (queue full) or not storable, since start
         self._queue: list[Row] = []
         self._queue_lock = threading.Lock()
+        #: Held around every use of SQLite, so a fork can wait until no thread is inside it.
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
         self._ready = False
+        self.fault: str | None = None  # the persistent write fault, while there is one
+        _ledgers.add(self)
 
     # -- connections ---------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -129,6 +230,7 @@ class Ledger:
             os.makedirs(parent, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
                                    check_same_thread=False)
+            self._conns.append(conn)
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode: a committed transaction survives a process kill; only
@@ -144,15 +246,30 @@ class Ledger:
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
         conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             self._local.conn = None
-            conn.close()
+            with self._write_lock:
+                if conn in self._conns:
+                    self._conns.remove(conn)
+                conn.close()
 
     # -- writing -------------------------------------------------------------------
     def add(self, row: Row) -> None:
         """Queue one record for the next `flush()` (no I/O: safe on the call path)."""
         with self._queue_lock:
-            self._queue.append(row)
+            if len(self._queue) < self.max_queue:
+                self._queue.append(row)
+                return
+            self.dropped += 1
+        self._queue_full(1)
+
+    def _queue_full(self, n: int) -> None:
+        for _ in range(n):
+            count_error("budget_ledger_queue")
+        _warn_once("queue", "wattmeter budget ledger %s: %d records are waiting to be "
+                   "written; new records are dropped until the file is writable again "
+                   "(counted in wattmeter_errors_total{where=\"budget_ledger_queue\"})",
+                   self.path, self.max_queue)
 
     def take(self) -> list[Row]:
         """Remove and return everything queued (the caller writes it with `write`)."""
@@ -160,46 +277,79 @@ class Ledger:
             rows, self._queue = self._queue, []
         return rows
 
+    def requeue(self, rows: Sequence[Row]) -> None:
+        """Put back rows a failed `write` could not store (merged, so at most one per key
+        and minute), ahead of newer ones; what exceeds ``max_queue`` is dropped and counted."""
+        with self._queue_lock:
+            self._queue[:0] = rows
+            excess = len(self._queue) - self.max_queue
+            if excess > 0:
+                del self._queue[:excess]  # the oldest minutes go first
+                self.dropped += excess
+        if excess > 0:
+            self._queue_full(excess)
+
     def pending(self) -> int:
         """How many records are queued and not yet written."""
         return len(self._queue)
 
-    def write(self, rows: Sequence[Row]) -> None:
-        """Add `rows` to the file in one transaction (rows of the same key merged first)."""
-        if not rows:
-            return
-        merged: dict[tuple[Any, ...], list[Any]] = {}
-        for r in rows:
-            labels = r[5]
-            key = (*r[:5], labels if isinstance(labels, str) else labels_json(labels))
-            vals = r[6:] if len(r) > 12 else (*r[6:], *_ROW_PAD)
-            cur = merged.get(key)
-            if cur is None:
-                merged[key] = [*key, *vals]
-            else:
-                for i in range(_NSUMS):
-                    cur[6 + i] += vals[i]
-                cur[6 + _NSUMS:] = vals[_NSUMS:]
+    def write(self, rows: Sequence[Row]) -> list[Row]:
+        """Add `rows` to the file in one transaction (rows of the same key merged first).
+
+        Rows SQLite rejects are dropped and counted, the others written. Returns the merged
+        rows, which a caller puts back with `requeue` if this raises (the file is locked,
+        read-only, full, ...): the exception then names a fault of the file, not of a row.
+        """
+        merged = merge(rows)
+        if merged:
+            self.write_merged(merged)
+        return merged
+
+    def write_merged(self, merged: Sequence[Row]) -> None:
+        """Write rows already `merge`d, isolating any row SQLite still rejects."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(_UPSERT, [tuple(v) for v in merged.values()])
+                try:
+                    conn.executemany(_UPSERT, merged)
+                except DATA_ERRORS:  # one row is bad: start over, one row at a time
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN IMMEDIATE")
+                    for row in merged:
+                        try:
+                            conn.execute(_UPSERT, row)
+                        except DATA_ERRORS as exc:
+                            self.dropped += 1
+                            _drop(type(exc).__name__)
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
     def flush(self) -> int:
-        """Write every queued record now; returns how many were written."""
+        """Write every queued record now; returns how many were taken from the queue."""
         rows = self.take()
+        merged: list[Row] = []
         try:
-            self.write(rows)
+            merged = merge(rows)
+            if merged:  # nothing queued: no I/O (a forked child exiting, say)
+                self.write_merged(merged)
         except BaseException:
-            with self._queue_lock:  # keep them for the next try
-                self._queue[:0] = rows
+            self.requeue(merged)  # keep them for the next try
             raise
         return len(rows)
+
+    def after_fork_child(self) -> None:
+        """In a forked child: forget the parent's queue and connections, without closing
+        them, and start with fresh locks (no thread of the parent exists here)."""
+        _inherited.extend(self._conns)
+        self._conns = []
+        self._local = threading.local()
+        self._queue = []
+        self._queue_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
     # -- the budgets in force, so `wattmeter budgets --ledger` works without configuration --
     def save_budgets(self, tables: Sequence[Mapping[str, Any]]) -> None:
@@ -210,7 +360,9 @@ class Ledger:
 
     def saved_budgets(self) -> list[dict[str, Any]]:
         """The budget definitions last saved by a process using this ledger ([] if none)."""
-        row = self._conn().execute("SELECT value FROM meta WHERE key = 'budgets'").fetchone()
+        with self._write_lock:
+            row = self._conn().execute("SELECT value FROM meta WHERE key = 'budgets'"
+                                       ).fetchone()
         return list(json.loads(row[0])) if row else []
 
     # -- thresholds that already fired -------------------------------------------------
@@ -229,8 +381,9 @@ class Ledger:
 
     def fired(self, budget: str, period: str) -> set[float]:
         """Thresholds already fired for this budget in this period."""
-        rows = self._conn().execute("SELECT threshold FROM fired WHERE budget=? AND "
-                                    "period=?", (budget, period)).fetchall()
+        with self._write_lock:
+            rows = self._conn().execute("SELECT threshold FROM fired WHERE budget=? AND "
+                                        "period=?", (budget, period)).fetchall()
         return {r[0] for r in rows}
 
     # -- reading -------------------------------------------------------------------
@@ -251,7 +404,8 @@ class Ledger:
         for key, value in (labels or {}).items():
             sql.append("AND json_extract(labels, ?) = ?")
             args.extend((f'$."{key}"', value))
-        row = self._conn().execute(" ".join(sql), args).fetchone()
+        with self._write_lock:
+            row = self._conn().execute(" ".join(sql), args).fetchone()
         return float(row[0])
 
     def totals(self, since: float | None = None, until: float | None = None,
@@ -289,7 +443,9 @@ class Ledger:
         groups: dict[tuple[Any, ...], list[Any]] = {}
         texts: dict[tuple[Any, ...], tuple[set[str], set[str]]] = {}
         end = 6 + _NSUMS
-        for row in self._conn().execute(" ".join(sql), args):
+        with self._write_lock:
+            found = self._conn().execute(" ".join(sql), args).fetchall()
+        for row in found:
             gk = tuple(_group_value(k, row, tz) for k in keys)
             acc = groups.get(gk)
             if acc is None:
@@ -311,7 +467,8 @@ class Ledger:
 
     def integrity_ok(self) -> bool:
         """True when SQLite's integrity check passes."""
-        return bool(self._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        with self._write_lock:
+            return bool(self._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
 def _group_value(key: str, row: Sequence[Any], tz: Any) -> Any:
@@ -331,3 +488,31 @@ def _group_value(key: str, row: Sequence[Any], tz: Any) -> Any:
     if key == "week":
         return (t - timedelta(days=t.weekday())).strftime("%Y-%m-%d")
     return t.strftime("%Y-%m")
+
+
+# -- fork safety: no wattmeter thread inside SQLite at fork, fresh locks in the child -----
+_held: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    for ledger in list(_ledgers):
+        lock = ledger._write_lock
+        # Bounded: a writer waits at most its busy timeout for another process' lock.
+        if lock.acquire(timeout=ledger.timeout_s + 1.0):
+            _held.append(lock)
+
+
+def _after_fork_parent() -> None:
+    while _held:
+        _held.pop().release()
+
+
+def _after_fork_child() -> None:
+    _held.clear()
+    for ledger in list(_ledgers):
+        ledger.after_fork_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                        after_in_child=_after_fork_child)

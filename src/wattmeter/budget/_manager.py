@@ -2,9 +2,12 @@
 
 `check()` (before a request) is a dict lookup plus, for the team's budgets with the
 ``raise`` action, one comparison each. `record()` (after a call) adds to in-memory totals
-and queues a ledger row. One background thread flushes the ledger, refreshes each
-budget's use from the ledger (or Prometheus in fleet mode), fires threshold events once
-per period (remembered in the ledger, so restarts don't repeat them) and updates gauges.
+and queues a ledger row. Nothing here waits on disk or network on the caller's thread:
+construction does no I/O; one background thread loads the totals, flushes the ledger,
+refreshes each budget's use, fires threshold events once per period (remembered in the
+ledger, so restarts don't repeat them) and updates gauges; in fleet mode a second thread
+asks Prometheus (each query under a total deadline), so a hanging Prometheus never holds
+up ledger writes.
 
 Each budget's use is ``base + inflight + pending``: ``base`` is what the ledger (or
 Prometheus) said at the last refresh, ``pending`` what this process recorded since, and
@@ -26,22 +29,31 @@ from .._version import METHOD_VERSION
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
 from ._fleet import FleetError, FleetSource, budget_supported
-from ._ledger import Ledger, Row
+from ._ledger import Ledger, Row, merge
 from ._status import BudgetStatus, status_of, to_base
+from ._threads import Lifecycle
 from ._units import ENERGY, format_amount
 
-__all__ = ["BudgetManager"]
+__all__ = ["BudgetManager", "Publisher"]
 
 _OPTIONS = ("budgets", "ledger", "ledger_always", "ledger_path", "ledger_flush_s", "prometheus_url",
             "fleet_ttl_s", "fleet_timeout_s", "fail_closed", "timezone", "webhook_url",
             "prometheus")
+#: SQLite busy timeout of the manager's ledger: a locked file fails one background cycle
+#: after this long (rows stay queued), and a fork waits at most this long for the writer.
+LEDGER_BUSY_S = 2.0
+
+#: Receives each budget's state for the gauges: (team, budget, unit, limit, used, forecast),
+#: in base units; `wattmeter.export.prometheus.set_budget_status` is the usual one.
+Publisher = Callable[[str, str, str, float, float, float], None]
 
 
 class _State:
     """One budget's running totals in the current period."""
 
-    __slots__ = ("base", "budget", "end", "fired", "fleet", "inflight", "key", "last_refresh",
-                 "narrowed", "pending", "published", "start", "verified")
+    __slots__ = ("answer", "asked", "base", "budget", "end", "fired", "fleet", "fleet_ok",
+                 "inflight", "key", "last_refresh", "narrowed", "pending", "published",
+                 "start", "verified")
 
     def __init__(self, budget: Budget, fleet: bool) -> None:
         self.budget = budget
@@ -56,17 +68,28 @@ class _State:
         self.fired: set[float] | None = None
         self.last_refresh = -math.inf
         self.published: tuple[float, ...] | None = None
+        #: Fleet mode: the latest answer of the fleet thread not applied yet
+        #: (period key, total or None, error or None), when it last asked, and whether
+        #: the last answer was good (None: no answer yet).
+        self.answer: tuple[str, float | None, str | None] | None = None
+        self.asked = -math.inf
+        self.fleet_ok: bool | None = None
 
     @property
     def used(self) -> float:
         return self.base + self.inflight + self.pending
 
 
-class BudgetManager:
-    """Tracks every configured budget for this process; see the module docstring."""
+class BudgetManager(Lifecycle):
+    """Tracks every configured budget for this process; see the module docstring.
+
+    With ``background=False`` (tests, the CLI) nothing runs by itself: the constructor
+    loads the totals now and `sync()` runs a cycle, fleet queries included.
+    """
 
     def __init__(self, cfg: Any = None, *, clock: Callable[[], float] = time.time,
-                 background: bool = True, **overrides: Any) -> None:
+                 background: bool = True, publish: Publisher | None = None,
+                 **overrides: Any) -> None:
         from zoneinfo import ZoneInfo
 
         from .. import _config
@@ -76,9 +99,10 @@ class BudgetManager:
         opts.update({k: _config.validate(k, v) for k, v in overrides.items()})
         self.options = opts
         self.clock = clock
+        self.publish = publish
         self.tz = ZoneInfo(opts["timezone"])
         self.fail_closed = bool(opts["fail_closed"])
-        self.ledger = Ledger(os.path.abspath(opts["ledger_path"]))
+        self.ledger = Ledger(os.path.abspath(opts["ledger_path"]), timeout_s=LEDGER_BUSY_S)
         self.fleet: FleetSource | None = None
         if opts["ledger"] == "prometheus":
             if not opts["prometheus_url"]:
@@ -104,20 +128,19 @@ class BudgetManager:
         self._sync_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fleet_thread: threading.Thread | None = None
+        self._background = background
+        self._needs_start = False  # set in a forked child: start threads on first record
+        self._finished = False
+        self._faults: set[str] = set()  # persistent faults already logged
         self.errors: list[BaseException] = []  # background failures (strict mode re-raises)
-        if self.states:
-            try:  # so `wattmeter budgets --ledger PATH` can show them without configuration
-                self.ledger.save_budgets([st.budget.to_table() for st in self.states])
-            except Exception as exc:  # an unusable ledger is reported by the cycle below
-                logger.warning("wattmeter: could not save budget definitions to %s: %r",
-                               self.ledger.path, exc)
-                count_error("budget_save")
         now = clock()
         for st in self.states:
             self._roll(st, now)
-        self.sync()  # initial totals, thresholds and gauges, before the first call
         if background:
             self.start()
+        else:
+            self._startup()
 
     # -- the call path ------------------------------------------------------------
     def check(self, team: str, labels: Mapping[str, str], provider: str, model: str,
@@ -162,6 +185,8 @@ class BudgetManager:
 
     def record(self, fp: Any, call: Any = None) -> None:
         """Add a finished call to the in-memory totals and queue its ledger row."""
+        if self._needs_start:
+            self._start_in_child()
         now = self.clock()
         row: Row = (int(now // 60 * 60), fp.team, fp.provider, fp.model, fp.operation,
                     fp.labels, fp.energy_wh, fp.co2e_g, fp.accelerator_wh, 1,
@@ -190,31 +215,35 @@ class BudgetManager:
         if not st.budget.period.rolling:
             st.base = st.inflight = st.pending = 0.0
             st.fired = None
-            st.last_refresh = -math.inf
+            st.last_refresh = st.asked = -math.inf
+            st.answer = None
 
-    # -- the background cycle ----------------------------------------------------------
-    def start(self) -> None:
-        """Start the background thread (flush, refresh, events, gauges)."""
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="wattmeter-budgets",
-                                            daemon=True)
-            self._thread.start()
+    # -- the background cycle --------------------------------------------------------
+    def _startup(self) -> None:
+        """What used to delay `configure()`: save the definitions, load the totals."""
+        if self.states:
+            try:  # so `wattmeter budgets --ledger PATH` can show them without configuration
+                self.ledger.save_budgets([st.budget.to_table() for st in self.states])
+            except Exception as exc:  # an unusable ledger is reported by the cycle too
+                self._fault("budget_save", "could not save budget definitions", exc)
+        self.sync()
 
-    def _run(self) -> None:
-        interval = float(self.options["ledger_flush_s"])
-        while not self._stop.wait(interval):
+    def _ask_fleet(self, now: float) -> None:
+        """Ask Prometheus for every fleet budget that is due; answers wait in `st.answer`
+        for the next cycle (which never waits for them)."""
+        assert self.fleet is not None
+        ttl = float(self.options["fleet_ttl_s"])
+        for st in self.states:
+            if not st.fleet or now - st.asked < ttl:
+                continue
+            st.asked = now
+            key, start = st.key, st.start
+            if st.budget.period.rolling:
+                start = st.budget.period.bounds(now, self.tz)[0]
             try:
-                self.sync()
-            except Exception as exc:
-                self._bg_error("budget_sync", exc)
-
-    def _bg_error(self, where: str, exc: BaseException) -> None:
-        self.errors.append(exc)
-        try:
-            internal_error(where, exc)
-        except Exception:  # strict mode re-raises; a background thread must go on
-            pass
+                st.answer = (key, self.fleet.used(st.budget, start, now), None)
+            except FleetError as exc:
+                st.answer = (key, None, str(exc))
 
     def sync(self) -> None:
         """One background cycle, run now: flush, refresh totals, fire thresholds, gauges."""
@@ -228,6 +257,8 @@ class BudgetManager:
                     st.pending = 0.0
                 rows = self.ledger.take()
             written = self._write(rows)
+            if self.fleet is not None and not self._background:
+                self._ask_fleet(now)  # no fleet thread: ask inline (tests, the CLI)
             for st in self.states:
                 self._refresh(st, now, written)
             for st in self.states:
@@ -235,55 +266,58 @@ class BudgetManager:
             self._publish(now)
 
     def _write(self, rows: list[Row]) -> bool:
+        merged: list[Row] = []
         try:
-            self.ledger.write(rows)
-            return True
+            merged = merge(rows)  # drops (and counts) rows SQLite can't store
+            if merged:
+                self.ledger.write_merged(merged)
         except Exception as exc:
-            with self.ledger._queue_lock:
-                self.ledger._queue[:0] = rows
-            count_error("budget_ledger")
-            logger.warning("wattmeter budget ledger %s: write failed (%r); totals are kept "
-                           "in memory and the write retried", self.ledger.path, exc)
+            self.ledger.requeue(merged)  # one row per key and minute, capped
+            self._fault("budget_ledger", "write failed", exc)
             return False
+        if merged:
+            self._recovered("budget_ledger")
+        return True
 
     def _refresh(self, st: _State, now: float, written: bool) -> None:
         b = st.budget
-        ttl = float(self.options["fleet_ttl_s"]) if st.fleet else 0.0
         total: float | None = None
         verified = st.verified
-        if now - st.last_refresh >= ttl:
-            if b.period.rolling:
-                with self._lock:
-                    self._roll(st, now)
-            if st.fleet:
-                assert self.fleet is not None
-                try:
-                    total = self.fleet.used(b, st.start, now)
-                    if not st.verified:
+        if b.period.rolling:
+            with self._lock:
+                self._roll(st, now)
+        from_ledger = True
+        if st.fleet:
+            answer, st.answer = st.answer, None
+            if answer is not None and answer[0] == st.key:
+                _, total, error = answer
+                if error is not None:
+                    count_error("budget_fleet")
+                    if st.fleet_ok is not False:
+                        logger.warning("wattmeter budget %r: %s; using this host's ledger "
+                                       "until it answers", b.name, error)
+                    st.fleet_ok = verified = False
+                else:
+                    if st.fleet_ok is False:
                         logger.warning("wattmeter budget %r: Prometheus answers again",
                                        b.name)
-                    verified = True
-                except FleetError as exc:
-                    count_error("budget_fleet")
-                    if st.verified:
-                        logger.warning("wattmeter budget %r: %s; using this host's ledger "
-                                       "until it answers", b.name, exc)
-                    verified = False
-            if total is None and written:
-                try:
-                    total = self.ledger.used(
-                        b.team, st.start, st.end if st.end != math.inf else now + 60,
-                        metric="energy_wh" if b.metric == ENERGY else "co2e_g",
-                        provider=b.provider, model=b.model, operation=b.operation,
-                        labels=b.labels)
-                    verified = verified if st.fleet else True
-                except Exception as exc:
-                    count_error("budget_ledger")
-                    logger.warning("wattmeter budget ledger %s: read failed (%r)",
-                                   self.ledger.path, exc)
-                    verified = False
-            elif total is None:
+                    st.fleet_ok = verified = True
+            # no new answer: keep the last good one, or read the ledger meanwhile
+            from_ledger = total is None and st.fleet_ok is not True
+        if from_ledger and written:
+            try:
+                total = self.ledger.used(
+                    b.team, st.start, st.end if st.end != math.inf else now + 60,
+                    metric="energy_wh" if b.metric == ENERGY else "co2e_g",
+                    provider=b.provider, model=b.model, operation=b.operation,
+                    labels=b.labels)
+                verified = verified if st.fleet else True
+                self._recovered("budget_ledger_read")
+            except Exception as exc:
+                self._fault("budget_ledger_read", "read failed", exc)
                 verified = False
+        elif from_ledger and not st.fleet:
+            verified = False
         with self._lock:
             if total is not None:
                 st.base, st.inflight = total, 0.0
@@ -308,9 +342,8 @@ class BudgetManager:
                     st.fired.discard(t)
                     self.ledger.unmark_fired(b.name, st.key, t)
         except Exception as exc:
-            count_error("budget_thresholds")
-            logger.warning("wattmeter budget %r: threshold bookkeeping failed (%r)",
-                           b.name, exc)
+            self._fault("budget_thresholds", f"threshold bookkeeping of {b.name!r} failed",
+                        exc)
 
     def _event(self, st: _State, threshold: float, used: float, now: float) -> None:
         s = self._status(st, now, used)
@@ -325,15 +358,8 @@ class BudgetManager:
                          verified=st.verified, source="prometheus" if st.fleet else "sqlite")
 
     def _publish(self, now: float) -> None:
-        if not self.options["prometheus"]:
-            return
-        try:
-            from ..export import prometheus as prom
-
-            setter = getattr(prom, "set_budget_status", None)
-        except Exception:  # pragma: no cover - the exporter missing must not stop budgets
-            return
-        if setter is None:
+        setter = self.publish
+        if not self.options["prometheus"] or setter is None:
             return
         for st in self.states:
             s = self._status(st, now)
@@ -358,28 +384,3 @@ class BudgetManager:
     def flush(self) -> None:
         """Write queued ledger rows and refresh totals now (what a background cycle does)."""
         self.sync()
-
-    def close(self, timeout_s: float = 5.0) -> None:
-        """Stop the background thread, write what is queued, deliver queued events."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
-        try:
-            self.ledger.flush()
-        except Exception as exc:
-            count_error("budget_ledger")
-            logger.warning("wattmeter budget ledger %s: final flush failed (%r)",
-                           self.ledger.path, exc)
-        self.dispatcher.close(timeout_s)
-
-    def after_fork(self) -> None:
-        """In a forked child: drop the parent's queued rows and threads, start afresh."""
-        self._lock = threading.Lock()
-        self._sync_lock = threading.Lock()
-        self.ledger = Ledger(self.ledger.path)
-        for st in self.states:
-            st.pending = st.inflight = 0.0
-        self.dispatcher = Dispatcher(self.options["webhook_url"])
-        self._thread = None
-        if not self._stop.is_set():
-            self.start()

@@ -10,6 +10,7 @@ warning (never the token) and is counted as a ``live_intensity`` error.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -86,6 +87,19 @@ def _on_config_change(_cfg: Any) -> None:
 
 
 _config.on_change(_on_config_change)
+
+
+def _after_fork_child() -> None:
+    """In a forked child the parent's refresh threads don't exist: forget them (else their
+    zones would never refresh again) and take a fresh lock; the next stale read restarts
+    a refresh."""
+    global _lock
+    _lock = threading.Lock()
+    _threads.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_child)
 
 
 def enabled() -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._footprint import Footprint
+from .._fork import renew_in_child
 from . import semconv as sc
 from ._labels import LabelBounds
 
@@ -90,6 +91,7 @@ class CallMetrics:
         #: raw key -> the accumulator of its bounded key (a cache; safe to clear).
         self._index: dict[tuple[str, ...], list[Any]] = {}
         self._lock = threading.Lock()
+        renew_in_child(self)  # a fork while another thread counts must not hang the child
 
     def record(self, fp: Footprint, call: Any = None) -> None:
         """Add one finished call (hot path: a dict lookup, a bisect, one lock)."""

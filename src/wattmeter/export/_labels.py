@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from .._fork import renew_in_child
 from .semconv import OVERFLOW
 
 __all__ = ["LabelBounds"]
@@ -20,6 +21,7 @@ class LabelBounds:
         self.max_values = max_values
         self._seen: dict[str, set[str]] = {}
         self._lock = threading.Lock()
+        renew_in_child(self)  # a fork while another thread counts must not hang the child
 
     def bound(self, label: str, value: str) -> str:
         """`value` if it is known or there is room for it, else ``__overflow__``."""

@@ -1,11 +1,14 @@
 """The embedded /metrics server: loopback by default, port 0 for any free port.
 
 One per process, started or moved when the configuration asks for it. In multiprocess
-mode it serves the sum of every worker's files rather than this process' registry.
+mode it serves the sum of every worker's files rather than this process' registry. A
+forked child does not serve its parent's address (the parent still does); it forgets the
+parent's server without waiting on the parent's server thread, which the child lacks.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -43,6 +46,8 @@ _state: dict[str, MetricsServer | None] = {"server": None}
 _lock = threading.Lock()
 #: Addresses that could not be bound (warned about once each).
 _failed: set[tuple[str, int]] = set()
+#: In a forked child: the address the parent serves, which the child leaves to it.
+_parents: set[tuple[str, int]] = set()
 
 
 def apply(host: str, port: int | None, registry: Any) -> MetricsServer | None:
@@ -52,7 +57,7 @@ def apply(host: str, port: int | None, registry: Any) -> MetricsServer | None:
         if server is not None and (port is None or server.requested != (host, port)):
             server.close()
             server = _state["server"] = None
-        if server is None and port is not None:
+        if server is None and port is not None and (host, port) not in _parents:
             try:
                 server = _state["server"] = MetricsServer(host, int(port), registry)
             except OSError as exc:  # e.g. the port is taken (another worker, another app)
@@ -70,3 +75,19 @@ def apply(host: str, port: int | None, registry: Any) -> MetricsServer | None:
 def current() -> MetricsServer | None:
     """The running server, or None."""
     return _state["server"]
+
+
+def _after_fork_child() -> None:
+    global _lock
+    _lock = threading.Lock()
+    server, _state["server"] = _state["server"], None
+    if server is not None:
+        _parents.add(server.requested)
+        try:  # the child's copy of the listening socket; the parent's stays open
+            server._httpd.socket.close()
+        except OSError:
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_child)

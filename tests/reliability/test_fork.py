@@ -1,0 +1,57 @@
+"""Forking a busy metered process (issue 12, defect 6): no child hangs at its first call
+or at ``sys.exit()``, and every call of parent and children is in the ledger once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+WORKLOAD = Path(__file__).with_name("fork_workload.py")
+FORKS = 30
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forking_with_busy_threads_never_hangs_a_child(tmp_path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("WATTMETER_STRICT", None)  # a child's internal error must not kill it
+    out = subprocess.run([sys.executable, str(WORKLOAD), str(FORKS),
+                          str(tmp_path / "ledger.sqlite3")], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=FORKS * 11 + 60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["hung_at_call"] == 0 and result["hung_at_exit"] == 0, result
+    assert result["ok"] == FORKS
+    # each child's one call was written at its exit; no parent row was written twice
+    assert result["ledger_calls"] == result["parent_calls"] + FORKS, result
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_gets_fresh_locks_and_forgets_the_parents_threads(tmp_path) -> None:
+    """Locks held and refreshes in flight in the parent at fork don't bind the child."""
+    import threading
+
+    import wattmeter
+    from wattmeter import Budget
+    from wattmeter.budget import current_manager
+    from wattmeter.estimate import _live
+
+    wattmeter.configure(budgets=[Budget(team="search", limit="1 MWh")],
+                        ledger_path=str(tmp_path / "l.db"), prometheus=False)
+    mgr = current_manager()
+    assert mgr is not None
+    parked = threading.Thread(target=lambda: None)
+    with _live._lock, mgr._lock:  # as if another thread were inside at the fork
+        _live._threads["DE"] = parked
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code only
+            ok = (_live._lock.acquire(timeout=1) and "DE" not in _live._threads
+                  and mgr._lock.acquire(timeout=1))
+            os._exit(0 if ok else 1)
+        _live._threads.pop("DE", None)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

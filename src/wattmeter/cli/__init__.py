@@ -50,9 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from .._config import reset
+        from .._config import check, reset
 
-        reset()  # read the environment and files as they are now, and fail early on bad values
+        check()  # fail early, naming option and source, on a bad value in the env or a file
+        reset()  # then read the environment and files as they are now
         return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
     except ValueError as exc:
         print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)

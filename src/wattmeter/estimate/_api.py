@@ -8,6 +8,7 @@ Precedence: explicit argument > `Deployment` field > configuration > provider de
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
 from ._records import Deployment, ModelSpec
+from ._sanitize import MAX_TOKENS, counts, evict_oldest, media, model_name
 
 if TYPE_CHECKING:
     from ._coefficients import Coef
@@ -32,7 +34,13 @@ _live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again;
 _INF = float("inf")
 _new = tuple.__new__
 _CACHE_SIZE = 4096
-_MAX_TOKENS = 100_000_000
+#: Coefficients of models guessed from their names, shared by size class (LRU, misses only).
+_classes: dict[Any, Coef] = {}
+_CLASS_SIZE = 256
+_class_lock = threading.Lock()
+_MAX_TOKENS = MAX_TOKENS
+#: The model's own operation for `estimate()` calls that give none: (model, provider) -> op.
+_default_ops: dict[Any, str] = {}
 #: Life-cycle fields of a Footprint until the life-cycle model fills them (issue 10).
 _NO_LIFECYCLE = (0.0,) * 12
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
@@ -47,6 +55,8 @@ def clear_cache(*_: Any) -> None:
     _cache.clear()
     _built.clear()
     _live_zones.clear()
+    _classes.clear()
+    _default_ops.clear()
     cfg = _config.current()
     _live_ttl = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
 
@@ -125,7 +135,22 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
             break
     else:
         p, pfixed = float(pd.pue), False
-    return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
+    if s.registry_model is not None or s.disclosed:
+        return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
+    # Guessed from its name: every name of one size class shares the Monte Carlo run.
+    ckey = (s.modality, s.architecture, s.total_b, s.active_b, s.total_lo, s.total_hi,
+            s.active_lo, s.active_hi, dep, pd.provider, s.provider, zone, float(intensity),
+            fixed, p, pfixed)
+    with _class_lock:
+        base = _classes.pop(ckey, None)
+    if base is None:
+        base = build(s._replace(name="", warnings=()), dep, pd, zone, float(intensity), fixed,
+                     p, pfixed)
+    with _class_lock:
+        if len(_classes) >= _CLASS_SIZE:
+            _classes.pop(next(iter(_classes)))
+        _classes[ckey] = base  # most recently used last
+    return base._replace(model=s.name, warnings=s.warnings), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
@@ -154,9 +179,7 @@ def _coef(model: Any, provider: str | None, operation: str, deployment: Any = No
     updates = _state["live_updates"]
     c, live = _make(model, provider, operation, deployment, zone, grid_intensity, pue)
     if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-        _built.clear()
-        _live_zones.clear()
+        evict_oldest(_cache, _built, _live_zones, limit=_CACHE_SIZE)
     try:
         if live is None:
             _built[key] = _INF
@@ -279,7 +302,8 @@ def _media(images: Any, width: Any, height: Any, steps: Any, frames: Any, second
     return images, width, height, steps, frames, seconds, fps, characters, audio_seconds
 
 
-def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat", *,
+def estimate(model: str | ModelSpec, provider: str | None = None,
+             operation: str | None = None, *,
              input_tokens: int = 0, output_tokens: int = 0, cached_input_tokens: int = 0,
              reasoning_tokens: int = 0, images: int | None = None, width: int | None = None,
              height: int | None = None, steps: int | None = None, frames: int | None = None,
@@ -291,8 +315,14 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
 
     ``input_tokens`` includes ``cached_input_tokens`` and ``output_tokens`` includes
     ``reasoning_tokens``; when ``reasoning_tokens`` exceeds ``output_tokens`` they were
-    counted separately and their sum is decoded. Bad input raises ``ValueError``.
+    counted separately and their sum is decoded. Without ``operation``, the registered
+    model's modality is used ("image" for FLUX.1-dev), else "chat". Bad input raises
+    ``ValueError``.
     """
+    if type(model) is str and len(model) > 200:
+        model = model_name(model)  # cut: a 10 MB name is no key to cache
+    if operation is None:
+        operation = _operation_of(model, provider)
     it, ot, ct, rt = input_tokens, output_tokens, cached_input_tokens, reasoning_tokens
     if type(it) is not int or not 0 <= it <= _MAX_TOKENS:
         it = _count("input_tokens", it)
@@ -351,30 +381,62 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
         zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0, *_NO_LIFECYCLE))
 
 
+def _operation_of(model: Any, provider: str | None) -> str:
+    key = (model, provider)
+    try:
+        return _default_ops[key]
+    except (KeyError, TypeError):
+        pass
+    from ._resolve import default_operation
+
+    op = default_operation(model, provider)
+    try:
+        evict_oldest(_default_ops, limit=_CACHE_SIZE)
+        _default_ops[key] = op
+    except TypeError:  # unhashable: not cached
+        pass
+    return op
+
+
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
                   timestamp: float = 0.0) -> Footprint:
-    """The footprint of one metered call (the meter core's hot path)."""
+    """The footprint of one metered call (the meter core's hot path).
+
+    The usage is not trusted: counts that are not whole numbers from 0 to 100 M and media
+    sizes out of range are replaced (with a warning on the footprint), and an overlong or
+    invalid model name is cut and cleaned, so garbage costs microseconds and no counter
+    goes down or turns NaN.
+    """
+    model = usage.model
+    if type(model) is not str or len(model) > 200 or not model.isascii():
+        model = model_name(model)
     try:
-        c = _cache[(usage.model, usage.provider, usage.operation, None, None, None, None)]
+        c = _cache[(model, usage.provider, usage.operation, None, None, None, None)]
         if _live_ttl:
-            c = _coef(usage.model, usage.provider, usage.operation)
-    except KeyError:
-        c = _coef(usage.model, usage.provider, usage.operation)
-    it = usage.input_tokens or 0
-    ot = usage.output_tokens or 0
-    ct = usage.cached_input_tokens or 0
-    rt = usage.reasoning_tokens or 0
+            c = _coef(model, usage.provider, usage.operation)
+    except (KeyError, TypeError):
+        c = _coef(model, usage.provider, usage.operation)
+    it = usage.input_tokens
+    ot = usage.output_tokens
+    ct = usage.cached_input_tokens
+    rt = usage.reasoning_tokens
+    bad: list[str] | None = None
+    if not (type(it) is int and type(ot) is int and type(ct) is int and type(rt) is int
+            and 0 <= ct <= it <= _MAX_TOKENS and 0 <= ot <= _MAX_TOKENS
+            and 0 <= rt <= _MAX_TOKENS):
+        it, ot, ct, rt, bad = counts(it, ot, ct, rt)
     r = c.ratios
     if c.kind == "text":
         e0, e1, _ = _energy(c, it, ot, ct, rt, None, None, None, None, None, None, None, None)
     else:
+        bad = media(usage) + (bad or [])
         sec = usage.video_seconds if c.kind == "diffusion" else usage.audio_seconds
         e0, e1, known = _energy(c, it, ot, ct, rt, usage.width, usage.height, usage.steps,
                                 usage.frames, usage.fps, sec, usage.images, usage.characters)
         if known and len(r) > 16:
             r = r[16:]
     w = c.warnings
-    if usage.warnings:
-        w = w + tuple(x for x in usage.warnings if x not in w)
-    return _footprint(c, r, usage.provider, usage.model, usage.operation, team, labels, it, ot,
+    if usage.warnings or bad:
+        w = w + tuple(x for x in (*(usage.warnings or ()), *(bad or ())) if x not in w)
+    return _footprint(c, r, usage.provider, model, usage.operation, team, labels, it, ot,
                       ct, rt, e0, e1, w, usage.outcome, usage.response_model, timestamp)

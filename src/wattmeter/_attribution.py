@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ._footprint import EMPTY_LABELS
+from ._text import clean
 
 __all__ = ["attribute", "code_flags", "current_attribution"]
 
@@ -56,8 +57,10 @@ class attribute:
                 raise ValueError(f"attribute(): label name {key!r} must be an identifier")
             if value is None:
                 raise ValueError(f"attribute(): label {key!r} is None; give a string")
-        self.team = team
-        self.labels = {k: str(v) for k, v in labels.items()}
+        # Team and labels often come from a request: made valid UTF-8 and bounded here,
+        # once per block, so no exporter, span or ledger row sees a lone surrogate.
+        self.team = clean(team) if team is not None else None
+        self.labels = {k: clean(str(v)) for k, v in labels.items()}
         self._tokens: list[contextvars.Token[Any]] = []
 
     def __enter__(self) -> attribute:

@@ -1,13 +1,16 @@
 """Bounded label values: at most N distinct values per label, then ``__overflow__``.
 
 A bug that puts a request id in a team name must not explode Prometheus' cardinality;
-the first N values seen keep their names, later ones are pooled.
+the first N values seen keep their names, later ones are pooled. Values are also made
+valid UTF-8 and cut to `_text.MAX_LABEL_CHARS`, so one hostile team name can't make
+``/metrics`` fail to encode for the whole process.
 """
 
 from __future__ import annotations
 
 import threading
 
+from .._text import clean
 from .semconv import OVERFLOW
 
 __all__ = ["LabelBounds"]
@@ -26,6 +29,7 @@ class LabelBounds:
         seen = self._seen.get(label)
         if seen is not None and value in seen:
             return value
+        value = clean(value if isinstance(value, str) else str(value))
         with self._lock:  # only on the first sight of a value
             seen = self._seen.setdefault(label, set())
             if value in seen:

@@ -38,11 +38,12 @@ def clean(value: str, limit: int = MAX_LABEL_CHARS) -> str:
     replaced by U+FFFD and cut to `limit` characters; well-formed short text unchanged."""
     if is_clean(value, limit):
         return value
-    if len(value) > limit:
-        value = value[: limit - 1] + _MARK
+    cut = len(value) > limit
+    if cut:
+        value = value[: limit - 1]
     if not value.isascii():
         value = _SURROGATES.sub("\ufffd", value)
-    return value
+    return value + _MARK if cut else value
 
 
 def shorten(value: str, limit: int = MAX_NAME_CHARS) -> str:

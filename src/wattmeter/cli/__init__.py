@@ -58,6 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a file that is no ledger: one line, no traceback
+        import sqlite3
+
+        if not isinstance(exc, sqlite3.Error):
+            raise
+        path = getattr(args, "ledger", None) or "the ledger"
+        print(f"wattmeter {args.command}: error: can't read {path} as a wattmeter ledger "
+              f"(SQLite: {exc}); give the ledger file with --ledger PATH", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `wattmeter report | head`: stop quietly

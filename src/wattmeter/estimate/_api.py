@@ -33,7 +33,9 @@ _state: dict[str, Any] = {"hooked": False, "live_updates": 0}
 _live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again; 0: off
 _INF = float("inf")
 _new = tuple.__new__
-_CACHE_SIZE = 4096
+#: Cached keys; an entry of a name guessed by size class shares that class's coefficients
+#: (a small tuple of references), so 16,384 names cost about 3 MB, not 16,384 Monte Carlo runs.
+_CACHE_SIZE = 16_384
 #: Coefficients of models guessed from their names, shared by size class (LRU, misses only).
 _classes: dict[Any, Coef] = {}
 _CLASS_SIZE = 256
@@ -408,7 +410,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     goes down or turns NaN.
     """
     model = usage.model
-    if type(model) is not str or len(model) > 200 or not model.isascii():
+    if (type(model) is not str or not model or len(model) > 200 or not model.isascii()
+            or model.isspace()):
         model = model_name(model)
     try:
         c = _cache[(model, usage.provider, usage.operation, None, None, None, None)]

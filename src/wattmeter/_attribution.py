@@ -1,7 +1,9 @@
 """Who a call belongs to: a team and labels carried in a context variable.
 
 Context variables follow threads started with `contextvars.copy_context()` and every
-asyncio task, so attribution set around a request reaches the calls made inside it.
+asyncio task, so attribution set around a request reaches the calls made inside it. The
+metered call in progress lives here too (`current_call`): the meter core sets it and the
+exporters read it, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 from ._footprint import EMPTY_LABELS
 from ._text import clean
 
-__all__ = ["attribute", "code_flags", "current_attribution"]
+__all__ = ["attribute", "code_flags", "current_attribution", "current_call"]
 
 # Code-object flags, read directly: importing `inspect` would cost ~10 ms at import time.
 CO_GENERATOR = 0x20
@@ -35,6 +37,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 _attribution: contextvars.ContextVar[tuple[str | None, Mapping[str, str]]] = (
     contextvars.ContextVar("wattmeter_attribution", default=(None, EMPTY_LABELS))
 )
+
+
+#: The metered call in progress here (a `_meter.Call`), or None; set by `Call.enter()`.
+current_call: contextvars.ContextVar[Any] = contextvars.ContextVar("wattmeter_call",
+                                                                   default=None)
 
 
 def current_attribution() -> tuple[str | None, Mapping[str, str]]:

@@ -73,7 +73,7 @@ def url(name: str, value: Any) -> str:
 
 def grid_zone(name: str, value: Any) -> str:
     """A zone of the grid table, in its canonical spelling."""
-    from .estimate._grid import zone_intensity
+    from .estimate._zones import zone_intensity
 
     value = text(name, value)
     try:

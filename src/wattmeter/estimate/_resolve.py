@@ -84,7 +84,7 @@ def check_deployment(dep: Any) -> Deployment:
         gpu = gpu_of(gpu).key
     zone = dep.zone
     if zone is not None:
-        from ._grid import zone_intensity
+        from ._zones import zone_intensity
 
         zone = zone_intensity(zone).zone
     return Deployment(gpu, num("gpus", dep.gpus, 1, 4096, integer=True),

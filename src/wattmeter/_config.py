@@ -367,6 +367,7 @@ def reset() -> None:
     global _current
     _code_options.clear()
     _current = None
+    _reported.clear()  # a fresh load reports its faults once again
     for listener in list(_listeners):
         listener(current())
 

@@ -70,3 +70,10 @@ def test_garbage_model_names_are_metered_not_crashed() -> None:
                            team="t", labels={})
         assert fp.energy_wh > 0
         fp.model.encode("utf-8")
+
+
+def test_response_model_from_the_provider_is_cut_and_cleaned() -> None:
+    usage = Usage("openai", "gpt-4o", input_tokens=5, response_model="r\udcff" * 1_000_000)
+    fp = footprint_for(usage, team="t", labels={})
+    assert fp.response_model is not None and len(fp.response_model) <= 200
+    fp.response_model.encode("utf-8")

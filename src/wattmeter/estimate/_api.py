@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
 from ._records import Deployment, ModelSpec
-from ._sanitize import MAX_TOKENS, counts, evict_oldest, media, model_name
+from ._sanitize import (
+    MAX_TOKENS,
+    check_count,
+    check_media,
+    counts,
+    evict_oldest,
+    media,
+    model_name,
+)
 
 if TYPE_CHECKING:
     from ._coefficients import Coef
@@ -262,48 +270,6 @@ def _footprint(c: Coef, r: tuple[float, ...], provider: str, model: str, operati
         *_NO_LIFECYCLE))
 
 
-def _count(field: str, value: Any) -> int:
-    return int(_num(field, value, 0, _MAX_TOKENS, integer=True, optional=False))
-
-
-def _num_first(*args: Any, **kwargs: Any) -> Any:
-    """`_resolve.num`, imported on first use and then bound (no import per call)."""
-    global _num
-    from ._resolve import num
-
-    _num = num
-    return num(*args, **kwargs)
-
-
-_num: Callable[..., Any] = _num_first
-
-
-def _media(images: Any, width: Any, height: Any, steps: Any, frames: Any, seconds: Any,
-           fps: Any, characters: Any, audio_seconds: Any) -> tuple[Any, ...]:
-    """Check the media arguments of `estimate()`; whole numbers in range skip the full check."""
-    n = _num
-    if images is not None and (type(images) is not int or not 1 <= images <= 10_000):
-        images = n("images", images, 1, 10_000, integer=True)
-    if width is not None and (type(width) is not int or not 16 <= width <= 16_384):
-        width = n("width", width, 16, 16_384, integer=True)
-    if height is not None and (type(height) is not int or not 16 <= height <= 16_384):
-        height = n("height", height, 16, 16_384, integer=True)
-    if steps is not None and (type(steps) is not int or not 1 <= steps <= 10_000):
-        steps = n("steps", steps, 1, 10_000, integer=True)
-    if frames is not None and (type(frames) is not int or not 1 <= frames <= 100_000):
-        frames = n("frames", frames, 1, 100_000, integer=True)
-    if seconds is not None:
-        seconds = n("seconds", seconds, 0, 3_600)
-    if fps is not None:
-        fps = n("fps", fps, 1, 240)
-    if characters is not None and (type(characters) is not int
-                                   or not 0 <= characters <= _MAX_TOKENS):
-        characters = n("characters", characters, 0, _MAX_TOKENS, integer=True)
-    if audio_seconds is not None:
-        audio_seconds = n("audio_seconds", audio_seconds, 0, 1_000_000)
-    return images, width, height, steps, frames, seconds, fps, characters, audio_seconds
-
-
 def estimate(model: str | ModelSpec, provider: str | None = None,
              operation: str | None = None, *,
              input_tokens: int = 0, output_tokens: int = 0, cached_input_tokens: int = 0,
@@ -327,20 +293,20 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         operation = _operation_of(model, provider)
     it, ot, ct, rt = input_tokens, output_tokens, cached_input_tokens, reasoning_tokens
     if type(it) is not int or not 0 <= it <= _MAX_TOKENS:
-        it = _count("input_tokens", it)
+        it = check_count("input_tokens", it)
     if type(ot) is not int or not 0 <= ot <= _MAX_TOKENS:
-        ot = _count("output_tokens", ot)
+        ot = check_count("output_tokens", ot)
     if type(ct) is not int or not 0 <= ct <= it:
-        ct = _count("cached_input_tokens", ct)
+        ct = check_count("cached_input_tokens", ct)
         if ct > it:
             raise ValueError(f"cached_input_tokens: got {ct}, more than input_tokens ({it}); "
                              "input_tokens includes the cached ones")
     if type(rt) is not int or not 0 <= rt <= _MAX_TOKENS:
-        rt = _count("reasoning_tokens", rt)
+        rt = check_count("reasoning_tokens", rt)
     if (images is not None or width is not None or height is not None or steps is not None
             or frames is not None or seconds is not None or fps is not None
             or characters is not None or audio_seconds is not None):
-        images, width, height, steps, frames, seconds, fps, characters, audio_seconds = _media(
+        images, width, height, steps, frames, seconds, fps, characters, audio_seconds = check_media(
             images, width, height, steps, frames, seconds, fps, characters, audio_seconds)
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
@@ -441,5 +407,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     w = c.warnings
     if usage.warnings or bad:
         w = w + tuple(x for x in (*(usage.warnings or ()), *(bad or ())) if x not in w)
+    rm = usage.response_model  # read off the provider's response: same care as the name
+    if rm is not None and (type(rm) is not str or len(rm) > 200 or not rm.isascii()):
+        rm = model_name(rm)
     return _footprint(c, r, usage.provider, model, usage.operation, team, labels, it, ot,
-                      ct, rt, e0, e1, w, usage.outcome, usage.response_model, timestamp)
+                      ct, rt, e0, e1, w, usage.outcome, rm, timestamp)

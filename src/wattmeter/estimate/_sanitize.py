@@ -10,11 +10,13 @@ cannot use up a team's budget.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .._text import MAX_NAME_CHARS, clean
 
-__all__ = ["MAX_TOKENS", "counts", "evict_oldest", "media", "model_name"]
+__all__ = ["MAX_TOKENS", "check_count", "check_media", "counts", "evict_oldest", "media",
+           "model_name"]
 
 #: The most tokens one call may report (100 M; the longest context windows are ~10 M).
 MAX_TOKENS = 100_000_000
@@ -88,6 +90,50 @@ def model_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         return "unknown"
     return clean(value, MAX_NAME_CHARS)
+
+
+def check_count(field: str, value: Any) -> int:
+    """A token count given to `estimate()`: a whole number from 0 to 100 M, else ValueError."""
+    return int(_num(field, value, 0, MAX_TOKENS, integer=True, optional=False))
+
+
+def _num_first(*args: Any, **kwargs: Any) -> Any:
+    """`_resolve.num`, imported on first use and then bound (no import per call, and
+    no import of the registry at ``import wattmeter``)."""
+    global _num
+    from ._resolve import num
+
+    _num = num
+    return num(*args, **kwargs)
+
+
+_num: Callable[..., Any] = _num_first
+
+
+def check_media(images: Any, width: Any, height: Any, steps: Any, frames: Any, seconds: Any,
+           fps: Any, characters: Any, audio_seconds: Any) -> tuple[Any, ...]:
+    """Check the media arguments of `estimate()`; whole numbers in range skip the full check."""
+    n = _num
+    if images is not None and (type(images) is not int or not 1 <= images <= 10_000):
+        images = n("images", images, 1, 10_000, integer=True)
+    if width is not None and (type(width) is not int or not 16 <= width <= 16_384):
+        width = n("width", width, 16, 16_384, integer=True)
+    if height is not None and (type(height) is not int or not 16 <= height <= 16_384):
+        height = n("height", height, 16, 16_384, integer=True)
+    if steps is not None and (type(steps) is not int or not 1 <= steps <= 10_000):
+        steps = n("steps", steps, 1, 10_000, integer=True)
+    if frames is not None and (type(frames) is not int or not 1 <= frames <= 100_000):
+        frames = n("frames", frames, 1, 100_000, integer=True)
+    if seconds is not None:
+        seconds = n("seconds", seconds, 0, 3_600)
+    if fps is not None:
+        fps = n("fps", fps, 1, 240)
+    if characters is not None and (type(characters) is not int
+                                   or not 0 <= characters <= MAX_TOKENS):
+        characters = n("characters", characters, 0, MAX_TOKENS, integer=True)
+    if audio_seconds is not None:
+        audio_seconds = n("audio_seconds", audio_seconds, 0, 1_000_000)
+    return images, width, height, steps, frames, seconds, fps, characters, audio_seconds
 
 
 def evict_oldest(cache: dict[Any, Any], *others: dict[Any, Any], limit: int) -> None:

@@ -76,3 +76,21 @@ def test_estimate_table_rows_are_aligned() -> None:
     assert len(rows) == 4
     ends = {len(line) for line in [header, *rows]}
     assert len(ends) == 1, [header, *rows]  # every column right-aligned to one edge
+
+
+def test_demo_exits_non_zero_when_metering_failed(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from wattmeter import _guard
+    from wattmeter.cli import _demo, main
+
+    real = _demo._table
+
+    def table_after_a_failure(*args: object) -> None:  # as a ledger that can't be written
+        _guard.count_error("budget.ledger")
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_demo, "_table", table_after_a_failure)
+    code = main(["demo", "--quiet", "--rounds", "1", "--ledger", str(tmp_path / "d.sqlite3")])
+    assert code == 1
+    assert "1 metering error(s)" in capsys.readouterr().err

@@ -49,6 +49,19 @@ def import_ms(repeats: int = 9) -> float:
     return statistics.median(times)
 
 
+def unknown_rotation(footprint_for, usage_cls, names: int):  # type: ignore[no-untyped-def]
+    """A call function cycling through `names` unregistered names of 8 size classes."""
+    usages = [usage_cls("self-hosted", f"acme-{i % 8 + 1}b-chat-v{i}", "chat",
+                        input_tokens=200, output_tokens=50) for i in range(names)]
+    state = {"i": 0}
+
+    def call() -> None:
+        i = state["i"] = (state["i"] + 1) % len(usages)
+        footprint_for(usages[i], team="t", labels={}, timestamp=0.0)
+
+    return call
+
+
 def main() -> int:
     """Print the figures."""
     import wattmeter
@@ -81,6 +94,18 @@ def main() -> int:
     print(f"estimate(sora-2, video 1280x720, 8 s at 24 fps, 2 clips): {per_call_us(video):.2f} us")
     print(f"estimate(gpt-image-1, 50 in / 1056 image tokens): {per_call_us(ar_image):.2f} us")
     print(f"footprint_for(Usage(gpt-4o ...)): {per_call_us(meter):.2f} us")
+    for names in (5_000, 50_000):  # within, then beyond, the coefficient cache
+        rotation = unknown_rotation(footprint_for, Usage, names)
+        print(f"footprint_for, {names:,} unknown names in rotation (8 size classes): "
+              f"{per_call_us(rotation, calls=2 * names, repeats=3):.1f} us per call")
+    for letter, note in (("x", "its size class new: one Monte Carlo build"),
+                         ("y", "its size class already built")):
+        huge = Usage("self-hosted", letter * 10_000_000, "chat", input_tokens=10,
+                     output_tokens=10)
+        t0 = time.process_time()
+        footprint_for(huge, team="t", labels={}, timestamp=0.0)
+        print(f"footprint_for, a new 10 MB model name ({note}): "
+              f"{(time.process_time() - t0) * 1e6:.0f} us")
     import timeit
 
     base = timeit.timeit("x * y + z", setup="x = 1.5; y = 2.5; z = 3.0", number=1_000_000)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from typing import Any
 
-import httpx
 import openai
 from _simulator import base_url
 
@@ -40,7 +40,7 @@ def main() -> None:
     """Call until the budget refuses, counting the requests that actually left."""
     sent: list[str] = []  # every HTTP request the client really sent
 
-    def count_request(request: httpx.Request) -> None:
+    def count_request(request: Any) -> None:
         sent.append(request.url.path)
 
     with tempfile.TemporaryDirectory() as tmp, base_url() as url:
@@ -59,7 +59,9 @@ def main() -> None:
         wattmeter.instrument("openai")
         client = openai.OpenAI(
             base_url=url, api_key=os.environ.get("OPENAI_API_KEY", "simulator"),
-            http_client=httpx.Client(event_hooks={"request": [count_request]}),
+            # the SDK's own HTTP client class (httpx, or httpx2 in openai 3.x), not a
+            # separate import: the example needs nothing beyond `wattmeter[openai]`
+            http_client=openai.DefaultHttpxClient(event_hooks={"request": [count_request]}),
         )
         with wattmeter.attribute(team="search"):
             for attempt in range(1, 21):

@@ -6,7 +6,7 @@ every process writes its metrics to files in that directory; wattmeter's ``/metr
 server (option ``metrics_port``) then reads and sums every worker's files. Here three
 ``multiprocessing`` workers make metered OpenAI calls for different teams and the parent
 scrapes the sum. (Under gunicorn, also call
-``prometheus_client.multiprocess.mark_process_dead(worker.pid)`` from ``child_exit``.)
+``wattmeter.export.prometheus.mark_process_dead(worker.pid)`` from ``child_exit``.)
 
 Run it with no API key against wattmeter's local provider simulator::
 

@@ -50,7 +50,7 @@ def test_env_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
-        ({"pue": 0.5}, "'pue': got 0.5; expected a number >= 1"),
+        ({"pue": 0.5}, "'pue': got 0.5; expected a finite number from 1 to 5"),
         ({"pue": "x"}, "'pue'"),
         ({"spans": "sometimes"}, "one of 'auto', 'enrich', 'create', 'off'"),
         ({"prometheus": "maybe"}, "true or false"),
@@ -71,16 +71,20 @@ def test_unknown_option_suggests_the_close_one() -> None:
         wattmeter.configure(default_tem="x")
 
 
-def test_bad_env_value_fails_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_env_value_fails_at_check_and_configure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WATTMETER_PUE", "abc")
-    with pytest.raises(ValueError, match="'pue'"):
-        _config.reset()
+    with pytest.raises(ValueError, match=r"'pue'.*env WATTMETER_PUE"):
+        _config.check()
+    with pytest.raises(ValueError, match=r"'pue'.*env WATTMETER_PUE"):
+        wattmeter.configure()
+    _config.reset()  # lenient on the call path: logged once, the default kept
+    assert _config.current().pue is None
 
 
 def test_invalid_toml_names_the_file() -> None:
     Path("wattmeter.toml").write_text("pue = = 1\n")
     with pytest.raises(ValueError, match=r"wattmeter\.toml: not valid TOML"):
-        _config.reset()
+        _config.check()
 
 
 def test_secrets_are_masked_in_sources() -> None:

@@ -1,7 +1,9 @@
 """Who a call belongs to: a team and labels carried in a context variable.
 
 Context variables follow threads started with `contextvars.copy_context()` and every
-asyncio task, so attribution set around a request reaches the calls made inside it.
+asyncio task, so attribution set around a request reaches the calls made inside it. The
+metered call in progress lives here too (`current_call`): the meter core sets it and the
+exporters read it, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ._footprint import EMPTY_LABELS
+from ._text import clean
 
-__all__ = ["attribute", "code_flags", "current_attribution"]
+__all__ = ["attribute", "code_flags", "current_attribution", "current_call"]
 
 # Code-object flags, read directly: importing `inspect` would cost ~10 ms at import time.
 CO_GENERATOR = 0x20
@@ -34,6 +37,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 _attribution: contextvars.ContextVar[tuple[str | None, Mapping[str, str]]] = (
     contextvars.ContextVar("wattmeter_attribution", default=(None, EMPTY_LABELS))
 )
+
+
+#: The metered call in progress here (a `_meter.Call`), or None; set by `Call.enter()`.
+current_call: contextvars.ContextVar[Any] = contextvars.ContextVar("wattmeter_call",
+                                                                   default=None)
 
 
 def current_attribution() -> tuple[str | None, Mapping[str, str]]:
@@ -56,8 +64,10 @@ class attribute:
                 raise ValueError(f"attribute(): label name {key!r} must be an identifier")
             if value is None:
                 raise ValueError(f"attribute(): label {key!r} is None; give a string")
-        self.team = team
-        self.labels = {k: str(v) for k, v in labels.items()}
+        # Team and labels often come from a request: made valid UTF-8 and bounded here,
+        # once per block, so no exporter, span or ledger row sees a lone surrogate.
+        self.team = clean(team) if team is not None else None
+        self.labels = {k: clean(str(v)) for k, v in labels.items()}
         self._tokens: list[contextvars.Token[Any]] = []
 
     def __enter__(self) -> attribute:

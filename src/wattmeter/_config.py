@@ -14,20 +14,35 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["OPTIONS", "Config", "Option", "configure", "current", "register_parser", "reset",
-           "sources"]
+from . import _config_checks as _checks
+from ._guard import count_error, logger
+
+__all__ = [
+    "NOT_OPTIONS",
+    "OPTIONS",
+    "Config",
+    "Option",
+    "check",
+    "configure",
+    "current",
+    "register_parser",
+    "reset",
+    "sources",
+    "validate",
+]
 
 
 class Option(NamedTuple):
     """One configuration option: its type, default, how to check it, what it means."""
 
     name: str
-    kind: str  # "str", "int", "float", "bool", "choice", "list", "budgets", "mapping"
+    kind: str  # "str", "url", "int", "float", "bool", "choice", "list", "budgets", "mapping"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     optional: bool = False
+    maximum: float | None = None
     secret: bool = False
 
 
@@ -43,25 +58,25 @@ OPTIONS: dict[str, Option] = {
         _opt("grid_zone", "str", None, "Grid zone (ISO country or cloud region) for every call; "
              "default: the provider's own.", optional=True),
         _opt("grid_intensity", "float", None, "Explicit grid carbon intensity in gCO2e/kWh for "
-             "every call; overrides grid_zone.", optional=True, minimum=0.0),
+             "every call; overrides grid_zone.", optional=True, minimum=0.0, maximum=5000.0),
         _opt("pue", "float", None, "Power usage effectiveness for every call; default: the "
-             "provider's own.", optional=True, minimum=1.0),
+             "provider's own.", optional=True, minimum=1.0, maximum=5.0),
         _opt("live_intensity", "bool", False, "Fetch grid intensity from Electricity Maps "
              "(needs electricity_maps_token); the static table is the fallback."),
         _opt("electricity_maps_token", "str", None, "Electricity Maps API token.",
              optional=True, secret=True),
-        _opt("electricity_maps_url", "str", "https://api.electricitymap.org/v3",
+        _opt("electricity_maps_url", "url", "https://api.electricitymap.org/v3",
              "Electricity Maps API base URL."),
         _opt("live_intensity_ttl_s", "float", 900.0, "Seconds a live intensity is cached.",
-             minimum=1.0),
+             minimum=1.0, maximum=86_400.0),
         _opt("live_intensity_timeout_s", "float", 2.0, "Timeout of one live-intensity request.",
-             minimum=0.01),
+             minimum=0.01, maximum=60.0),
         _opt("prometheus", "bool", True, "Count every call in Prometheus metrics."),
         _opt("metrics_port", "int", None, "Serve /metrics on this port (0: any free port); "
-             "default: don't serve.", optional=True, minimum=0),
+             "default: don't serve.", optional=True, minimum=0, maximum=65_535),
         _opt("metrics_host", "str", "127.0.0.1", "Address the /metrics server binds to."),
         _opt("max_label_values", "int", 200, "Distinct values per metric label before new "
-             "values are counted as '__overflow__'.", minimum=1),
+             "values are counted as '__overflow__'.", minimum=1, maximum=1_000_000),
         _opt("metric_labels", "list", (), "Attribution labels (e.g. feature) also exported "
              "as Prometheus metric labels; bounded by max_label_values."),
         _opt("spans", "choice", "auto", "auto: enrich the current GenAI span or make one; "
@@ -81,16 +96,18 @@ OPTIONS: dict[str, Option] = {
              "with no budgets configured, for `wattmeter report`."),
         _opt("ledger_path", "str", "wattmeter-ledger.sqlite3", "SQLite ledger file."),
         _opt("ledger_flush_s", "float", 0.5, "Seconds between ledger writes and budget "
-             "refreshes (a SIGKILL loses at most this much unwritten use).", minimum=0.01),
-        _opt("prometheus_url", "str", None, "Prometheus HTTP API base URL for fleet budgets.",
+             "refreshes (a SIGKILL loses at most this much unwritten use).", minimum=0.01,
+             maximum=3600.0),
+        _opt("prometheus_url", "url", None, "Prometheus HTTP API base URL for fleet budgets.",
              optional=True),
-        _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0),
+        _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0,
+             maximum=86_400.0),
         _opt("fleet_timeout_s", "float", 2.0, "Total deadline of one Prometheus query for "
-             "fleet budgets, from connecting to the last byte.", minimum=0.01),
+             "fleet budgets, from connecting to the last byte.", minimum=0.01, maximum=600.0),
         _opt("fail_closed", "bool", False, "Refuse calls when budget consumption can't be "
              "verified (only for budgets with the raise action)."),
         _opt("timezone", "str", "UTC", "Time zone of calendar budget periods (IANA name)."),
-        _opt("webhook_url", "str", None, "Default HTTP webhook for budget events.",
+        _opt("webhook_url", "url", None, "Default HTTP webhook for budget events.",
              optional=True),
         _opt("deployments", "mapping", {}, "Per-provider deployment overrides, e.g. "
              "{'self-hosted': {'gpu': 'H100', 'gpus': 2}}."),
@@ -114,7 +131,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def _bad(name: str, value: Any, form: str) -> ValueError:
-    return ValueError(f"wattmeter option {name!r}: got {value!r}; expected {form}")
+    return _checks.bad(name, value, form)
 
 
 def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
@@ -140,25 +157,19 @@ def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
             return value.strip().lower() in _TRUE
         raise _bad(name, value, "true or false")
     if kind in ("int", "float"):
-        if isinstance(value, bool):
-            raise _bad(name, value, f"a number (an {kind})")
-        try:
-            num: float = int(value) if kind == "int" else float(value)
-        except (TypeError, ValueError):
-            raise _bad(name, value, f"a number ({kind})") from None
-        if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise _bad(name, value, "a whole number")
-        if opt.minimum is not None and num < opt.minimum:
-            raise _bad(name, value, f"a number >= {opt.minimum:g}")
-        return num
+        num = _checks.number(name, value, kind, opt.minimum, opt.maximum)
+        return int(num) if kind == "int" else num
+    if kind == "url":
+        return _checks.url(name, value)
     if kind == "str":
-        if not isinstance(value, str) or not value.strip():
-            raise _bad(name, value, "a non-empty string")
+        if name == "grid_zone":
+            return _checks.grid_zone(name, value)
+        text = _checks.text(name, value)
         if name == "timezone":
-            _check_timezone(value)
-        return value.strip()
+            _check_timezone(text)
+        return text
     if kind == "choice":
-        if value not in opt.choices:
+        if not isinstance(value, str) or value not in opt.choices:
             raise _bad(name, value, "one of " + ", ".join(repr(c) for c in opt.choices))
         return value
     if kind == "list":
@@ -166,7 +177,11 @@ def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise _bad(name, value, "a list of strings (or comma-separated text)")
-        return tuple(value)
+        if name == "requests_base_urls":
+            return tuple(_checks.url(name, v) for v in value)
+        if name == "metric_labels" and not all(v.isidentifier() and v.isascii() for v in value):
+            raise _bad(name, value, "label names such as ['feature'] (letters, digits, _)")
+        return tuple(_checks.text(name, v) for v in value)
     if kind == "mapping":
         if isinstance(value, str):
             import json
@@ -177,11 +192,21 @@ def validate(name: str, value: Any, *, from_text: bool = False) -> Any:
                 raise _bad(name, value, "a JSON object") from None
         if not isinstance(value, Mapping):
             raise _bad(name, value, "a mapping (a TOML table or JSON object)")
+        if name == "deployments":
+            return _checks.deployments(name, value)
+        if name == "provider_hosts":
+            return _checks.provider_hosts(name, value)
         return dict(value)
     if kind == "budgets":
         # The budget layer sits above configuration and registers its parser
         # (`register_parser`), so data flows one way: budget -> _config, never back.
-        return tuple(_parsers[kind](value))
+        try:
+            return tuple(_parsers[kind](value))
+        except ValueError:
+            raise
+        except Exception as exc:  # a TypeError or KeyError from a malformed table
+            raise _bad(name, value, "a list of budget tables with team, limit and "
+                       f"period ({type(exc).__name__}: {exc})") from None
     raise AssertionError(kind)  # pragma: no cover
 
 
@@ -209,7 +234,13 @@ class Config:
             raise AttributeError(name) from None
 
 
+#: WATTMETER_* variables that are not options (read elsewhere), so no did-you-mean warning.
+NOT_OPTIONS = frozenset({"WATTMETER_STRICT", "WATTMETER_EXAMPLE_BASE_URL"})
+_reported: set[str] = set()
+
+
 def _read_files(cwd: Path) -> tuple[dict[str, Any], str]:
+    """The options of ``wattmeter.toml`` or ``[tool.wattmeter]``, and the file's path."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -218,36 +249,84 @@ def _read_files(cwd: Path) -> tuple[dict[str, Any], str]:
         path = cwd / fname
         if not path.is_file():
             continue
-        with path.open("rb") as fh:
-            try:
+        try:
+            with path.open("rb") as fh:
                 data: Any = tomllib.load(fh)
-            except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"{path}: not valid TOML ({exc})") from None
-        for key in table or ():
-            data = data.get(key, {}) if isinstance(data, dict) else {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
+        for depth, key in enumerate(table or ()):
+            data = data.get(key, {})
+            if not isinstance(data, dict):
+                where = ".".join((table or ())[: depth + 1])
+                raise ValueError(f"{path}: {where} = {data!r}; expected a table such as "
+                                 "[tool.wattmeter] with one option per line")
         if data:
             return dict(data), str(path)
     return {}, ""
 
 
-def _load(code: Mapping[str, Any], cwd: Path | None = None) -> Config:
+def _report(message: str) -> None:
+    """Log a configuration fault found at call time once and count it; the call goes on."""
+    count_error("config")
+    if message not in _reported:
+        _reported.add(message)
+        logger.error("wattmeter configuration: %s; using the default for it instead", message)
+
+
+def _unknown_env(key: str) -> None:
+    """Warn once about a ``WATTMETER_*`` variable that is no option (a typo, usually)."""
+    if key in NOT_OPTIONS or key in _reported:
+        return
+    import difflib
+
+    _reported.add(key)
+    known = [f"WATTMETER_{n.upper()}" for n in OPTIONS]
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else "; `wattmeter config` lists the options"
+    logger.warning("wattmeter: environment variable %s is not a wattmeter option (ignored)%s",
+                   key, hint)
+
+
+def _load(code: Mapping[str, Any], cwd: Path | None = None, *, strict: bool = True) -> Config:
+    """The configuration from defaults, files, env and `code`, each value validated.
+
+    Strict (``configure()``, ``instrument()``, the CLI): the first bad value raises a
+    `ValueError` naming option, source and valid form. Lenient (the first metered call):
+    a bad value is logged once and counted, and the option keeps its lower-precedence value.
+    """
     cfg = Config()
     for name, opt in OPTIONS.items():
         cfg.values[name] = opt.default
         cfg.origin[name] = "default"
-    file_values, file_name = _read_files(cwd or Path.cwd())
+
+    def put(name: str, value: Any, origin: str, from_text: bool = False) -> None:
+        try:
+            cfg.values[name] = validate(name, value, from_text=from_text)
+            cfg.origin[name] = origin
+        except ValueError as exc:
+            message = f"{exc} (set in {'configure()' if origin == 'code' else origin})"
+            if strict:
+                raise ValueError(message) from None
+            _report(message)
+
+    try:
+        file_values, file_name = _read_files(cwd or Path.cwd())
+    except ValueError as exc:
+        if strict:
+            raise
+        _report(str(exc))
+        file_values, file_name = {}, ""
     for name, value in file_values.items():
-        cfg.values[name] = validate(name.replace("-", "_"), value)
-        cfg.origin[name] = file_name
+        put(str(name).replace("-", "_"), value, file_name)
     for key, value in os.environ.items():
         if key.startswith("WATTMETER_"):
             name = key[len("WATTMETER_"):].lower()
             if name in OPTIONS:
-                cfg.values[name] = validate(name, value, from_text=True)
-                cfg.origin[name] = f"env {key}"
+                put(name, value, f"env {key}", from_text=True)
+            else:
+                _unknown_env(key)
     for name, value in code.items():
-        cfg.values[name] = validate(name, value)
-        cfg.origin[name] = "code"
+        put(name, value, "code")
     return cfg
 
 
@@ -264,7 +343,7 @@ def configure(**options: Any) -> Config:
     """
     global _current
     merged = {**_code_options, **options}
-    cfg = _load(merged)
+    cfg = _load(merged, strict=True)
     _code_options.clear()
     _code_options.update(merged)
     _current = cfg
@@ -274,12 +353,23 @@ def configure(**options: Any) -> Config:
 
 
 def current() -> Config:
-    """The effective configuration, loaded from env and files on first use."""
+    """The effective configuration, loaded from env and files on first use.
+
+    Loading here never raises (it may run on a user's call): a bad value from the env or a
+    file is logged once and its option keeps its default. ``configure()`` and `check()`
+    raise instead.
+    """
     global _current
     cfg = _current
     if cfg is None:
-        cfg = _current = _load(_code_options)
+        cfg = _current = _load(_code_options, strict=False)
     return cfg
+
+
+def check() -> Config:
+    """Load the configuration strictly: a bad value from any source raises `ValueError`
+    naming option, source and valid form (``instrument()`` and the CLI call this)."""
+    return _load(_code_options, strict=True)
 
 
 def reset() -> None:
@@ -287,6 +377,7 @@ def reset() -> None:
     global _current
     _code_options.clear()
     _current = None
+    _reported.clear()  # a fresh load reports its faults once again
     for listener in list(_listeners):
         listener(current())
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _config, _fork  # noqa: F401 - _fork: fresh locks in forked children
-from ._attribution import current_attribution
+from ._attribution import current_attribution, current_call
 from ._footprint import Footprint
 from ._guard import internal_error
 from ._usage import Usage
@@ -34,9 +34,8 @@ _checks: list[Callable[[str, Mapping[str, str], str, str, str], None]] = []
 #: span_start(call) sets call.span; span_end(call, footprint | None, error | None).
 _span_hooks: list[Any] = []
 
-_current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar(
-    "wattmeter_call", default=None
-)
+#: The call in progress (kept in `_attribution`, below the exporters that read it).
+_current_call: contextvars.ContextVar[Call | None] = current_call
 _state: dict[str, Any] = {"wired": False, "default_team": "default"}
 
 

@@ -50,12 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from .._config import reset
+        from .._config import check, reset
 
-        reset()  # read the environment and files as they are now, and fail early on bad values
+        check()  # fail early, naming option and source, on a bad value in the env or a file
+        reset()  # then read the environment and files as they are now
         return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
     except ValueError as exc:
         print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a file that is no ledger: one line, no traceback
+        import sqlite3
+
+        if not isinstance(exc, sqlite3.Error):
+            raise
+        path = getattr(args, "ledger", None) or "the ledger"
+        print(f"wattmeter {args.command}: error: can't read {path} as a wattmeter ledger "
+              f"(SQLite: {exc}); give the ledger file with --ledger PATH", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -59,7 +59,28 @@ def _check(args: argparse.Namespace) -> list[str]:
         raise ValueError("--duration/--hold: expected a number of seconds >= 0")
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port: got {args.port}; expected 0-65535 (0: any free port)")
+    _check_ledger(args.ledger)
     return teams
+
+
+def _check_ledger(path: str) -> None:
+    """The demo replaces its ledger: the path must be a file (or nothing) we can write."""
+    import sqlite3
+
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(f"--ledger: {path!r} exists and is not a file; give a file path")
+    probe = path + ".wattmeter-probe"
+    try:
+        sqlite3.connect(probe).execute("create table probe (x)").connection.close()
+        if os.path.exists(path):
+            with open(path, "r+b"):
+                pass
+    except (sqlite3.Error, OSError) as exc:
+        raise ValueError(f"--ledger: can't write a SQLite ledger at {path!r} ({exc}); give a "
+                         "writable path") from None
+    finally:
+        if os.path.exists(probe):
+            os.remove(probe)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     from wattmeter.testing import capture
     from wattmeter.testing.simulator import Simulator
 
+    from .._guard import error_counts
+
+    errors_before = sum(error_counts.values())
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(args.ledger + suffix):
@@ -126,6 +150,13 @@ def run(args: argparse.Namespace) -> int:
         finally:
             wattmeter.uninstrument()
     _outro(port, args.ledger, events)
+    failed = sum(error_counts.values()) - errors_before
+    if failed:
+        import sys
+
+        print(f"wattmeter demo: error: {failed} metering error(s) during the run (see the "
+              "log above); the figures above may be incomplete", file=sys.stderr)
+        return 1
     return 0
 
 

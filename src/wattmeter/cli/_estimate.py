@@ -15,8 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?",
                         help="model name, e.g. gpt-4o (or use --total-params-b)")
     parser.add_argument("--provider", help="provider, e.g. openai, anthropic, google")
-    parser.add_argument("--operation", default="chat",
-                        help="chat, completion, embeddings, image, video, speech, transcription")
+    parser.add_argument("--operation",
+                        help="chat, completion, embeddings, image, video, speech, "
+                             "transcription (default: the registered model's modality, "
+                             "else chat)")
     for name in ("input-tokens", "output-tokens", "cached-input-tokens", "reasoning-tokens"):
         parser.add_argument(f"--{name}", type=int, default=0)
     g = parser.add_argument_group("model given by size")
@@ -54,6 +56,23 @@ def _model(args: argparse.Namespace) -> Any:
     return args.model
 
 
+def _check_provider(provider: str | None) -> None:
+    """A provider the grid table or the model registry knows; a typo is an error, not a
+    silent fall-back to the world grid."""
+    if provider is None:
+        return
+    from ..estimate._grid import all_providers, provider_defaults
+    from ..estimate._registry import all_models
+
+    known = set(all_providers())
+    key = provider.strip().lower()
+    if (provider_defaults(provider).provider != "custom" or key == "custom"
+            or key in {m.provider.lower() for m in all_models()}):
+        return
+    raise ValueError(f"--provider: unknown provider {provider!r}; expected one of "
+                     f"{', '.join(sorted(known))} (or leave it out to use the model's own)")
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if x >= 1e-3 or x == 0 else f"{x:.3e}"
 
@@ -62,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the estimate; a bad argument is a ValueError (exit status 2)."""
     from ..estimate import Deployment, estimate
 
+    _check_provider(args.provider)
     dep = None
     if args.gpu or args.gpus is not None or args.batch_size is not None:
         dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size)
@@ -79,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model       {fp.model}" + (f"  (registry: {fp.registry_model})"
                                        if fp.registry_model else "  (not in the registry)"))
     print(f"provider    {fp.provider}    operation {fp.operation}")
-    print(f"{'':17}{'central':>12}{'low (p5)':>12}{'high (p95)':>12}")
-    for label, unit, (c, lo, hi) in (
+    rows = (
         ("accelerator", "Wh", (fp.accelerator_wh, fp.accelerator_wh_low, fp.accelerator_wh_high)),
         ("server", "Wh", (fp.server_wh, fp.server_wh_low, fp.server_wh_high)),
         ("facility", "Wh", (fp.energy_wh, fp.energy_wh_low, fp.energy_wh_high)),
@@ -90,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
         ("CO2e total", "g", (fp.co2e_total_g, fp.co2e_total_g_low, fp.co2e_total_g_high)),
         ("water", "mL", (fp.water_ml, fp.water_ml_low, fp.water_ml_high)),
         ("ADPe", "kg Sb eq", (fp.adpe_kgsbeq, fp.adpe_kgsbeq_low, fp.adpe_kgsbeq_high)),
-    ):
-        print(f"{label + ' ' + unit:<17}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
+    )
+    width = max(len(f"{label} {unit}") for label, unit, _ in rows) + 2
+    print(f"{'':{width}}{'central':>12}{'low (p5)':>12}{'high (p95)':>12}")
+    for label, unit, (c, lo, hi) in rows:
+        print(f"{label + ' ' + unit:<{width}}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
     print(f"grid        {fp.grid_zone} at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh (location-based); "
           f"PUE {fp.pue:g}; method {fp.method}")
     print("boundary    CO2e usage = operational electricity; embodied = hardware manufacturing "

@@ -8,14 +8,24 @@ Precedence: explicit argument > `Deployment` field > configuration > provider de
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
 from ._records import Deployment, ModelSpec
+from ._sanitize import (
+    MAX_TOKENS,
+    check_count,
+    check_media,
+    counts,
+    evict_oldest,
+    media,
+    model_name,
+)
 
 if TYPE_CHECKING:
     from ._coefficients import Coef
@@ -31,8 +41,16 @@ _state: dict[str, Any] = {"hooked": False, "live_updates": 0}
 _live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again; 0: off
 _INF = float("inf")
 _new = tuple.__new__
-_CACHE_SIZE = 4096
-_MAX_TOKENS = 100_000_000
+#: Cached keys; an entry of a name guessed by size class shares that class's coefficients
+#: (a small tuple of references), so 16,384 names cost about 3 MB, not 16,384 Monte Carlo runs.
+_CACHE_SIZE = 16_384
+#: Coefficients of models guessed from their names, shared by size class (LRU, misses only).
+_classes: dict[Any, Coef] = {}
+_CLASS_SIZE = 256
+_class_lock = threading.Lock()
+_MAX_TOKENS = MAX_TOKENS
+#: The model's own operation for `estimate()` calls that give none: (model, provider) -> op.
+_default_ops: dict[Any, str] = {}
 #: Length of one block of `Coef.life` (`_lifecycle.LIFE_SIZE`; kept here: no import per call).
 _LIFE = 9
 #: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
@@ -47,6 +65,8 @@ def clear_cache(*_: Any) -> None:
     _cache.clear()
     _built.clear()
     _live_zones.clear()
+    _classes.clear()
+    _default_ops.clear()
     cfg = _config.current()
     _live_ttl = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
 
@@ -125,7 +145,22 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
             break
     else:
         p, pfixed = float(pd.pue), False
-    return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
+    if s.registry_model is not None or s.disclosed:
+        return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
+    # Guessed from its name: every name of one size class shares the Monte Carlo run.
+    ckey = (s.modality, s.architecture, s.total_b, s.active_b, s.total_lo, s.total_hi,
+            s.active_lo, s.active_hi, dep, pd.provider, s.provider, zone, float(intensity),
+            fixed, p, pfixed)
+    with _class_lock:
+        base = _classes.pop(ckey, None)
+    if base is None:
+        base = build(s._replace(name="", warnings=()), dep, pd, zone, float(intensity), fixed,
+                     p, pfixed)
+    with _class_lock:
+        if len(_classes) >= _CLASS_SIZE:
+            _classes.pop(next(iter(_classes)))
+        _classes[ckey] = base  # most recently used last
+    return base._replace(model=s.name, warnings=s.warnings), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
@@ -154,9 +189,7 @@ def _coef(model: Any, provider: str | None, operation: str, deployment: Any = No
     updates = _state["live_updates"]
     c, live = _make(model, provider, operation, deployment, zone, grid_intensity, pue)
     if len(_cache) >= _CACHE_SIZE:
-        _cache.clear()
-        _built.clear()
-        _live_zones.clear()
+        evict_oldest(_cache, _built, _live_zones, limit=_CACHE_SIZE)
     try:
         if live is None:
             _built[key] = _INF
@@ -249,49 +282,8 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
 
 
-def _count(field: str, value: Any) -> int:
-    return int(_num(field, value, 0, _MAX_TOKENS, integer=True, optional=False))
-
-
-def _num_first(*args: Any, **kwargs: Any) -> Any:
-    """`_resolve.num`, imported on first use and then bound (no import per call)."""
-    global _num
-    from ._resolve import num
-
-    _num = num
-    return num(*args, **kwargs)
-
-
-_num: Callable[..., Any] = _num_first
-
-
-def _media(images: Any, width: Any, height: Any, steps: Any, frames: Any, seconds: Any,
-           fps: Any, characters: Any, audio_seconds: Any) -> tuple[Any, ...]:
-    """Check the media arguments of `estimate()`; whole numbers in range skip the full check."""
-    n = _num
-    if images is not None and (type(images) is not int or not 1 <= images <= 10_000):
-        images = n("images", images, 1, 10_000, integer=True)
-    if width is not None and (type(width) is not int or not 16 <= width <= 16_384):
-        width = n("width", width, 16, 16_384, integer=True)
-    if height is not None and (type(height) is not int or not 16 <= height <= 16_384):
-        height = n("height", height, 16, 16_384, integer=True)
-    if steps is not None and (type(steps) is not int or not 1 <= steps <= 10_000):
-        steps = n("steps", steps, 1, 10_000, integer=True)
-    if frames is not None and (type(frames) is not int or not 1 <= frames <= 100_000):
-        frames = n("frames", frames, 1, 100_000, integer=True)
-    if seconds is not None:
-        seconds = n("seconds", seconds, 0, 3_600)
-    if fps is not None:
-        fps = n("fps", fps, 1, 240)
-    if characters is not None and (type(characters) is not int
-                                   or not 0 <= characters <= _MAX_TOKENS):
-        characters = n("characters", characters, 0, _MAX_TOKENS, integer=True)
-    if audio_seconds is not None:
-        audio_seconds = n("audio_seconds", audio_seconds, 0, 1_000_000)
-    return images, width, height, steps, frames, seconds, fps, characters, audio_seconds
-
-
-def estimate(model: str | ModelSpec, provider: str | None = None, operation: str = "chat", *,
+def estimate(model: str | ModelSpec, provider: str | None = None,
+             operation: str | None = None, *,
              input_tokens: int = 0, output_tokens: int = 0, cached_input_tokens: int = 0,
              reasoning_tokens: int = 0, images: int | None = None, width: int | None = None,
              height: int | None = None, steps: int | None = None, frames: int | None = None,
@@ -303,24 +295,30 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
 
     ``input_tokens`` includes ``cached_input_tokens`` and ``output_tokens`` includes
     ``reasoning_tokens``; when ``reasoning_tokens`` exceeds ``output_tokens`` they were
-    counted separately and their sum is decoded. Bad input raises ``ValueError``.
+    counted separately and their sum is decoded. Without ``operation``, the registered
+    model's modality is used ("image" for FLUX.1-dev), else "chat". Bad input raises
+    ``ValueError``.
     """
+    if type(model) is str and len(model) > 200:
+        model = model_name(model)  # cut: a 10 MB name is no key to cache
+    if operation is None:
+        operation = _operation_of(model, provider)
     it, ot, ct, rt = input_tokens, output_tokens, cached_input_tokens, reasoning_tokens
     if type(it) is not int or not 0 <= it <= _MAX_TOKENS:
-        it = _count("input_tokens", it)
+        it = check_count("input_tokens", it)
     if type(ot) is not int or not 0 <= ot <= _MAX_TOKENS:
-        ot = _count("output_tokens", ot)
+        ot = check_count("output_tokens", ot)
     if type(ct) is not int or not 0 <= ct <= it:
-        ct = _count("cached_input_tokens", ct)
+        ct = check_count("cached_input_tokens", ct)
         if ct > it:
             raise ValueError(f"cached_input_tokens: got {ct}, more than input_tokens ({it}); "
                              "input_tokens includes the cached ones")
     if type(rt) is not int or not 0 <= rt <= _MAX_TOKENS:
-        rt = _count("reasoning_tokens", rt)
+        rt = check_count("reasoning_tokens", rt)
     if (images is not None or width is not None or height is not None or steps is not None
             or frames is not None or seconds is not None or fps is not None
             or characters is not None or audio_seconds is not None):
-        images, width, height, steps, frames, seconds, fps, characters, audio_seconds = _media(
+        images, width, height, steps, frames, seconds, fps, characters, audio_seconds = check_media(
             images, width, height, steps, frames, seconds, fps, characters, audio_seconds)
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
@@ -379,24 +377,57 @@ def estimate(model: str | ModelSpec, provider: str | None = None, operation: str
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
 
 
+def _operation_of(model: Any, provider: str | None) -> str:
+    key = (model, provider)
+    try:
+        return _default_ops[key]
+    except (KeyError, TypeError):
+        pass
+    from ._resolve import default_operation
+
+    op = default_operation(model, provider)
+    try:
+        evict_oldest(_default_ops, limit=_CACHE_SIZE)
+        _default_ops[key] = op
+    except TypeError:  # unhashable: not cached
+        pass
+    return op
+
+
 def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
                   timestamp: float = 0.0) -> Footprint:
-    """The footprint of one metered call (the meter core's hot path)."""
+    """The footprint of one metered call (the meter core's hot path).
+
+    The usage is not trusted: counts that are not whole numbers from 0 to 100 M and media
+    sizes out of range are replaced (with a warning on the footprint), and an overlong or
+    invalid model name is cut and cleaned, so garbage costs microseconds and no counter
+    goes down or turns NaN.
+    """
+    model = usage.model
+    if (type(model) is not str or not model or len(model) > 200 or not model.isascii()
+            or model.isspace()):
+        model = model_name(model)
     try:
-        c = _cache[(usage.model, usage.provider, usage.operation, None, None, None, None)]
+        c = _cache[(model, usage.provider, usage.operation, None, None, None, None)]
         if _live_ttl:
-            c = _coef(usage.model, usage.provider, usage.operation)
-    except KeyError:
-        c = _coef(usage.model, usage.provider, usage.operation)
-    it = usage.input_tokens or 0
-    ot = usage.output_tokens or 0
-    ct = usage.cached_input_tokens or 0
-    rt = usage.reasoning_tokens or 0
+            c = _coef(model, usage.provider, usage.operation)
+    except (KeyError, TypeError):
+        c = _coef(model, usage.provider, usage.operation)
+    it = usage.input_tokens
+    ot = usage.output_tokens
+    ct = usage.cached_input_tokens
+    rt = usage.reasoning_tokens
+    bad: list[str] | None = None
+    if not (type(it) is int and type(ot) is int and type(ct) is int and type(rt) is int
+            and 0 <= ct <= it <= _MAX_TOKENS and 0 <= ot <= _MAX_TOKENS
+            and 0 <= rt <= _MAX_TOKENS):
+        it, ot, ct, rt, bad = counts(it, ot, ct, rt)
     r = c.ratios
     lf = c.life
     if c.kind == "text":
         e0, e1, _ = _energy(c, it, ot, ct, rt, None, None, None, None, None, None, None, None)
     else:
+        bad = media(usage) + (bad or [])
         sec = usage.video_seconds if c.kind == "diffusion" else usage.audio_seconds
         e0, e1, known = _energy(c, it, ot, ct, rt, usage.width, usage.height, usage.steps,
                                 usage.frames, usage.fps, sec, usage.images, usage.characters)
@@ -406,7 +437,10 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
         elif len(lf) > _LIFE:  # the assumed quantity's block comes first
             lf = lf[:_LIFE]
     w = c.warnings
-    if usage.warnings:
-        w = w + tuple(x for x in usage.warnings if x not in w)
-    return _footprint(c, r, lf, usage.provider, usage.model, usage.operation, team, labels, it, ot,
-                      ct, rt, e0, e1, w, usage.outcome, usage.response_model, timestamp)
+    if usage.warnings or bad:
+        w = w + tuple(x for x in (*(usage.warnings or ()), *(bad or ())) if x not in w)
+    rm = usage.response_model  # read off the provider's response: same care as the name
+    if rm is not None and (type(rm) is not str or len(rm) > 200 or not rm.isascii()):
+        rm = model_name(rm)
+    return _footprint(c, r, lf, usage.provider, model, usage.operation, team, labels, it, ot,
+                      ct, rt, e0, e1, w, usage.outcome, rm, timestamp)

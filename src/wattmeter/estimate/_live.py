@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .. import _config, _guard
+from ._zones import zone_intensity
 
 __all__ = ["cached_intensity", "enabled", "on_live_update", "refresh", "wait"]
 
@@ -113,8 +114,6 @@ def enabled() -> bool:
 def _live_zone(zone: str) -> str:
     key = _zone_keys.get(zone)
     if key is None:
-        from ._grid import zone_intensity
-
         try:
             key = zone_intensity(zone).live_zone
         except ValueError:

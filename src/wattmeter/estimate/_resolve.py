@@ -10,11 +10,20 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from .._text import MAX_NAME_CHARS, shorten
 from .._usage import OPERATIONS
 from ._physics import constants
 from ._records import Deployment, ModelSpec
 
-__all__ = ["MODALITY_OF", "Subject", "check_deployment", "check_operation", "num", "resolve"]
+__all__ = [
+    "MODALITY_OF",
+    "Subject",
+    "check_deployment",
+    "check_operation",
+    "default_operation",
+    "num",
+    "resolve",
+]
 
 #: The physics each operation uses.
 MODALITY_OF = {"chat": "text", "completion": "text", "embeddings": "embeddings",
@@ -76,12 +85,26 @@ def check_deployment(dep: Any) -> Deployment:
         gpu = gpu_of(gpu).key
     zone = dep.zone
     if zone is not None:
-        from ._grid import zone_intensity
+        from ._zones import zone_intensity
 
         zone = zone_intensity(zone).zone
     return Deployment(gpu, num("gpus", dep.gpus, 1, 4096, integer=True),
                       num("batch_size", dep.batch_size, 1, 1 << 20, integer=True),
                       num("pue", dep.pue, 1.0, 5.0), zone)
+
+
+def default_operation(model: Any, provider: str | None) -> str:
+    """The operation of a call that names none: the registered model's (or the
+    `ModelSpec`'s) modality, "chat" for text and for names the registry doesn't know."""
+    modality: Any = None
+    if isinstance(model, ModelSpec):
+        modality = model.modality
+    elif isinstance(model, str) and (provider is None or isinstance(provider, str)):
+        from ._registry import lookup
+
+        info = lookup(model, provider)
+        modality = info.modality if info is not None else None
+    return modality if modality in OPERATIONS and modality != "text" else "chat"
 
 
 def check_operation(operation: Any) -> str:
@@ -184,6 +207,8 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     """Resolve `model` (name or `ModelSpec`) for `operation`; unknown names are guessed."""
     if isinstance(model, ModelSpec):
         return _from_spec(model, operation)
+    if isinstance(model, str) and len(model) > MAX_NAME_CHARS:
+        model = shorten(model)  # no real name is this long; the regexes need not read 10 MB
     if not isinstance(model, str) or not model.strip():
         raise ValueError(f"model: got {model!r}; expected a model name such as 'gpt-4o' or "
                          "wattmeter.ModelSpec(total_params_b=...)")

@@ -1,7 +1,9 @@
 """Bounded label values: at most N distinct values per label, then ``__overflow__``.
 
 A bug that puts a request id in a team name must not explode Prometheus' cardinality;
-the first N values seen keep their names, later ones are pooled.
+the first N values seen keep their names, later ones are pooled. Values are also made
+valid UTF-8 and cut to `_text.MAX_LABEL_CHARS`, so one hostile team name can't make
+``/metrics`` fail to encode for the whole process.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from .._fork import renew_in_child
+from .._text import clean
 from .semconv import OVERFLOW
 
 __all__ = ["LabelBounds"]
@@ -28,6 +31,7 @@ class LabelBounds:
         seen = self._seen.get(label)
         if seen is not None and value in seen:
             return value
+        value = clean(value if isinstance(value, str) else str(value))
         with self._lock:  # only on the first sight of a value
             seen = self._seen.setdefault(label, set())
             if value in seen:

@@ -29,7 +29,7 @@ import time
 import weakref
 from typing import Any
 
-from .. import _meter
+from .._attribution import current_call
 from .._footprint import Footprint
 from .._guard import logger
 from .._version import __version__
@@ -88,7 +88,7 @@ def _watcher() -> Any:
 
     class InnerSpanWatcher(SpanProcessor):
         def on_start(self, span: Any, parent_context: Any = None) -> None:
-            call = _meter._current_call.get()
+            call = current_call.get()
             if call is None:
                 return
             state = call.span

@@ -24,6 +24,7 @@ __all__ = [
     "Exporter",
     "count_error",
     "exporter",
+    "mark_process_dead",
     "metrics_server",
     "set_budget_status",
 ]
@@ -189,6 +190,17 @@ def count_error(where: str, registry: Any = None) -> None:
         return
     for ex in list(_exporters.values()):
         ex.count_error(where)
+
+
+def mark_process_dead(pid: int) -> None:
+    """Tell multiprocess mode that worker `pid` has exited, so its live gauges are dropped.
+
+    Call it from gunicorn's ``child_exit(server, worker)`` hook with ``worker.pid`` when
+    ``PROMETHEUS_MULTIPROC_DIR`` is set; its counters stay in the sum.
+    """
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        raise ValueError(f"mark_process_dead(pid=...): got {pid!r}; expected a process id > 0")
+    _multiprocess.mark_process_dead(pid)
 
 
 def metrics_server() -> Any:

@@ -104,8 +104,9 @@ def instrument(*libraries: str) -> Instrumentation:
     imports no provider SDK. ``requests`` is only patched when named or when
     ``requests_base_urls`` is configured, since plain HTTP calls are metered per base URL.
     """
-    from .._config import current
+    from .._config import check, current
 
+    check()  # a bad option in the env or a file raises here, not on the first call
     explicit = bool(libraries)
     names = [_canonical(n) for n in libraries] if explicit else list(LIBRARIES)
     done: list[str] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
 
@@ -19,12 +19,24 @@ from .._usage import Usage
 
 if TYPE_CHECKING:
     from .._meter import Call
-    from ._core import Endpoint, Request
 
-__all__ = ["AsyncStreamProxy", "StreamProxy"]
+__all__ = ["AsyncStreamProxy", "StreamProxy", "StreamSource"]
 
 
-def _end(call: Call, endpoint: Endpoint, req: Request, usage: Usage,
+class StreamSource(Protocol):
+    """What a proxy needs of an endpoint (``_core.Endpoint`` is one); declared here so the
+    proxies depend on nothing above them and ``_core`` alone imports ``_stream``."""
+
+    provider: str
+
+    def start_stream(self, req: Any) -> Usage: ...
+
+    def on_chunk(self, usage: Usage, chunk: Any, req: Any) -> bool: ...
+
+    def end_stream(self, usage: Usage, req: Any) -> Usage: ...
+
+
+def _end(call: Call, endpoint: StreamSource, req: Any, usage: Usage,
          error: BaseException | None = None) -> None:
     if call.finished:
         return
@@ -36,7 +48,7 @@ def _end(call: Call, endpoint: Endpoint, req: Request, usage: Usage,
 
 
 class _Base(wrapt.ObjectProxy):
-    def __init__(self, wrapped: Any, call: Call, endpoint: Endpoint, req: Request) -> None:
+    def __init__(self, wrapped: Any, call: Call, endpoint: StreamSource, req: Any) -> None:
         super().__init__(wrapped)
         usage = endpoint.start_stream(req)
         self._self_call = call

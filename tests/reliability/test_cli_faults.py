@@ -72,8 +72,9 @@ def test_estimate_table_rows_are_aligned() -> None:
     lines = out.stdout.splitlines()
     header = next(line for line in lines if "central" in line)
     rows = [line for line in lines if line.split(" ")[0] in ("accelerator", "server",
-                                                              "facility", "CO2e")]
-    assert len(rows) == 4
+                                                              "facility", "CO2e", "water",
+                                                              "ADPe")]
+    assert len(rows) == 8
     ends = {len(line) for line in [header, *rows]}
     assert len(ends) == 1, [header, *rows]  # every column right-aligned to one edge
 

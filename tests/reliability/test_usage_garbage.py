@@ -92,7 +92,7 @@ def test_openai_garbage_usage_is_replaced_and_flagged(
     for fp in fps:
         _sane(fp)
         assert fp.output_tokens == 7
-    assert _tokens(reg, "input") >= 0 and math.isfinite(_tokens(reg, "input"))
+    assert _tokens(reg, "uncached_input") >= 0 and math.isfinite(_tokens(reg, "uncached_input"))
     assert _tokens(reg, "output") == 21
 
 
@@ -108,7 +108,7 @@ def test_footprint_for_does_not_trust_usage(field: str, bad: Any,
     fp = fps[0]
     _sane(fp)
     assert any(field in w for w in fp.warnings), fp.warnings
-    for kind in ("input", "cached_input", "output", "reasoning"):
+    for kind in ("uncached_input", "cached_input", "output", "reasoning"):
         assert math.isfinite(_tokens(reg, kind)) and _tokens(reg, kind) >= 0
     energy = sum(s.value for m in reg.collect() for s in m.samples if s.name == sc.PROM_ENERGY)
     assert math.isfinite(energy) and energy >= 0
@@ -122,7 +122,7 @@ def test_counters_never_decrease() -> None:
         seen = []
         for bad in (50, -1000, 50, -10**9, 50):
             record(Usage("openai", "gpt-4o", input_tokens=bad, output_tokens=5))
-            seen.append(_tokens(registry, "input"))
+            seen.append(_tokens(registry, "uncached_input"))
     finally:
         remove_sink(ex.record)
     assert seen == sorted(seen) and seen[-1] == 150

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -107,10 +108,30 @@ def test_auto_adopts_a_genai_span_made_inside_the_call(spans: InMemorySpanExport
         call = start_call("openai", "gpt-4o", "chat").enter()
         with tracer.start_as_current_span("openai.chat", attributes={sc.GEN_AI_SYSTEM: "openai"}):
             pass  # the inner wrapper makes its span and closes it before we read the response
+        after_ns = time.time_ns()
         call.exit()
         call.finish(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
     (span,) = spans.get_finished_spans()  # one span for one call
-    assert span.name == "openai.chat" and (span.attributes or {})[sc.ATTR_TEAM] == "ml"
+    a = span.attributes or {}
+    assert span.name == "openai.chat" and a[sc.ATTR_TEAM] == "ml"
+    assert a[sc.ATTR_ENERGY_WH] > 0  # its end() was held until the footprint was on it
+    assert span.end_time is not None and span.end_time < after_ns  # at the time it asked
+
+
+def test_an_inner_span_that_ended_unheld_gets_a_footprint_child(
+        spans: InMemorySpanExporter) -> None:
+    tracer = trace.get_tracer("inner.instrumentation")
+    call = start_call("openai", "gpt-4o", "chat").enter()
+    inner = tracer.start_span("openai.chat", attributes={sc.GEN_AI_SYSTEM: "openai"})
+    vars(inner).pop("end")  # as if it could not be held (a span type without a __dict__)
+    inner.end()
+    call.exit()
+    call.finish(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
+    parent, child = sorted(spans.get_finished_spans(), key=lambda s: s.start_time or 0)
+    assert parent.name == "openai.chat" and sc.ATTR_ENERGY_WH not in (parent.attributes or {})
+    assert child.name == sc.FOOTPRINT_SPAN and child.parent is not None
+    assert child.parent.span_id == parent.context.span_id
+    assert (child.attributes or {})[sc.ATTR_ENERGY_WH] > 0
 
 
 def test_enrich_mode_makes_no_span(spans: InMemorySpanExporter) -> None:

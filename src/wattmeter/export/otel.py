@@ -10,13 +10,19 @@ One span per call, whatever the order the wrappers were installed in:
 
 * Their wrapper outside ours: their span is current when our call starts; we add the
   ``wattmeter.*`` attributes to it when the call finishes (it is still open then).
-* Their wrapper inside ours (they instrumented first): in ``auto`` mode our span is not
-  opened up front. A span processor (added once to an SDK TracerProvider) watches for a
-  GenAI span starting while our call is in progress and adopts it: team and labels go on
-  it at once, and no span of ours is made. That span closes before the response reaches
-  us, so the energy attributes can't be added to it; a one-time log line says to call
-  ``wattmeter.instrument()`` before the other instrumentor (the metrics are unaffected).
-  Without such a span our own is made when the call finishes, with the call's start time.
+* Their wrapper inside ours (they instrumented first, or the SDK makes its own span, as
+  anthropic 2.x does): in ``auto`` and ``enrich`` modes our span is not opened up front. A
+  span processor (added once to an SDK TracerProvider) watches for a GenAI span starting
+  while our call is in progress and adopts it: team and labels go on it at once, and its
+  ``end()`` is held (the time it was asked for is kept) until our call finishes, so the
+  energy and CO2e land on that very span, which then ends at the time its
+  instrumentation chose. A span that cannot be held (not an SDK span) and has ended gets
+  the figures on a short child span, ``wattmeter.footprint``, in the same trace.
+  Without such a span, ``auto`` makes our own when the call finishes, with the call's
+  start time.
+* On a span wattmeter enriches, the other instrumentation's ``gen_ai.*`` values win;
+  wattmeter adds those it lacks (e.g. ``gen_ai.usage.*`` of a stream whose usage chunk
+  wattmeter asked for and hid from the caller).
 
 Our span never becomes the current span, so it re-parents nothing. Prompt and completion
 text never go on spans: counts and estimates only.
@@ -48,8 +54,10 @@ _GENAI_NAME_PREFIXES = (
 _GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
                sc.GEN_AI_OPERATION_NAME, "llm.request.type")
 
-_watched: weakref.WeakSet[Any] = weakref.WeakSet()  # providers our processor is on
-_hinted = {"inner": False}
+#: id(provider) -> weak reference, for providers our processor is on (by identity: some,
+#: like logfire's, are unhashable dataclasses).
+_watched: dict[int, Any] = {}
+_hinted = {"held": False, "child": False}
 _instruments: dict[str, Any] = {}
 _UNKNOWN = object()
 
@@ -68,15 +76,33 @@ def is_genai_span(span: Any) -> bool:
 class _State:
     """What a call's span hook keeps on `Call.span`."""
 
-    __slots__ = ("inner", "owned", "parent", "pending", "span", "start_ns")
+    __slots__ = ("held", "inner", "make", "owned", "parent", "pending", "span", "start_ns")
 
-    def __init__(self, span: Any, owned: bool, parent: Any = None, pending: bool = False) -> None:
+    def __init__(self, span: Any, owned: bool, parent: Any = None, pending: bool = False,
+                 make: bool = True) -> None:
         self.span = span
         self.owned = owned
         self.parent = parent  # the context our deferred span will be a child of
-        self.pending = pending  # auto mode: our span is made at the end, unless adopted
+        self.pending = pending  # our span is made at the end, unless one is adopted
+        self.make = make  # False in enrich mode: adopt a span, never make one
         self.start_ns = time.time_ns()
         self.inner: Any = None  # a GenAI span another instrumentation made inside the call
+        self.held: _HeldEnd | None = None  # the inner span's end(), held until we finish
+
+
+class _HeldEnd:
+    """Stands in for an adopted span's ``end()`` until the footprint is on it; keeps the time."""
+
+    __slots__ = ("end_time", "ended")
+
+    def __init__(self) -> None:
+        self.ended = False
+        self.end_time: int | None = None
+
+    def __call__(self, end_time: int | None = None) -> None:
+        if not self.ended:
+            self.ended = True
+            self.end_time = end_time if end_time is not None else time.time_ns()
 
 
 def _watcher() -> Any:
@@ -96,6 +122,12 @@ def _watcher() -> Any:
                     and is_genai_span(span):
                 state.inner = span
                 span.set_attributes(_attribution_attributes(call))
+                held = _HeldEnd()
+                try:
+                    span.end = held  # an instance attribute: SDK spans have a __dict__
+                    state.held = held
+                except AttributeError:
+                    pass
 
     return InnerSpanWatcher()
 
@@ -142,11 +174,10 @@ class SpanHooks:
             if current.is_recording() and is_genai_span(current):
                 call.span = _State(current, owned=False)
                 return
-            if mode == "enrich":
-                return
             from opentelemetry import context
 
-            call.span = _State(None, owned=True, parent=context.get_current(), pending=True)
+            call.span = _State(None, owned=True, parent=context.get_current(), pending=True,
+                               make=mode == "auto")
             return
         span = tracer.start_span(_span_name(call.operation, call.model),
                                  kind=self._trace.SpanKind.CLIENT)
@@ -160,29 +191,66 @@ class SpanHooks:
         if type(state) is not _State:
             return
         state.pending = False
-        span = state.span
+        span, held = state.span, state.held
         if state.inner is not None:  # another instrumentation's span, made inside our call
-            if not state.inner.is_recording():
-                _hint_inner_order()
-                return
-            span, state.owned = state.inner, False
+            span, state.owned, state.held = state.inner, False, None
+            if held is not None:
+                vars(span).pop("end", None)  # its own end() again
         elif span is None:
+            if not state.make:
+                return
             tracer = self._current_tracer()
             if tracer is None:
                 return
             span = tracer.start_span(_span_name(call.operation, call.model),
                                      context=state.parent, kind=self._trace.SpanKind.CLIENT,
                                      start_time=state.start_ns)
-        if not span.is_recording():
-            return
+        try:
+            if span.is_recording():
+                self._annotate(span, call, fp, error, state.owned)
+                if held is not None and held.ended and not _hinted["held"]:
+                    _hinted["held"] = True
+                    logger.debug("wattmeter: another instrumentation's GenAI span ended inside "
+                                 "wattmeter's wrapper; its end was held until the footprint "
+                                 "was on it")
+            elif state.inner is not None:
+                self._child_span(span, call, fp, error)
+        finally:
+            if held is not None and held.ended:
+                span.end(end_time=held.end_time)
+
+    def _annotate(self, span: Any, call: Any, fp: Footprint | None,
+                  error: BaseException | None, owned: bool) -> None:
         failed = error is not None or (fp is not None and fp.outcome == "error")
-        span.set_attributes(_attributes(call, fp, error, state.owned and failed, state.owned))
-        if state.owned:
+        attrs = _attributes(call, fp, error, owned and failed, owned)
+        if not owned and fp is not None:
+            _fill_missing(attrs, getattr(span, "attributes", None), fp)
+        span.set_attributes(attrs)
+        if owned:
             if failed:
                 from opentelemetry.trace import Status, StatusCode
 
                 span.set_status(Status(StatusCode.ERROR, _error_type(error)))
             span.end()
+
+    def _child_span(self, ended: Any, call: Any, fp: Footprint | None,
+                    error: BaseException | None) -> None:
+        """The figures on a short ``wattmeter.footprint`` child of a span that has ended."""
+        tracer = self._current_tracer()
+        if tracer is None:
+            return
+        attrs = _attributes(call, fp, error, False, False)
+        if fp is not None:
+            _fill_missing(attrs, None, fp)
+        child = tracer.start_span(sc.FOOTPRINT_SPAN, kind=self._trace.SpanKind.INTERNAL,
+                                  context=self._trace.set_span_in_context(ended),
+                                  attributes=attrs)
+        child.end()
+        if not _hinted["child"]:
+            _hinted["child"] = True
+            logger.debug("wattmeter: another instrumentation's GenAI span had ended before the "
+                         "footprint was known; the figures are on its child span %s",
+                         sc.FOOTPRINT_SPAN)
 
     def _record_metrics(self, fp: Footprint) -> None:
         if not _instruments:
@@ -204,9 +272,11 @@ def _tracer_of(provider: Any, trace: Any) -> Any:
     """A tracer when `provider` records (an SDK or vendor provider), else None."""
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return None
-    if hasattr(provider, "add_span_processor") and provider not in _watched:
-        provider.add_span_processor(_watcher())
-        _watched.add(provider)
+    if hasattr(provider, "add_span_processor"):
+        ref = _watched.get(id(provider))
+        if ref is None or ref() is not provider:
+            provider.add_span_processor(_watcher())
+            _watched[id(provider)] = weakref.ref(provider)
     return provider.get_tracer("wattmeter", __version__)
 
 
@@ -282,9 +352,9 @@ def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, fa
     return attrs
 
 
-def _hint_inner_order() -> None:
-    if not _hinted["inner"]:
-        _hinted["inner"] = True
-        logger.info("wattmeter: another instrumentation's GenAI span opened and closed inside "
-                    "wattmeter's wrapper, so its energy attributes could not be added; call "
-                    "wattmeter.instrument() before the other instrumentor to get them.")
+def _fill_missing(attrs: dict[str, Any], existing: Any, fp: Footprint) -> None:
+    """Add the ``gen_ai.usage.*`` counts a span lacks (`existing`: its attributes, or None)."""
+    for key, value in ((sc.GEN_AI_USAGE_INPUT_TOKENS, fp.input_tokens),
+                       (sc.GEN_AI_USAGE_OUTPUT_TOKENS, fp.output_tokens)):
+        if existing is None or key not in existing:
+            attrs[key] = value

@@ -11,7 +11,7 @@ __all__ = [
     "ATTR_ACCELERATOR_WH", "ATTR_CO2E_G", "ATTR_CO2E_G_HIGH", "ATTR_CO2E_G_LOW",
     "ATTR_ENERGY_WH", "ATTR_ENERGY_WH_HIGH", "ATTR_ENERGY_WH_LOW", "ATTR_GRID_INTENSITY",
     "ATTR_GRID_ZONE", "ATTR_LABEL_PREFIX", "ATTR_METHOD", "ATTR_PUE", "ATTR_TEAM",
-    "ATTR_WARNINGS", "BUDGET_GAUGES", "ERROR_TYPE", "GEN_AI_OPERATION_NAME",
+    "ATTR_WARNINGS", "BUDGET_GAUGES", "ERROR_TYPE", "FOOTPRINT_SPAN", "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROVIDER_NAME", "GEN_AI_REQUEST_MODEL", "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_SYSTEM", "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
     "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION", "LABEL_OUTCOME", "LABEL_PROVIDER",
@@ -78,6 +78,9 @@ ATTR_TEAM = "wattmeter.team"
 ATTR_LABEL_PREFIX = "wattmeter.label."  # + label name, e.g. wattmeter.label.feature
 ATTR_METHOD = "wattmeter.method"  # "estimated" or "measured"
 ATTR_WARNINGS = "wattmeter.warnings"  # string array
+
+# --- where figures go when the GenAI span had ended (see export/otel.py) -----------------
+FOOTPRINT_SPAN = "wattmeter.footprint"  # a short INTERNAL child span of the ended span
 
 # --- OpenTelemetry metrics (otel_metrics=true) ------------------------------------------
 OTEL_ENERGY = "wattmeter.energy"  # counter, J

@@ -42,7 +42,7 @@ from .._version import __version__
 from . import semconv as sc
 from ._labels import LabelBounds
 
-__all__ = ["SpanHooks", "is_genai_span"]
+__all__ = ["SpanHooks", "is_genai_span", "use_providers"]
 
 #: Span-name prefixes of GenAI spans made by other instrumentations (lower case).
 _GENAI_NAME_PREFIXES = (
@@ -60,6 +60,25 @@ _watched: dict[int, Any] = {}
 _hinted = {"held": False, "child": False}
 _instruments: dict[str, Any] = {}
 _UNKNOWN = object()
+#: Providers given explicitly (`WattmeterInstrumentor(tracer_provider=...)`); None: global.
+_explicit: dict[str, Any] = {"tracer_provider": None, "meter_provider": None,
+                             "schema_url": None}
+
+
+def use_providers(tracer_provider: Any = None, meter_provider: Any = None,
+                  schema_url: str | None = None) -> None:
+    """Send wattmeter's spans and OTel metrics through these providers (None: the global
+    ones), with `schema_url` on its tracer and meter; takes effect on the next call."""
+    if schema_url is not None and not isinstance(schema_url, str):
+        raise ValueError(f"schema_url must be a URL string, not {schema_url!r}")
+    for name, provider, method in (("tracer_provider", tracer_provider, "get_tracer"),
+                                   ("meter_provider", meter_provider, "get_meter")):
+        if provider is not None and not callable(getattr(provider, method, None)):
+            raise ValueError(f"{name} must be an OpenTelemetry {name.replace('_', ' ')} "
+                             f"(with {method}()), not {type(provider).__name__}")
+    _explicit.update(tracer_provider=tracer_provider, meter_provider=meter_provider,
+                     schema_url=schema_url)
+    _instruments.clear()  # made again through the new meter provider
 
 
 def is_genai_span(span: Any) -> bool:
@@ -149,6 +168,12 @@ class SpanHooks:
 
     def _current_tracer(self) -> Any:
         trace = self._trace
+        explicit = _explicit["tracer_provider"]
+        if explicit is not None:
+            if explicit is not self._provider:
+                self._provider = explicit
+                self._tracer = _tracer_of(explicit, trace)
+            return self._tracer
         # The API's global, read directly: get_tracer_provider() costs ~3 µs (an environ
         # lookup) and this runs on every call. None = nothing installed yet.
         provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
@@ -277,7 +302,7 @@ def _tracer_of(provider: Any, trace: Any) -> Any:
         if ref is None or ref() is not provider:
             provider.add_span_processor(_watcher())
             _watched[id(provider)] = weakref.ref(provider)
-    return provider.get_tracer("wattmeter", __version__)
+    return provider.get_tracer("wattmeter", __version__, schema_url=_explicit["schema_url"])
 
 
 def _make_instruments() -> None:
@@ -285,7 +310,10 @@ def _make_instruments() -> None:
 
     from .prometheus import ENERGY_BUCKETS_J
 
-    meter = metrics.get_meter("wattmeter", __version__)
+    provider = _explicit["meter_provider"]
+    meter = (provider.get_meter("wattmeter", __version__, schema_url=_explicit["schema_url"])
+             if provider is not None else
+             metrics.get_meter("wattmeter", __version__, schema_url=_explicit["schema_url"]))
     _instruments["co2e"] = meter.create_counter(
         sc.OTEL_CO2E, unit="g", description="CO2-equivalent emissions of generative-AI calls.")
     _instruments["call_energy"] = meter.create_histogram(

@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import wattmeter
 from wattmeter.export import semconv as sc
 from wattmeter.instrumentation import WattmeterInstrumentor
 
@@ -106,7 +107,9 @@ def test_opentelemetry_instrument_loads_wattmeter(simulator: Any, tmp_path: Path
     app = tmp_path / "app.py"
     app.write_text(_APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WATTMETER_", "OTEL_"))}
+    src = str(Path(wattmeter.__file__).resolve().parents[1])  # the wattmeter under test
     env.update(WATTMETER_STRICT="1", OTEL_TRACES_EXPORTER="console",
+               PYTHONPATH=os.pathsep.join([src, env.get("PYTHONPATH", "")]),
                OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
                OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai,openai_v2,anthropic,httpx,"
                                                     "requests,urllib,urllib3,logfire")

@@ -249,7 +249,7 @@ class SpanHooks:
         failed = error is not None or (fp is not None and fp.outcome == "error")
         attrs = _attributes(call, fp, error, owned and failed, owned)
         if not owned and fp is not None:
-            _fill_missing(attrs, getattr(span, "attributes", None), fp)
+            _fill_missing(attrs, getattr(span, "attributes", None), call, fp)
         span.set_attributes(attrs)
         if owned:
             if failed:
@@ -266,7 +266,7 @@ class SpanHooks:
             return
         attrs = _attributes(call, fp, error, False, False)
         if fp is not None:
-            _fill_missing(attrs, None, fp)
+            _fill_missing(attrs, None, call, fp)
         child = tracer.start_span(sc.FOOTPRINT_SPAN, kind=self._trace.SpanKind.INTERNAL,
                                   context=self._trace.set_span_in_context(ended),
                                   attributes=attrs)
@@ -350,7 +350,9 @@ def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, fa
                 owned: bool) -> dict[str, Any]:
     attrs = _attribution_attributes(call)
     if owned:  # an enriched span keeps the gen_ai.* values its instrumentation set
-        attrs[sc.GEN_AI_PROVIDER_NAME] = _provider_name(call.provider)
+        usage = call.usage
+        attrs[sc.GEN_AI_PROVIDER_NAME] = (usage is not None and usage.provider_name) or \
+            _provider_name(call.provider)
         attrs[sc.GEN_AI_OPERATION_NAME] = _operation_name(call.operation)
         attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
         if failed:
@@ -360,8 +362,7 @@ def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, fa
     if owned:
         if fp.response_model:
             attrs[sc.GEN_AI_RESPONSE_MODEL] = fp.response_model
-        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = fp.input_tokens
-        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = fp.output_tokens
+        attrs.update(_genai_details(call, fp))
     attrs.update({
         sc.ATTR_ENERGY_WH: fp.energy_wh,
         sc.ATTR_ENERGY_WH_LOW: fp.energy_wh_low,
@@ -380,9 +381,34 @@ def _attributes(call: Any, fp: Footprint | None, error: BaseException | None, fa
     return attrs
 
 
-def _fill_missing(attrs: dict[str, Any], existing: Any, fp: Footprint) -> None:
-    """Add the ``gen_ai.usage.*`` counts a span lacks (`existing`: its attributes, or None)."""
-    for key, value in ((sc.GEN_AI_USAGE_INPUT_TOKENS, fp.input_tokens),
-                       (sc.GEN_AI_USAGE_OUTPUT_TOKENS, fp.output_tokens)):
+def _genai_details(call: Any, fp: Footprint) -> dict[str, Any]:
+    """The GenAI semconv attributes wattmeter knows of a finished call: counts, response
+    id and finish reasons, output type, server address and port."""
+    attrs: dict[str, Any] = {sc.GEN_AI_USAGE_INPUT_TOKENS: fp.input_tokens,
+                             sc.GEN_AI_USAGE_OUTPUT_TOKENS: fp.output_tokens}
+    if fp.cached_input_tokens:
+        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = fp.cached_input_tokens
+    if fp.reasoning_tokens:
+        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = fp.reasoning_tokens
+    usage = call.usage
+    output_type = sc.OUTPUT_TYPES.get(fp.operation)
+    if usage is not None:
+        output_type = usage.output_type or output_type
+        if usage.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
+        if usage.finish_reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(usage.finish_reasons)
+        if usage.server_address:
+            attrs[sc.SERVER_ADDRESS] = usage.server_address
+            if usage.server_port:
+                attrs[sc.SERVER_PORT] = usage.server_port
+    if output_type:
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = output_type
+    return attrs
+
+
+def _fill_missing(attrs: dict[str, Any], existing: Any, call: Any, fp: Footprint) -> None:
+    """Add the GenAI details a span lacks (`existing`: its attributes, or None)."""
+    for key, value in _genai_details(call, fp).items():
         if existing is None or key not in existing:
             attrs[key] = value

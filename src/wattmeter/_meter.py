@@ -54,6 +54,7 @@ class Call:
         "started",
         "team",
         "token",
+        "usage",
     )
 
     def __init__(self, provider: str, model: str, operation: str, team: str,
@@ -69,6 +70,7 @@ class Call:
         self.started = time.time()
         self.inner: Usage | None = None
         self.token: contextvars.Token[Call | None] | None = None
+        self.usage: Usage | None = None  # what the call finished with (span details)
 
     def enter(self) -> Call:
         """Mark this call as the one in progress, so calls nested inside are not counted twice."""
@@ -104,6 +106,7 @@ class Call:
                 usage.outcome = "error"
             fp = footprint_for(usage, team=self.team, labels=self.labels,
                                timestamp=self.started)
+            self.usage = usage
         except Exception as exc:
             internal_error("finish", exc)
             return None

@@ -28,6 +28,7 @@ class Usage:
         "audio_seconds",
         "cached_input_tokens",
         "characters",
+        "finish_reasons",
         "fps",
         "frames",
         "height",
@@ -37,9 +38,14 @@ class Usage:
         "operation",
         "outcome",
         "output_tokens",
+        "output_type",
         "provider",
+        "provider_name",
         "reasoning_tokens",
+        "response_id",
         "response_model",
+        "server_address",
+        "server_port",
         "steps",
         "tokens_estimated",
         "video_seconds",
@@ -70,6 +76,13 @@ class Usage:
         outcome: str = "ok",
         tokens_estimated: bool = False,
         warnings: list[str] | None = None,
+        # GenAI semantic-convention details, for spans only
+        response_id: str | None = None,
+        finish_reasons: list[str] | None = None,
+        output_type: str | None = None,
+        provider_name: str | None = None,
+        server_address: str | None = None,
+        server_port: int | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
@@ -91,6 +104,15 @@ class Usage:
         self.outcome = outcome
         self.tokens_estimated = tokens_estimated
         self.warnings = warnings
+        # GenAI semantic-convention details: gen_ai.response.id / .finish_reasons,
+        # gen_ai.output.type, gen_ai.provider.name when the endpoint tells more than
+        # `provider` (e.g. gcp.vertex_ai), server.address / server.port
+        self.response_id = response_id
+        self.finish_reasons = finish_reasons
+        self.output_type = output_type
+        self.provider_name = provider_name
+        self.server_address = server_address
+        self.server_port = server_port
 
     def warn(self, message: str) -> None:
         """Add a warning that ends up in the call's `Footprint.warnings`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -107,10 +108,30 @@ def test_auto_adopts_a_genai_span_made_inside_the_call(spans: InMemorySpanExport
         call = start_call("openai", "gpt-4o", "chat").enter()
         with tracer.start_as_current_span("openai.chat", attributes={sc.GEN_AI_SYSTEM: "openai"}):
             pass  # the inner wrapper makes its span and closes it before we read the response
+        after_ns = time.time_ns()
         call.exit()
         call.finish(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
     (span,) = spans.get_finished_spans()  # one span for one call
-    assert span.name == "openai.chat" and (span.attributes or {})[sc.ATTR_TEAM] == "ml"
+    a = span.attributes or {}
+    assert span.name == "openai.chat" and a[sc.ATTR_TEAM] == "ml"
+    assert a[sc.ATTR_ENERGY_WH] > 0  # its end() was held until the footprint was on it
+    assert span.end_time is not None and span.end_time < after_ns  # at the time it asked
+
+
+def test_an_inner_span_that_ended_unheld_gets_a_footprint_child(
+        spans: InMemorySpanExporter) -> None:
+    tracer = trace.get_tracer("inner.instrumentation")
+    call = start_call("openai", "gpt-4o", "chat").enter()
+    inner = tracer.start_span("openai.chat", attributes={sc.GEN_AI_SYSTEM: "openai"})
+    vars(inner).pop("end")  # as if it could not be held (a span type without a __dict__)
+    inner.end()
+    call.exit()
+    call.finish(Usage("openai", "gpt-4o", input_tokens=5, output_tokens=5))
+    parent, child = sorted(spans.get_finished_spans(), key=lambda s: s.start_time or 0)
+    assert parent.name == "openai.chat" and sc.ATTR_ENERGY_WH not in (parent.attributes or {})
+    assert child.name == sc.FOOTPRINT_SPAN and child.parent is not None
+    assert child.parent.span_id == parent.context.span_id
+    assert (child.attributes or {})[sc.ATTR_ENERGY_WH] > 0
 
 
 def test_enrich_mode_makes_no_span(spans: InMemorySpanExporter) -> None:
@@ -203,3 +224,55 @@ def test_otel_metrics_through_the_global_meter_provider() -> None:
     assert out.strip() == str(sorted([("wattmeter.call.energy", "J", "t"),
                                       ("wattmeter.co2e", "g", "t"),
                                       ("wattmeter.energy", "J", "t")]))
+
+
+def test_genai_details_on_our_span(spans: InMemorySpanExporter) -> None:
+    wattmeter.configure(spans="create")
+    metered(Usage("anthropic", "claude-sonnet-4", input_tokens=50, output_tokens=20,
+                  cached_input_tokens=30, reasoning_tokens=8, response_id="msg_1",
+                  finish_reasons=["end_turn"], provider_name="aws.bedrock",
+                  server_address="bedrock-runtime.us-east-1.amazonaws.com", server_port=443))
+    (span,) = spans.get_finished_spans()
+    a = span.attributes or {}
+    assert a[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert a[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 30
+    assert a[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 8
+    assert a[sc.GEN_AI_RESPONSE_ID] == "msg_1"
+    assert tuple(a[sc.GEN_AI_RESPONSE_FINISH_REASONS]) == ("end_turn",)
+    assert a[sc.GEN_AI_OUTPUT_TYPE] == "text"
+    assert (a[sc.SERVER_ADDRESS], a[sc.SERVER_PORT]) == (
+        "bedrock-runtime.us-east-1.amazonaws.com", 443)
+
+
+@pytest.mark.parametrize(("provider", "name"), [
+    ("aws", "aws.bedrock"), ("bedrock", "aws.bedrock"), ("google", "gcp.gen_ai"),
+    ("gemini", "gcp.gemini"), ("vertex_ai", "gcp.vertex_ai"), ("mistral", "mistral_ai"),
+    ("azure", "azure.ai.openai")])
+def test_provider_names_are_the_registry_values(provider: str, name: str) -> None:
+    assert sc.PROVIDER_NAMES[provider] == name
+
+
+def test_openai_and_anthropic_fill_response_details(spans: InMemorySpanExporter,
+                                                    simulator: object) -> None:
+    import anthropic
+    import openai
+
+    wattmeter.configure(spans="create")
+    wattmeter.instrument("openai", "anthropic")
+    url = simulator.url  # type: ignore[attr-defined]
+    oai = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0)
+    msgs = [{"role": "user", "content": "hello"}]
+    r = oai.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs)
+    list(oai.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs,
+                                     stream=True))
+    claude = anthropic.Anthropic(base_url=url, api_key="sk-test", max_retries=0)
+    m = claude.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs)
+    list(claude.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs,
+                                stream=True))
+    ours = [s.attributes or {} for s in spans.get_finished_spans()
+            if s.instrumentation_scope and s.instrumentation_scope.name == "wattmeter"]
+    assert len(ours) == 4
+    assert ours[0][sc.GEN_AI_RESPONSE_ID] == r.id and ours[2][sc.GEN_AI_RESPONSE_ID] == m.id
+    for a in ours:
+        assert a[sc.GEN_AI_RESPONSE_ID] and a[sc.GEN_AI_RESPONSE_FINISH_REASONS]
+        assert a[sc.GEN_AI_OUTPUT_TYPE] == "text"

@@ -11,16 +11,20 @@ __all__ = [
     "ATTR_ACCELERATOR_WH", "ATTR_CO2E_G", "ATTR_CO2E_G_HIGH", "ATTR_CO2E_G_LOW",
     "ATTR_ENERGY_WH", "ATTR_ENERGY_WH_HIGH", "ATTR_ENERGY_WH_LOW", "ATTR_GRID_INTENSITY",
     "ATTR_GRID_ZONE", "ATTR_LABEL_PREFIX", "ATTR_METHOD", "ATTR_PUE", "ATTR_TEAM",
-    "ATTR_WARNINGS", "BUDGET_GAUGES", "BUDGET_UNITS", "ERROR_TYPE", "GEN_AI_OPERATION_NAME",
-    "GEN_AI_PROVIDER_NAME", "GEN_AI_REQUEST_MODEL", "GEN_AI_RESPONSE_MODEL",
-    "GEN_AI_SYSTEM", "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
-    "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION", "LABEL_OUTCOME", "LABEL_PROVIDER",
-    "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT", "LABEL_VERSION", "LABEL_WHERE",
-    "OPERATION_NAMES", "OTEL_CALL_ENERGY", "OTEL_CO2E", "OTEL_ENERGY", "OVERFLOW",
-    "PROM_ADPE", "PROM_BUDGET_FORECAST", "PROM_BUDGET_FORECAST_RATIO", "PROM_BUDGET_LIMIT",
-    "PROM_BUDGET_REMAINING", "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO",
-    "PROM_CALL_ENERGY", "PROM_CO2E", "PROM_CO2E_EMBODIED", "PROM_ENERGY", "PROM_ERRORS",
-    "PROM_REQUESTS", "PROM_TOKENS", "PROM_WATER", "PROVIDER_NAMES", "TOKEN_TYPES",
+    "ATTR_WARNINGS", "BUDGET_GAUGES", "BUDGET_UNITS", "ERROR_TYPE", "FOOTPRINT_SPAN",
+    "GEN_AI_OPERATION_NAME", "GEN_AI_OUTPUT_TYPE", "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_MODEL", "GEN_AI_RESPONSE_FINISH_REASONS", "GEN_AI_RESPONSE_ID",
+    "GEN_AI_RESPONSE_MODEL", "GEN_AI_SYSTEM", "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
+    "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION",
+    "LABEL_OUTCOME", "LABEL_PROVIDER", "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT",
+    "LABEL_VERSION", "LABEL_WHERE", "OPERATION_NAMES", "OTEL_CALL_ENERGY", "OTEL_CO2E",
+    "OTEL_ENERGY", "OUTPUT_TYPES", "OVERFLOW", "PROM_ADPE", "PROM_BUDGET_FORECAST",
+    "PROM_BUDGET_FORECAST_RATIO", "PROM_BUDGET_LIMIT", "PROM_BUDGET_REMAINING",
+    "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO", "PROM_CALL_ENERGY",
+    "PROM_CO2E", "PROM_CO2E_EMBODIED", "PROM_ENERGY", "PROM_ERRORS", "PROM_REQUESTS",
+    "PROM_TOKENS", "PROM_WATER", "PROVIDER_NAMES", "SERVER_ADDRESS", "SERVER_PORT",
+    "TOKEN_TYPES",
 ]
 
 # --- OpenTelemetry GenAI semantic conventions -------------------------------------------
@@ -32,6 +36,17 @@ GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 ERROR_TYPE = "error.type"
+# details wattmeter knows (names from the GenAI semconv registry, semantic-conventions 0.66b2)
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"  # string array
+GEN_AI_OUTPUT_TYPE = "gen_ai.output.type"  # text, json, image, speech
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+
+#: wattmeter operation -> `gen_ai.output.type` when the call doesn't say (e.g. json).
+OUTPUT_TYPES = {"chat": "text", "completion": "text", "image": "image", "speech": "speech"}
 
 #: wattmeter operation -> `gen_ai.operation.name` well-known value (semconv); the last
 #: three have no well-known value yet, so they keep wattmeter's own name.
@@ -49,7 +64,7 @@ OPERATION_NAMES = {
 PROVIDER_NAMES = {
     "openai": "openai",
     "anthropic": "anthropic",
-    "google": "gcp.gen_ai",
+    "google": "gcp.gen_ai",  # "any Google generative AI endpoint", when it isn't known which
     "gemini": "gcp.gemini",
     "vertex_ai": "gcp.vertex_ai",
     "mistral": "mistral_ai",
@@ -57,6 +72,7 @@ PROVIDER_NAMES = {
     "cohere": "cohere",
     "azure": "azure.ai.openai",
     "bedrock": "aws.bedrock",
+    "aws": "aws.bedrock",  # Claude through AnthropicBedrock
     "groq": "groq",
     "deepseek": "deepseek",
     "perplexity": "perplexity",
@@ -115,6 +131,9 @@ __all__ += [
     "ATTR_CO2E_TOTAL_G", "ATTR_CO2E_TOTAL_G_HIGH", "ATTR_CO2E_TOTAL_G_LOW",
     "ATTR_WATER_ML", "ATTR_WATER_ML_HIGH", "ATTR_WATER_ML_LOW", "LIFECYCLE_ATTRS",
 ]
+
+# --- where figures go when the GenAI span had ended (see export/otel.py) -----------------
+FOOTPRINT_SPAN = "wattmeter.footprint"  # a short INTERNAL child span of the ended span
 
 # --- OpenTelemetry metrics (otel_metrics=true) ------------------------------------------
 OTEL_ENERGY = "wattmeter.energy"  # counter, J

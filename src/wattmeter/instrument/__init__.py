@@ -33,6 +33,10 @@ LIBRARIES: dict[str, tuple[str, str]] = {
     "requests": ("requests", "requests"),
     "bedrock": ("botocore", "bedrock"),
 }
+#: More modules whose first import patches a library. mistralai 2.x and later ship
+#: ``mistralai`` as a namespace package (no ``__init__``; the SDK is ``mistralai.client``),
+#: and a post-import hook never fires for a namespace package: it has no loader to chain.
+_HOOK_ALSO: dict[str, tuple[str, ...]] = {"mistralai": ("mistralai.client",)}
 _ALIASES = {"google-genai": "google_genai", "genai": "google_genai", "gemini": "google_genai",
             "mistral": "mistralai", "huggingface": "huggingface_hub", "hf": "huggingface_hub",
             "bedrock-runtime": "bedrock", "bedrock_runtime": "bedrock", "boto3": "bedrock",
@@ -132,7 +136,9 @@ def instrument(*libraries: str) -> Instrumentation:
                 import wrapt  # lazy: it costs ~25 ms at import time
 
                 _hooked.add(name)
-                wrapt.register_post_import_hook(_on_import(name), import_name)
+                hook = _on_import(name)
+                for module_name in (import_name, *_HOOK_ALSO.get(name, ())):
+                    wrapt.register_post_import_hook(hook, module_name)
     return Instrumentation(done)
 
 

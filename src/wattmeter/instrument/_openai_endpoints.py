@@ -138,8 +138,10 @@ class Chat(OpenAIEndpoint):
         return req
 
     def usage(self, response: Any, req: Request) -> Usage:
-        return self.usage_or_estimate(response, req, _fill_chat, lambda r: sum(
+        usage = self.usage_or_estimate(response, req, _fill_chat, lambda r: sum(
             len(self._choice_text(c) or "") for c in getattr(r, "choices", None) or ()))
+        _response_details(usage, response, getattr(response, "choices", None))
+        return usage
 
     def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
         """The parse helpers raise after a complete response (e.g. the length limit was
@@ -161,7 +163,22 @@ class Chat(OpenAIEndpoint):
             text = delta.content if delta is not None else None
             if text:
                 req.state[0] += len(text)
+            _response_details(usage, chunk, choices)
         return _usage_chunk(usage, chunk, chunk.usage, req, choices)
+
+
+def _response_details(usage: Usage, response: Any, choices: Any) -> None:
+    """gen_ai.response.id and finish reasons off a completion or a stream chunk."""
+    rid = getattr(response, "id", None)
+    if isinstance(rid, str) and usage.response_id is None:
+        usage.response_id = rid
+    for choice in choices or ():
+        reason = getattr(choice, "finish_reason", None)
+        if isinstance(reason, str):
+            if usage.finish_reasons is None:
+                usage.finish_reasons = [reason]
+            elif reason not in usage.finish_reasons:
+                usage.finish_reasons.append(reason)
 
 
 class Completion(Chat):

@@ -34,6 +34,19 @@ _CLASSES = {
 }
 
 
+#: wattmeter provider of a Claude client -> gen_ai.provider.name (GenAI semconv registry).
+_SEMCONV = {"aws": "aws.bedrock", "google": "gcp.vertex_ai", "azure": "azure.ai.inference"}
+
+
+def _details(usage: Usage, req: Request, message_id: Any = None, stop_reason: Any = None) -> None:
+    """The span details of a Claude call: its endpoint, message id and stop reason."""
+    usage.provider_name = _SEMCONV.get(req.provider)
+    if isinstance(message_id, str):
+        usage.response_id = message_id
+    if isinstance(stop_reason, str):
+        usage.finish_reasons = [stop_reason]
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
@@ -83,7 +96,14 @@ class Messages(StainlessEndpoint):
                        self.operation, kwargs, [0, False, False])
 
     def usage(self, response: Any, req: Request) -> Usage:
-        return self.usage_or_estimate(response, req, _fill_all, _text_chars)
+        usage = self.usage_or_estimate(response, req, _fill_all, _text_chars)
+        _details(usage, req, getattr(response, "id", None), getattr(response, "stop_reason", None))
+        return usage
+
+    def start_stream(self, req: Request) -> Usage:
+        usage = super().start_stream(req)
+        _details(usage, req)
+        return usage
 
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         kind = chunk.type
@@ -96,11 +116,16 @@ class Messages(StainlessEndpoint):
         elif kind == "message_start":
             message = chunk.message
             usage.response_model = message.model
+            if isinstance(message.id, str):
+                usage.response_id = message.id
             u = message.usage
             if u is not None:
                 _fill_all(usage, u)
                 req.state[1] = True
         elif kind == "message_delta":
+            reason = getattr(chunk.delta, "stop_reason", None)
+            if isinstance(reason, str):
+                usage.finish_reasons = [reason]
             u = chunk.usage
             if u is not None:
                 _fill_output(usage, u)

@@ -158,12 +158,16 @@ class Chat(OpenAIEndpoint):
 
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         choices = chunk.choices
+        if usage.response_id is None:
+            usage.response_id = chunk.id
         if choices:
-            delta = choices[0].delta
+            choice = choices[0]
+            delta = choice.delta
             text = delta.content if delta is not None else None
             if text:
                 req.state[0] += len(text)
-            _response_details(usage, chunk, choices)
+            if choice.finish_reason is not None:  # the last chunk of a choice: rare
+                _response_details(usage, chunk, choices)
         return _usage_chunk(usage, chunk, chunk.usage, req, choices)
 
 

@@ -162,6 +162,7 @@ def test_fault_behaves_as_without_wattmeter(simulator: Any, sdk: str, fault: str
     before = _outcome(lambda: call(simulator, fault, stream), stream)
     assert before[1] not in _TEST_BUGS, before  # the probe itself must reach the server
     _instrument(sdk, simulator)
+    gc.collect()  # earlier tests' garbage finishes now, not inside this test's capture
     with capture() as fps:
         after = _outcome(lambda: call(simulator, fault, stream), stream)
         gc.collect()  # a stream dropped half-read finishes on garbage collection

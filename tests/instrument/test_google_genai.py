@@ -322,3 +322,15 @@ def test_attribution_reaches_google_calls(client: genai.Client) -> None:
             pass
     assert [(fp.team, dict(fp.labels)) for fp in fps] == [
         ("search", {"feature": "answers"})] * 2
+
+
+def test_semconv_provider_tells_vertex_from_the_gemini_api(client: genai.Client,
+                                                            vertex: genai.Client,
+                                                            usages: list[Usage]) -> None:
+    """gen_ai.provider.name: ``gcp.gemini`` for the Gemini API, ``gcp.vertex_ai`` for Vertex."""
+    for c in (client, vertex):
+        c.models.generate_content(model="gemini-2.5-flash", contents=SECRET)
+        for _ in c.models.generate_content_stream(model="gemini-2.5-flash", contents=SECRET):
+            pass
+    assert [u.provider_name for u in usages] == ["gcp.gemini"] * 2 + ["gcp.vertex_ai"] * 2
+    assert {u.provider for u in usages} == {"google"}  # the estimate's provider is unchanged

@@ -58,6 +58,13 @@ def _apply_metadata(usage: Usage, meta: Any, seen: list[int]) -> None:
         seen[2] = 1
 
 
+def _semconv_provider(instance: Any) -> str:
+    """gen_ai.provider.name of a ``Models`` instance's client: the GenAI semantic conventions
+    name Vertex AI ``gcp.vertex_ai`` and the Gemini API ``gcp.gemini``."""
+    client = getattr(instance, "_api_client", None)
+    return "gcp.vertex_ai" if getattr(client, "vertexai", False) is True else "gcp.gemini"
+
+
 def _output_chars(response: Any) -> int:
     candidates = response.candidates
     if not candidates:
@@ -84,12 +91,14 @@ class ContentEndpoint(Endpoint):
         self.stream = stream
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        # state: [output characters, prompt usage seen, output usage seen, chunks]
+        # state: [output characters, prompt usage seen, output usage seen, chunks,
+        #         gen_ai.provider.name of the client: Vertex AI or the Gemini API]
         return Request(PROVIDER, model_name(kwargs.get("model")), "chat", kwargs,
-                       state=[0, 0, 0, 0])
+                       state=[0, 0, 0, 0, _semconv_provider(instance)])
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = Usage(PROVIDER, req.model, "chat", response_model=response.model_version)
+        usage = Usage(PROVIDER, req.model, "chat", response_model=response.model_version,
+                      provider_name=req.state[4])
         meta = response.usage_metadata
         seen = req.state
         if meta is not None:
@@ -107,6 +116,7 @@ class ContentEndpoint(Endpoint):
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         seen = req.state
         seen[3] += 1
+        usage.provider_name = seen[4]
         meta = chunk.usage_metadata
         if meta is not None:
             _apply_metadata(usage, meta, seen)
@@ -116,7 +126,7 @@ class ContentEndpoint(Endpoint):
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
-        chars, prompt_seen, output_seen, chunks = req.state
+        chars, prompt_seen, output_seen, chunks, usage.provider_name = req.state
         if not chunks:  # nothing came back (an error before the first chunk)
             return usage
         if not prompt_seen:

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from . import _diffusion, _lifecycle, _text
 from ._hardware import GPU, Precision, gpu, precision
-from ._physics import constants
+from ._physics import constants, percentile
 from ._resolve import Deployment, Subject
 
 __all__ = ["Coef", "build", "components", "model_sigma"]
@@ -194,14 +194,6 @@ def model_sigma(kind: str, s: Subject) -> float:
     return math.sqrt(base * base + extra)
 
 
-def _pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    pos = q * (len(xs) - 1)
-    i = int(pos)
-    j = min(i + 1, len(xs) - 1)
-    return xs[i] + (xs[j] - xs[i]) * (pos - i)
-
-
 def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
           intensity_fixed: bool, pue: float, pue_fixed: bool) -> Coef:
     """Nominal coefficients plus Monte Carlo percentile ratios for one cache key."""
@@ -279,8 +271,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     ratios: list[float] = []
     for off in (0, 8) if spread is not None else (8,):
         for b in range(4):
-            lo = [min(_pct(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
-            hi = [max(_pct(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
+            lo = [min(percentile(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
+            hi = [max(percentile(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
             ratios += lo + hi
     # Life-cycle impacts (issue 10): per-J factors of the same hardware mix, zone and PUE.
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._hardware import gpu
+from ._physics import percentile
 
 __all__ = ["LIFE_SIZE", "electricity", "factors", "onsite_wue"]
 
@@ -63,14 +64,6 @@ def onsite_wue(provider: str) -> dict[str, Any]:
     """On-site water (L per IT kWh) of `provider`'s data centres, with low/high and source."""
     w = _data()["onsite_wue"]
     return dict(w.get(provider) or w["default"])
-
-
-def _pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    pos = q * (len(xs) - 1)
-    i = int(pos)
-    j = min(i + 1, len(xs) - 1)
-    return xs[i] + (xs[j] - xs[i]) * (pos - i)
 
 
 @lru_cache(maxsize=256)
@@ -126,7 +119,7 @@ def _per_joule(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks:
     spread: list[float] = []
     for k in range(3):
         c = central[k]
-        spread += [min(_pct(samples[k], 0.05) / c, 1.0), max(_pct(samples[k], 0.95) / c, 1.0)]
+        spread += [min(percentile(samples[k], 0.05) / c, 1.0), max(percentile(samples[k], 0.95) / c, 1.0)]
     return central, tuple(spread)
 
 

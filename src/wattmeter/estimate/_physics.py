@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["constants"]
+__all__ = ["constants", "percentile"]
 
 _DATA = Path(__file__).with_name("data") / "physics.json"
 _cache: dict[str, dict[str, Any]] = {}
@@ -27,3 +27,12 @@ def constants(section: str) -> dict[str, Any]:
                         values[f"{key}_{extra}"] = entry[extra]
             _cache[name] = values
     return _cache[section]
+
+
+def percentile(xs: list[float], q: float) -> float:
+    """The `q` quantile (0-1) of `xs`, linearly interpolated: the Monte Carlo bounds' rule."""
+    xs = sorted(xs)
+    pos = q * (len(xs) - 1)
+    i = int(pos)
+    j = min(i + 1, len(xs) - 1)
+    return xs[i] + (xs[j] - xs[i]) * (pos - i)

@@ -119,7 +119,8 @@ def _per_joule(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks:
     spread: list[float] = []
     for k in range(3):
         c = central[k]
-        spread += [min(percentile(samples[k], 0.05) / c, 1.0), max(percentile(samples[k], 0.95) / c, 1.0)]
+        spread += [min(percentile(samples[k], 0.05) / c, 1.0),
+                   max(percentile(samples[k], 0.95) / c, 1.0)]
     return central, tuple(spread)
 
 

@@ -193,3 +193,33 @@ def test_the_ledger_catches_up_when_the_lock_is_released(tmp_path) -> None:
         time.sleep(0.05)
     mgr.close()
     assert [r["calls"] for r in mgr.ledger.totals(group_by=("team",))] == [30]
+
+
+def test_concurrent_first_opens_of_a_new_ledger_wait_instead_of_failing(tmp_path) -> None:
+    """Three writers open one new ledger file at once (gunicorn workers starting together):
+    SQLite skips the busy handler for the switch to WAL, which failed 3-4 in 200 such
+    starts with "database is locked" before the switch was retried."""
+    import threading
+
+    from wattmeter.budget import Ledger
+
+    errors: list[BaseException] = []
+    for trial in range(150):
+        path = tmp_path / f"new-{trial}.sqlite3"
+        start = threading.Barrier(3)
+
+        def open_and_write(path=path, start=start) -> None:
+            start.wait()
+            try:
+                ledger = Ledger(path)
+                ledger.add((0, "t", "openai", "gpt-4o", "chat", "{}", 1.0, 1.0, 1.0, 1, 1, 1))
+                ledger.flush()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_and_write) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert errors == []

@@ -22,6 +22,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -89,6 +90,21 @@ ON CONFLICT (team, bucket, provider, model, operation, labels) DO UPDATE SET
     output_tokens = output_tokens + excluded.output_tokens, """ + ", ".join(
     [f"{c} = {c} + excluded.{c}" for c in _LIFE_SUMS]
     + [f"{c} = excluded.{c}" for c in _LIFE_TEXT])
+
+
+def _wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch to WAL, waiting out a concurrent first open of the same new file: SQLite does
+    not call the busy handler for a journal-mode change, so two processes (or threads)
+    opening a new ledger at once got "database is locked" at once, whatever the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _add_life_columns(conn: sqlite3.Connection) -> None:
@@ -232,7 +248,7 @@ class Ledger:
                                    check_same_thread=False)
             self._conns.append(conn)
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _wal(conn, self.timeout_s)
             # NORMAL in WAL mode: a committed transaction survives a process kill; only
             # an OS crash or power loss may roll back the last commits (never corrupts).
             conn.execute("PRAGMA synchronous = NORMAL")

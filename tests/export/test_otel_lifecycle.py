@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from test_otel_spans import metered, spans  # noqa: F401  (the in-memory exporter fixture)
+from test_otel_spans import metered
 
 import wattmeter
 from wattmeter import Usage
 from wattmeter.export import semconv as sc
 
 
-def test_span_carries_every_lifecycle_field(spans: InMemorySpanExporter) -> None:  # noqa: F811
+def test_span_carries_every_lifecycle_field(spans: InMemorySpanExporter) -> None:
     wattmeter.configure(spans="create")
     fp = metered(Usage("mistral", "mistral-large-2407", input_tokens=100, output_tokens=400))
     assert fp is not None

@@ -6,12 +6,9 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import wattmeter
@@ -21,8 +18,6 @@ from wattmeter._meter import start_call
 from wattmeter.export import semconv as sc
 from wattmeter.export.otel import is_genai_span
 
-_EXPORTER = InMemorySpanExporter()
-
 
 def metered(usage: Usage) -> Footprint | None:
     """One metered call, as a provider wrapper makes it: span hooks at its start and end.
@@ -30,21 +25,6 @@ def metered(usage: Usage) -> Footprint | None:
     (`_meter.record` meters a call that already happened, with no span around it.)
     """
     return start_call(usage.provider, usage.model, usage.operation).finish(usage)
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """The global SDK tracer provider (set once per process) exporting into memory."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    if not getattr(provider, "_wattmeter_test_exporter", False):
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
-        provider._wattmeter_test_exporter = True  # type: ignore[attr-defined]
-    _EXPORTER.clear()
-    yield _EXPORTER
-    _EXPORTER.clear()
 
 
 def test_create_makes_one_genai_client_span(spans: InMemorySpanExporter) -> None:

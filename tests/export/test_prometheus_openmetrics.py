@@ -10,9 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
@@ -26,23 +23,7 @@ from wattmeter.export import prometheus as prom
 from wattmeter.export import semconv as sc
 from wattmeter.testing import capture
 
-_SPANS = InMemorySpanExporter()
 _LABELS = {"team": "search", "provider": "openai", "model": "gpt-4o", "operation": "chat"}
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """The global SDK tracer provider (set once per process) exporting into memory."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    if not getattr(provider, "_wattmeter_om_exporter", False):
-        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
-        provider._wattmeter_om_exporter = True  # type: ignore[attr-defined]
-    _SPANS.clear()
-    yield _SPANS
-    _SPANS.clear()
 
 
 @pytest.fixture

@@ -175,10 +175,16 @@ def test_proxy_meters_chat_stream_and_failure_by_team(proxy: Proxy) -> None:
 @pytest.fixture
 def logger(simulator: Any) -> Iterator[tuple[WattmeterLogger, dict[str, Any]]]:
     handler = WattmeterLogger()
-    saved = list(litellm.callbacks)
+    # litellm copies `callbacks` into its success/failure lists on the next call, so every
+    # list is put back (else the handler stays registered and meters later tests' calls).
+    lists = ("callbacks", "success_callback", "failure_callback", "_async_success_callback",
+             "_async_failure_callback", "input_callback", "service_callback")
+    saved = {name: list(getattr(litellm, name)) for name in lists
+             if isinstance(getattr(litellm, name, None), list)}
     litellm.callbacks = [handler]
     yield handler, {"api_base": simulator.url + "/v1", "api_key": "sk-test", "num_retries": 0}
-    litellm.callbacks = saved
+    for name, value in saved.items():
+        setattr(litellm, name, value)
 
 
 def _wait(fps: list[Any], n: int) -> None:

@@ -167,7 +167,7 @@ def test_fault_behaves_as_without_wattmeter(simulator: Any, sdk: str, fault: str
         after = _outcome(lambda: call(simulator, fault, stream), stream)
         gc.collect()  # a stream dropped half-read finishes on garbage collection
     assert after == before
-    assert len(fps) <= 1
+    assert len(fps) <= 1, [(f.provider, f.model, f.outcome, f.team, f.labels) for f in fps]
     assert all(fp.outcome in ("ok", "error") for fp in fps)
 
 

@@ -256,3 +256,20 @@ def test_openai_and_anthropic_fill_response_details(spans: InMemorySpanExporter,
     for a in ours:
         assert a[sc.GEN_AI_RESPONSE_ID] and a[sc.GEN_AI_RESPONSE_FINISH_REASONS]
         assert a[sc.GEN_AI_OUTPUT_TYPE] == "text"
+
+
+def test_response_details_from_the_provider_are_bounded(spans: InMemorySpanExporter) -> None:
+    """A broken or hostile server's response id and finish reasons reach the span cleaned
+    and bounded, never as megabytes or as a non-text value."""
+    wattmeter.configure(spans="create")
+    usage = Usage("openai", "gpt-4o", input_tokens=3, output_tokens=2)
+    usage.response_id = "x" * 1_000_000
+    usage.finish_reasons = ["stop\ud800"] * 100 + [7]  # type: ignore[list-item]
+    usage.server_address = 12  # type: ignore[assignment]
+    metered(usage)
+    (span,) = spans.get_finished_spans()
+    attrs = span.attributes or {}
+    assert len(str(attrs[sc.GEN_AI_RESPONSE_ID])) <= 200
+    reasons = list(attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS])  # type: ignore[arg-type]
+    assert len(reasons) == 16 and all(isinstance(r, str) and r.isprintable() for r in reasons)
+    assert sc.SERVER_ADDRESS not in attrs

@@ -38,6 +38,7 @@ from typing import Any
 from .._attribution import current_call
 from .._footprint import Footprint
 from .._guard import logger
+from .._text import clean
 from .._version import __version__
 from . import semconv as sc
 from ._labels import LabelBounds
@@ -408,14 +409,21 @@ def _genai_details(call: Any, fp: Footprint) -> dict[str, Any]:
     output_type = sc.OUTPUT_TYPES.get(fp.operation)
     if usage is not None:
         output_type = usage.output_type or output_type
-        if usage.response_id:
-            attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
-        if usage.finish_reasons:
-            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(usage.finish_reasons)
-        if usage.server_address:
-            attrs[sc.SERVER_ADDRESS] = usage.server_address
-            if usage.server_port:
-                attrs[sc.SERVER_PORT] = usage.server_port
+        # Read off the provider's response: text only, valid UTF-8, bounded in length and
+        # count, so a hostile or broken server can't put megabytes on the span.
+        rid = usage.response_id
+        if type(rid) is str and rid:
+            attrs[sc.GEN_AI_RESPONSE_ID] = clean(rid)
+        reasons = usage.finish_reasons
+        if reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [
+                clean(r, 64) for r in list(reasons)[:16] if type(r) is str]
+        host = usage.server_address
+        if type(host) is str and host:
+            attrs[sc.SERVER_ADDRESS] = clean(host)
+            port = usage.server_port
+            if type(port) is int and 0 < port < 65536:
+                attrs[sc.SERVER_PORT] = port
     if output_type:
         attrs[sc.GEN_AI_OUTPUT_TYPE] = output_type
     return attrs

@@ -1,9 +1,11 @@
 """Image and video diffusion energy: FLOPs from latent tokens, steps and guidance, then power.
 
 Pixels become latent tokens (width x height / (VAE factor x patch)^2, times latent frames
-for video); each denoising step costs 2 x params per token plus attention that grows with
-tokens squared, doubled under classifier-free guidance; text encoding and VAE decoding
-are added once. The fraction of peak FLOP/s reached grows with the transformer's width
+for video); each denoising step costs 2 x the weights a token passes through (per-image
+modulation and the other stream of dual-stream blocks excluded) plus attention that grows
+with tokens squared, doubled under classifier-free guidance; text tokens join the sequence
+in joint-attention families and are cross-attended otherwise; text encoding and VAE
+decoding are added once. The fraction of peak FLOP/s reached grows with the transformer's width
 (wider matrix multiplies fill the tensor cores). A model's own geometry (registry
 `shape`: VAE factor, patch, temporal compression, width, guidance) overrides its
 family's. Multi-GPU runs pay communication and per-step overheads (docs/methodology.md).

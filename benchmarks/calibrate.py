@@ -186,14 +186,11 @@ def prepare_diffusion(rows: list[dict[str, str]]) -> dict[str, Any]:
         kind = "video" if r["task"] == "text-to-video" else "image"
         fam = _diffusion.geometry(_diffusion.family(info.family, kind), info.shape)
         params = info.active_params_b
-        tok, pair, fixed, pixel = _diffusion.flop_coeffs(fam, params, kd, info.shape)
         steps = float(r["steps"])
         size = (float(r["width"]), float(r["height"]), float(r["num_frames"] or 1), steps, 1.0)
-        unit = _diffusion.DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, fam.text_tokens,
-                                          tok, 0.0, fixed, pixel, 0.0, 1, 1.0)
-        flops = _diffusion.diffusion_j(unit, *size)
-        attn = _diffusion.diffusion_j(unit._replace(j_tok_step=0.0, j_pair_step=pair,
-                                                    j_fixed=0.0, j_pixel=0.0), *size)
+        lin, att = _diffusion.unit_coeffs(fam, params, kd, info.shape)
+        flops = _diffusion.diffusion_j(lin, *size)
+        attn = _diffusion.diffusion_j(att, *size)
         g = _hardware.gpu(r["gpu"])
         prec = _hardware.precision(info.precision)
         cols["model"].append(r["model_id"])

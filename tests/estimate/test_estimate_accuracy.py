@@ -40,17 +40,30 @@ def test_deployment_given_targets(lomo: Any) -> None:
         assert figs[kind]["given_median_ratio"] <= 1.2, (kind, figs[kind])
         assert figs[kind]["given_within_1.5"] >= 0.85, (kind, figs[kind])
     assert figs["code completion"]["given_median_ratio"] <= 1.5, figs["code completion"]
-    # image: issue 9's 1.2 / 85% is NOT met (SANA's linear attention is the outlier, x0.54);
+    # image: issue 9's 1.2 median is NOT met (reached 1.27, 84.2% within x1.5; what is left
+    # grows with the GPU count: PixArt and FLUX x1.2-1.45 over, SD3.5 x0.75-0.87 under);
     # guard what is reached
-    assert figs["image"]["given_median_ratio"] <= 1.3, figs["image"]
-    assert figs["image"]["given_within_1.5"] >= 0.80, figs["image"]
+    assert figs["image"]["given_median_ratio"] <= 1.29, figs["image"]
+    assert figs["image"]["given_within_1.5"] >= 0.83, figs["image"]
+
+
+def test_diffusion_models_biased_within_x1_5(lomo: Any) -> None:
+    # per-token weights and joint/cross text from the architecture brought SANA from x0.54
+    accuracy, _, results = lomo
+    for model, (_, given, _) in accuracy.bias_by_model(results).items():
+        if accuracy.kind_of({"task": _task(results, model)}) != "llm":
+            assert 1 / 1.5 <= given <= 1.5, (model, given)
+
+
+def _task(results: Any, model: str) -> str:
+    return next(x["row"]["task"] for x in results if x["row"]["model_id"] == model)
 
 
 def test_deployment_unknown_intervals(lomo: Any) -> None:
     _, figs, _ = lomo
     for kind in ("image", "video"):
         assert figs[kind]["unknown_coverage"] >= 0.85, (kind, figs[kind])
-        assert figs[kind]["unknown_median_width"] <= 5.0, (kind, figs[kind])
+        assert figs[kind]["unknown_median_width"] <= 4.9, (kind, figs[kind])
     text = figs["llm (chat+gpqa)"]
     assert text["unknown_median_width"] <= 10.0, text
     # issue 9 asks >= 85% inside; reached: 79.3% (the batch sweeps of 8-4096 per replica

@@ -1,9 +1,11 @@
 """Image and video diffusion energy: FLOPs from latent tokens, steps and guidance, then power.
 
 Pixels become latent tokens (width x height / (VAE factor x patch)^2, times latent frames
-for video); each denoising step costs 2 x params per token plus attention that grows with
-tokens squared, doubled under classifier-free guidance; text encoding and VAE decoding
-are added once. The fraction of peak FLOP/s reached grows with the transformer's width
+for video); each denoising step costs 2 x the weights a token passes through (per-image
+modulation and the other stream of dual-stream blocks excluded) plus attention that grows
+with tokens squared, doubled under classifier-free guidance; text tokens join the sequence
+in joint-attention families and are cross-attended otherwise; text encoding and VAE
+decoding are added once. The fraction of peak FLOP/s reached grows with the transformer's width
 (wider matrix multiplies fill the tensor cores). A model's own geometry (registry
 `shape`: VAE factor, patch, temporal compression, width, guidance) overrides its
 family's. Multi-GPU runs pay communication and per-step overheads (docs/methodology.md).
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 from ._hardware import GPU, Precision
 
 __all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
-           "flop_coeffs", "geometry", "mfu", "width_of"]
+           "flop_coeffs", "geometry", "mfu", "token_params_b", "unit_coeffs", "width_of"]
 
 _EMPTY: Mapping[str, Any] = {}
 
@@ -48,6 +50,8 @@ class Family(NamedTuple):
     year: int
     steps_low: int = 0    # assumed range of unpublished steps (closed models); 0: none
     steps_high: int = 0
+    token_fraction: float = 1.0  # share of the denoiser's weights applied to each token
+    joint_text: bool = True      # text tokens join the sequence (MMDiT) or are cross-attended
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -55,14 +59,16 @@ class DiffusionCoeffs(NamedTuple):
 
     vae: float            # pixels per latent-token side (VAE factor x patch)
     temporal: float
-    text_tokens: float
+    text_tokens: float    # text tokens joining the sequence (joint attention; 0 if cross)
     j_tok_step: float     # J per latent token per denoising step (linear part, guidance included)
-    j_pair_step: float    # J per latent token pair per step (attention)
+    j_pair_step: float    # J per latent token pair per step (self-attention)
     j_fixed: float        # J per item: text encoder
     j_pixel: float        # J per output pixel (VAE decode)
     j_step: float         # J per step per item: per-step overhead at overhead power
     gpus: int
     batch: float
+    cross_tokens: float = 0.0  # text tokens reached by cross-attention (0 if joint)
+    j_cross_step: float = 0.0  # J per (latent token, cross-attended text token) per step
 
 
 def _load() -> dict[str, Any]:
@@ -75,7 +81,8 @@ def _load() -> dict[str, Any]:
                                     float(f["text_tokens"]), float(f["text_encoder_b"]),
                                     bool(f["linear_attention"]), int(f["default_steps"]),
                                     int(f["ref_layers"]), f["source"], int(f["year"]),
-                                    int(f.get("steps_low", 0)), int(f.get("steps_high", 0)))
+                                    int(f.get("steps_low", 0)), int(f.get("steps_high", 0)),
+                                    float(f["token_fraction"]), bool(f["joint_text"]))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families
@@ -120,17 +127,41 @@ def mfu(fam: Family, params_b: float, k: Mapping[str, Any],
     return min(m, k["mfu_max"])
 
 
+def token_params_b(fam: Family, params_b: float, shape: Mapping[str, Any] = _EMPTY) -> float:
+    """Weights (billions) one latent token passes through per denoiser pass: published
+    (`shape`), else the family's share of the size. Per-image modulation (adaLN) weights
+    act once per image, and a dual-stream block's text weights never see an image token."""
+    if shape.get("token_params_b"):
+        return min(params_b, float(shape["token_params_b"]))
+    return fam.token_fraction * params_b
+
+
 def flop_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
-                shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float, float, float]:
-    """FLOPs per latent token-step, per token-pair-step, per item (text encoder) and per
-    output pixel (VAE decoder), guidance passes included."""
+                shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float, float, float, float]:
+    """FLOPs per latent token-step, per token-pair-step (self-attention), per item (text
+    encoder), per output pixel (VAE decoder) and per (latent, cross-attended text) token
+    pair-step, guidance passes included."""
     depth = float(shape.get("layers", 0.0))
     ld = (depth * float(shape["width"]) if depth and shape.get("width") else
           fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"])
-    tok = fam.cfg * 2.0 * params_b * 1e9
+    tok = fam.cfg * 2.0 * token_params_b(fam, params_b, shape) * 1e9
     pair = 0.0 if fam.linear_attention else fam.cfg * 4.0 * ld
+    cross = 0.0 if fam.joint_text else fam.cfg * 4.0 * ld
     fixed = fam.cfg * 2.0 * fam.text_encoder_b * 1e9 * fam.text_tokens
-    return tok, pair, fixed, k["vae_flops_per_pixel"]
+    return tok, pair, fixed, k["vae_flops_per_pixel"], cross
+
+
+def unit_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
+                shape: Mapping[str, Any] = _EMPTY) -> tuple[DiffusionCoeffs, DiffusionCoeffs]:
+    """FLOPs as coefficients (one GPU, batch 1): the linear part (token-steps, text encoder,
+    VAE) and the attention part, for calibration (benchmarks/calibrate.py)."""
+    fam = geometry(fam, shape)
+    tok, pair, fixed, pixel, cross = flop_coeffs(fam, params_b, k, shape)
+    joint, crossed = (fam.text_tokens, 0.0) if fam.joint_text else (0.0, fam.text_tokens)
+    lin = DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, joint, tok, 0.0, fixed, pixel,
+                          0.0, 1, 1.0, crossed, 0.0)
+    return lin, lin._replace(j_tok_step=0.0, j_pair_step=pair, j_fixed=0.0, j_pixel=0.0,
+                             j_cross_step=cross)
 
 
 def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gpus: int,
@@ -149,11 +180,13 @@ def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gp
     j_lin = busy_w * (1.0 + k["comm"] * lg) / (flops * mfu(fam, params_b, k, shape))
     # attention (FlashAttention) runs at its own fraction of peak, whatever the width
     j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
-    tok, pair, fixed, pixel = flop_coeffs(fam, params_b, k, shape)
+    tok, pair, fixed, pixel, cross = flop_coeffs(fam, params_b, k, shape)
     t_step = k["step_s"] + k["step_gpu_s"] * (n - 1.0)
     j_step = n * (gpu.idle_w + k["overhead_util"] * dyn) * t_step / b
-    return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, fam.text_tokens, tok * j_lin,
-                           pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b)
+    joint, crossed = (fam.text_tokens, 0.0) if fam.joint_text else (0.0, fam.text_tokens)
+    return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, joint, tok * j_lin,
+                           pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b,
+                           crossed, cross * j_attn)
 
 
 def diffusion_j(c: DiffusionCoeffs, width: float, height: float, frames: float, steps: float,
@@ -162,6 +195,7 @@ def diffusion_j(c: DiffusionCoeffs, width: float, height: float, frames: float, 
     spatial = (width / c.vae) * (height / c.vae)
     tokens = spatial * (1.0 if frames <= 1 else (frames - 1.0) / c.temporal + 1.0)
     t = tokens + c.text_tokens
-    per_step = t * (c.j_tok_step + c.j_pair_step * t) + c.j_step
+    per_step = (t * (c.j_tok_step + c.j_pair_step * t) + tokens * c.cross_tokens * c.j_cross_step
+                + c.j_step)
     pixels = width * height * (frames if frames > 1 else 1.0)
     return items * (steps * per_step + c.j_fixed + c.j_pixel * pixels)

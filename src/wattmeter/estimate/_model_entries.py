@@ -23,12 +23,13 @@ MODALITIES = ("text", "embeddings", "image", "video", "speech", "transcription")
 ARCHITECTURES = ("dense", "moe", "hybrid", "encoder", "encoder-decoder", "dit", "unet",
                  "autoregressive")
 #: Architecture facts a registry entry's ``shape`` may give (README, "Your own models"): text
-#: models' attention and expert layout, Mamba layers; diffusion latent geometry. Numbers.
+#: models' attention and expert layout, Mamba layers; diffusion latent geometry and the weights
+#: each latent token passes through (token_params_b). Numbers.
 SHAPE_KEYS = frozenset((
     "layers", "attention_layers", "heads", "kv_heads", "head_dim", "kv_lora_rank",
     "rope_head_dim", "sliding_window", "sliding_layers", "experts", "experts_active",
     "mamba_layers", "mamba_state", "width", "vae", "patch", "temporal", "cfg",
-    "text_encoder_b", "text_tokens"))
+    "text_encoder_b", "text_tokens", "token_params_b"))
 #: Canonical precision names, and the spellings accepted for each.
 PRECISIONS = {
     "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16",

@@ -1,0 +1,113 @@
+"""Adopting the GenAI span another instrumentation makes inside a metered call.
+
+OpenLLMetry, logfire, or the SDK itself (anthropic 2.x) may open their span inside
+wattmeter's wrapper. A span processor on the SDK TracerProvider notices such a span while
+our call is pending, puts team and labels on it at once and holds its ``end()`` (keeping
+the time asked for) until the footprint is known, so the figures land on that very span.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+from .._attribution import current_call
+from . import semconv as sc
+from ._genai_attributes import attribution_attributes
+
+__all__ = ["CallSpan", "HeldEnd", "is_genai_span", "watch"]
+
+#: Span-name prefixes of GenAI spans made by other instrumentations (lower case).
+_GENAI_NAME_PREFIXES = (
+    "chat ", "text_completion ", "embeddings ", "generate_content ", "create_agent ",
+    "invoke_agent ", "openai.", "anthropic.", "gemini.", "vertexai.", "cohere.",
+    "mistralai.", "bedrock.", "groq.", "litellm", "chat completion", "message with",
+    "embedding creation", "completion with",
+)
+_GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
+               sc.GEN_AI_OPERATION_NAME, "llm.request.type")
+
+#: id(provider) -> weak reference, for providers our processor is on (by identity: some,
+#: like logfire's, are unhashable dataclasses).
+_watched: dict[int, Any] = {}
+
+
+def is_genai_span(span: Any) -> bool:
+    """True when `span` looks made by a GenAI instrumentation (gen_ai.* attribute or name)."""
+    attrs = getattr(span, "attributes", None)
+    if attrs:
+        for key in _GENAI_KEYS:
+            if key in attrs:
+                return True
+    name = getattr(span, "name", None)
+    return isinstance(name, str) and name.lower().startswith(_GENAI_NAME_PREFIXES)
+
+
+class CallSpan:
+    """What a call's span hook keeps on `Call.span`."""
+
+    __slots__ = ("held", "inner", "make", "owned", "parent", "pending", "span", "start_ns")
+
+    def __init__(self, span: Any, owned: bool, parent: Any = None, pending: bool = False,
+                 make: bool = True) -> None:
+        self.span = span
+        self.owned = owned
+        self.parent = parent  # the context our deferred span will be a child of
+        self.pending = pending  # our span is made at the end, unless one is adopted
+        self.make = make  # False in enrich mode: adopt a span, never make one
+        self.start_ns = time.time_ns()
+        self.inner: Any = None  # a GenAI span another instrumentation made inside the call
+        self.held: HeldEnd | None = None  # the inner span's end(), held until we finish
+
+
+class HeldEnd:
+    """Stands in for an adopted span's ``end()`` until the footprint is on it; keeps the time."""
+
+    __slots__ = ("end_time", "ended")
+
+    def __init__(self) -> None:
+        self.ended = False
+        self.end_time: int | None = None
+
+    def __call__(self, end_time: int | None = None) -> None:
+        if not self.ended:
+            self.ended = True
+            self.end_time = end_time if end_time is not None else time.time_ns()
+
+
+def watch(provider: Any) -> None:
+    """Add our span processor to an SDK `provider` once (no-op for other providers)."""
+    if not hasattr(provider, "add_span_processor"):
+        return
+    ref = _watched.get(id(provider))
+    if ref is None or ref() is not provider:
+        provider.add_span_processor(_watcher())
+        _watched[id(provider)] = weakref.ref(provider)
+
+
+def _watcher() -> Any:
+    """An SDK span processor noticing a GenAI span that starts inside a pending metered call.
+
+    Built lazily: the SDK is imported only when an SDK TracerProvider is in use.
+    """
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class InnerSpanWatcher(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            call = current_call.get()
+            if call is None:
+                return
+            state = call.span
+            if type(state) is CallSpan and state.pending and state.inner is None \
+                    and is_genai_span(span):
+                state.inner = span
+                span.set_attributes(attribution_attributes(call))
+                held = HeldEnd()
+                try:
+                    span.end = held  # an instance attribute: SDK spans have a __dict__
+                    state.held = held
+                except AttributeError:
+                    pass
+
+    return InnerSpanWatcher()

@@ -254,3 +254,11 @@ def test_span_details_plain_and_streamed(span_details: Any, client: openai.OpenA
     (plain, streamed) = span_details()
     assert plain == (*sim_server, r.id, ("length",))
     assert streamed[:2] == sim_server and streamed[2] and streamed[3] == ("stop",)
+
+
+def test_failed_call_span_names_the_server(span_details: Any, client: openai.OpenAI,
+                                           sim_server: tuple[str, int]) -> None:
+    """A call the provider refused still says where it went; nothing else is invented."""
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="error-429", messages=MSG)
+    assert span_details() == [(*sim_server, None, ())]

@@ -24,7 +24,7 @@ from typing import Any
 from .._guard import internal_error, logger
 from .._usage import Usage
 from ._core import Endpoint, Patch, Request, patch_method
-from ._server import Server, server_for_url
+from ._server import Server, server_for_url, stamp
 
 __all__ = ["MAX_PENDING", "ImageEndpoint", "VideoEndpoint", "client_server", "config_value",
            "model_name", "patch_operations", "pending_videos"]
@@ -129,7 +129,8 @@ class VideoEndpoint(Endpoint):
     operation = "video"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        return Request(PROVIDER, model_name(kwargs.get("model")), "video", kwargs)
+        return Request(PROVIDER, model_name(kwargs.get("model")), "video", kwargs,
+                       server=client_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         return _operation_usage(response, req)
@@ -148,14 +149,18 @@ class VideoEndpoint(Endpoint):
             old_call, old_req = evicted
             usage = _video_usage(old_req, None)
             usage.warn("video operation completion was not observed; metered from the request")
+            stamp(usage, old_req.server)
             old_call.finish(usage)
         return response
 
 
 def _operation_usage(operation: Any, req: Request) -> Usage:
     if getattr(operation, "error", None):
-        return Usage(PROVIDER, req.model, "video", outcome="error")
-    return _video_usage(req, _clips(operation))
+        usage = Usage(PROVIDER, req.model, "video", outcome="error")
+    else:
+        usage = _video_usage(req, _clips(operation))
+    stamp(usage, req.server)  # finished here, outside the core, when the operation is done
+    return usage
 
 
 def _completed(operation: Any) -> None:

@@ -8,6 +8,7 @@ os.environ["WATTMETER_STRICT"] = "1"  # internal errors propagate inside our own
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm offline: no cost-map fetch
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -36,3 +37,28 @@ def simulator() -> Iterator[object]:
 
     with Simulator() as sim:
         yield sim
+
+
+_EXPORTER: list[Any] = []  # the one in-memory exporter, made when first asked for
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """An ``InMemorySpanExporter`` on the global SDK tracer provider (set once per process,
+    so one exporter serves every test directory)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    if not _EXPORTER:
+        _EXPORTER.append(InMemorySpanExporter())
+        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER[0]))
+    exporter = _EXPORTER[0]
+    exporter.clear()
+    yield exporter
+    exporter.clear()

@@ -147,3 +147,13 @@ def test_uninstrument_restores(simulator: Any) -> None:
     assert mod.Messages.__dict__["create"] is not originals["create"]
     wattmeter.uninstrument("anthropic")
     assert {k: mod.Messages.__dict__[k] for k in originals} == originals
+
+
+def test_span_details_plain_and_streamed(span_details: Any, client: anthropic.Anthropic,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the client's base URL; message id, stop reason."""
+    m = client.messages.create(model=MODEL, max_tokens=2, messages=MSG)
+    list(client.messages.create(model=MODEL, max_tokens=3, messages=MSG, stream=True))
+    (plain, streamed) = span_details()
+    assert plain == (*sim_server, m.id, (m.stop_reason,))
+    assert streamed[:2] == sim_server and streamed[2] and len(streamed[3]) == 1

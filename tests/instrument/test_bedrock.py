@@ -231,3 +231,15 @@ def test_span_names_the_provider_aws_bedrock(client: Any) -> None:
     assert a[sc.GEN_AI_REQUEST_MODEL] == "claude-3-haiku-20240307"
     assert (a[sc.GEN_AI_USAGE_INPUT_TOKENS], a[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (
         PROMPT_TOKENS, 3)
+
+
+def test_span_details_plain_and_streamed(span_details: Any, client: Any,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the client's endpoint URL; Converse's stopReason
+    plain and streamed; no response id (Bedrock sends none, only its HTTP request id)."""
+    model = "anthropic.claude-3-haiku-20240307-v1:0"
+    out = client.converse(modelId=model, messages=MESSAGES, inferenceConfig={"maxTokens": 3})
+    resp = client.converse_stream(modelId=model, messages=MESSAGES,
+                                  inferenceConfig={"maxTokens": 3})
+    list(resp["stream"])
+    assert span_details() == [(*sim_server, None, (out["stopReason"],))] * 2

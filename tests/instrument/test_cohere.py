@@ -191,3 +191,19 @@ def test_meter_around_counts_once(client: Any) -> None:
     with capture() as fps:
         outer()
     assert len(fps) == 1
+
+
+def test_span_details_v2_and_v1(span_details: Any, client: Any, simulator: Any,
+                                sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the base URL; the response id and finish reason
+    of v2 and v1 chat, plain and streamed (v1 streams name the response at their end)."""
+    r = client.chat(model="command-a-03-2025", messages=MESSAGES, max_tokens=3)
+    list(client.chat_stream(model="command-a-03-2025", messages=MESSAGES, max_tokens=3))
+    v1 = cohere.Client(api_key="sim-key", base_url=simulator.url, max_retries=0)
+    r1 = v1.chat(message=SECRET, max_tokens=3)
+    events = list(v1.chat_stream(message=SECRET, max_tokens=3))
+    details = span_details()
+    assert details[0] == (*sim_server, r.id, ("COMPLETE",))
+    assert details[1][:2] == sim_server and details[1][2] and details[1][3] == ("COMPLETE",)
+    assert details[2] == (*sim_server, r1.response_id, ("COMPLETE",))
+    assert details[3] == (*sim_server, events[-1].response.response_id, ("COMPLETE",))

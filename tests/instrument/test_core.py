@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from wattmeter._usage import Usage
-from wattmeter.instrument._core import Endpoint, Patch, Request, patch_method, try_patch
+from wattmeter.instrument._core import (
+    MAX_FINISH_REASONS,
+    Endpoint,
+    Patch,
+    Request,
+    add_finish_reason,
+    patch_method,
+    try_patch,
+)
 from wattmeter.testing import capture
 
 
@@ -253,3 +261,22 @@ def test_undo_restores_the_original() -> None:
     with capture() as after:
         Other().call(model="m")
     assert len(fps) == 1 and after == []
+
+
+def test_finish_reasons_are_text_distinct_and_bounded() -> None:
+    import enum
+
+    class Reason(str, enum.Enum):  # like google-genai's FinishReason
+        MAX_TOKENS = "MAX_TOKENS"
+
+    class Literal(str):  # a str subclass without a name (some SDKs' open enums)
+        pass
+
+    usage = Usage("p", "m")
+    for reason in ("stop", "stop", Reason.MAX_TOKENS, Literal("tool_calls"), None, 7, ""):
+        add_finish_reason(usage, reason)
+    assert usage.finish_reasons == ["stop", "max_tokens", "tool_calls"]
+    assert all(type(r) is str for r in usage.finish_reasons)
+    for i in range(50):
+        add_finish_reason(usage, f"r{i}")
+    assert len(usage.finish_reasons) == MAX_FINISH_REASONS

@@ -334,3 +334,26 @@ def test_semconv_provider_tells_vertex_from_the_gemini_api(client: genai.Client,
             pass
     assert [u.provider_name for u in usages] == ["gcp.gemini"] * 2 + ["gcp.vertex_ai"] * 2
     assert {u.provider for u in usages} == {"google"}  # the estimate's provider is unchanged
+
+
+def test_span_details_plain_and_streamed(span_details: Any, client: genai.Client,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the client's base URL; response id; the
+    candidates' finish reasons as lowercase enum names, sync and async."""
+    r = client.models.generate_content(model="gemini-2.5-flash", contents=SECRET,
+                                       config={"max_output_tokens": 3})
+    chunks = list(client.models.generate_content_stream(
+        model="gemini-2.5-flash", contents=SECRET, config={"max_output_tokens": 6}))
+
+    async def both() -> None:
+        await client.aio.models.generate_content(model="gemini-2.5-flash", contents=SECRET)
+        async for _ in await client.aio.models.generate_content_stream(
+                model="gemini-2.5-flash", contents=SECRET):
+            pass
+
+    asyncio.run(both())
+    details = span_details()
+    assert details[0] == (*sim_server, r.response_id, ("stop",))
+    assert details[1] == (*sim_server, chunks[0].response_id, ("stop",))
+    assert len(details) == 4 and all(d[:2] == sim_server and d[2] and d[3] == ("stop",)
+                                     for d in details)

@@ -350,3 +350,18 @@ def test_simulator_registers_only_the_providers_asked_for() -> None:
     assert Simulator(providers=[]).routes == []
     only_hf = Simulator(providers=["huggingface"]).routes
     assert only_hf and all(p.pattern.startswith("/hf") for _, p, _ in only_hf)
+
+
+def test_span_details_plain_and_streamed(span_details: Any, url: str,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the endpoint URL; completion id; finish reasons
+    (the last streamed chunk's); the HF router's host for an hf-inference model id."""
+    client = InferenceClient(model=url)
+    out = client.chat_completion(MESSAGES, max_tokens=3)
+    chunks = list(client.chat_completion(MESSAGES, max_tokens=3, stream=True))
+    plain, streamed = span_details()
+    assert plain == (*sim_server, out.id, ("length",))
+    assert streamed == (*sim_server, chunks[0].id, ("length",))
+    routed = InferenceClient(provider="hf-inference")
+    assert hf_mod._server(routed, MODEL) == ("router.huggingface.co", 443)
+    assert hf_mod._server(InferenceClient(provider="together"), MODEL) is None

@@ -210,3 +210,14 @@ def test_anthropic_backend_counted_once(simulator: Any, kw: dict[str, Any]) -> N
         ("anthropic", "claude-3-5-haiku-20241022", out.usage.prompt_tokens, 4),
         ("anthropic", "claude-3-5-haiku-20241022", out.usage.prompt_tokens, 3)]
     assert [metering_warnings(fp) for fp in fps] == [(), ()]
+
+
+def test_span_details_plain_and_streamed(span_details: Any, kw: dict[str, Any],
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from ``api_base``; ModelResponse id; finish reasons."""
+    out = litellm.completion(model="openai/gpt-4o", messages=MESSAGES, max_tokens=3, **kw)
+    chunks = list(litellm.completion(model="openai/gpt-4o", messages=MESSAGES, stream=True,
+                                     **kw))
+    plain, streamed = span_details()
+    assert plain == (*sim_server, out.id, ("length",))
+    assert streamed == (*sim_server, chunks[0].id, ("stop",))

@@ -175,3 +175,15 @@ def test_bare_simulator_url_still_metered(simulator: Any) -> None:
         r = c.chat.complete(model="mistral-small-latest", messages=MESSAGES, max_tokens=4)
     (fp,) = fps
     assert fp.input_tokens == r.usage.prompt_tokens and fp.output_tokens == 4
+
+
+def test_span_details_plain_and_streamed(span_details: Any, client: Mistral,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from ``server_url``; completion id; finish reasons."""
+    r = client.chat.complete(model="mistral-small-latest", messages=MESSAGES, max_tokens=3)
+    with client.chat.stream(model="mistral-small-latest", messages=MESSAGES,
+                            max_tokens=4) as events:
+        ids = {e.data.id for e in events}
+    plain, streamed = span_details()
+    assert plain == (*sim_server, r.id, ("stop",))
+    assert streamed == (*sim_server, ids.pop(), ("stop",)) and not ids

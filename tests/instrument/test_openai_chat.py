@@ -242,3 +242,23 @@ def test_attribution_reaches_streams(client: openai.OpenAI) -> None:
     with capture() as fps, wattmeter.attribute(team="search", feature="chat"):
         list(client.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
     assert fps[0].team == "search" and dict(fps[0].labels) == {"feature": "chat"}
+
+
+def test_span_details_plain_and_streamed(span_details: Any, client: openai.OpenAI,
+                                         sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the client's base URL, response id and finish
+    reasons from the response or the stream."""
+    msgs = [{"role": "user", "content": "hello"}]
+    r = client.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs)  # type: ignore[arg-type]
+    list(client.chat.completions.create(model="gpt-4o", messages=msgs, stream=True))  # type: ignore[arg-type]
+    (plain, streamed) = span_details()
+    assert plain == (*sim_server, r.id, ("length",))
+    assert streamed[:2] == sim_server and streamed[2] and streamed[3] == ("stop",)
+
+
+def test_failed_call_span_names_the_server(span_details: Any, client: openai.OpenAI,
+                                           sim_server: tuple[str, int]) -> None:
+    """A call the provider refused still says where it went; nothing else is invented."""
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="error-429", messages=MSG)
+    assert span_details() == [(*sim_server, None, ())]

@@ -140,3 +140,12 @@ def test_body_scanning_helpers() -> None:
     assert find_usage(b'{"choices": [{"text": "\\"usage\\": {}"}]}') is None
     assert find_model(b'{"input": "' + b"x" * 10000 + b'", "model": "tail"}') == "tail"
     assert find_model(None) is None
+
+
+def test_span_server_from_the_url(base: str, span_details: Any,
+                                  sim_server: tuple[str, int]) -> None:
+    """server.address / server.port from the request URL (streams are not metered here)."""
+    requests.post(base + "/chat/completions",
+                  json={"model": "llama-3.1-8b", "messages": MESSAGES}, timeout=10)
+    [(host, port, _rid, _reasons)] = span_details()
+    assert (host, port) == sim_server

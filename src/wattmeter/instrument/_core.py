@@ -17,10 +17,34 @@ import wrapt
 from .._guard import internal_error
 from .._meter import Call, start_call
 from .._usage import Usage
+from ._server import Server, stamp
 from ._stream import AsyncStreamProxy, StreamProxy
 
-__all__ = ["Endpoint", "Patch", "Request", "approx_tokens", "estimate_unreported", "parse_size",
-           "patch_method", "try_patch", "wrapper_for"]
+__all__ = ["MAX_FINISH_REASONS", "Endpoint", "Patch", "Request", "add_finish_reason",
+           "approx_tokens", "estimate_unreported", "parse_size", "patch_method", "try_patch",
+           "wrapper_for"]
+
+#: Distinct finish reasons kept per call (one per choice is typical; the span caps at 16).
+MAX_FINISH_REASONS = 8
+
+
+def add_finish_reason(usage: Usage, reason: Any) -> None:
+    """Add one finish reason (a string, or an enum as its lowercase name) once, bounded."""
+    if type(reason) is not str:
+        name = getattr(reason, "name", None)
+        if isinstance(name, str):
+            reason = name.lower()
+        elif isinstance(reason, str):
+            reason = str.__str__(reason)
+        else:
+            return
+    if not reason:
+        return
+    reasons = usage.finish_reasons
+    if reasons is None:
+        usage.finish_reasons = [reason]
+    elif reason not in reasons and len(reasons) < MAX_FINISH_REASONS:
+        reasons.append(reason)
 
 
 def approx_tokens(text: str | None) -> int:
@@ -54,16 +78,20 @@ def parse_size(size: object) -> tuple[int | None, int | None]:
 class Request:
     """What an endpoint read off the outgoing request; `kwargs` may be amended (usage chunk)."""
 
-    __slots__ = ("injected_usage", "kwargs", "model", "operation", "provider", "state")
+    __slots__ = ("injected_usage", "kwargs", "model", "operation", "provider", "server",
+                 "state")
 
     def __init__(self, provider: str, model: str, operation: str, kwargs: dict[str, Any],
-                 state: Any = None, injected_usage: bool = False) -> None:
+                 state: Any = None, injected_usage: bool = False,
+                 server: Server | None = None) -> None:
         self.provider = provider
         self.model = model
         self.operation = operation
         self.kwargs = kwargs
         self.state = state
         self.injected_usage = injected_usage
+        #: (host, port) the client sends to, for server.address / server.port (see `_server`)
+        self.server = server
 
 
 class Endpoint:
@@ -122,7 +150,9 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
     try:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
-        call.finish(endpoint.usage(result, req))
+        usage = endpoint.usage(result, req)
+        stamp(usage, req.server)
+        call.finish(usage)
     except Exception as exc:
         internal_error(f"{endpoint.provider}.{where}", exc)
         call.finish(None)
@@ -131,7 +161,12 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
 
 def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> None:
     try:
-        call.finish(endpoint.error_usage(exc, req), error=exc)
+        usage = endpoint.error_usage(exc, req)
+        if usage is None and req.server is not None and call.parent is None \
+                and call.inner is None:  # what `Call.finish` would make, plus the server
+            usage = Usage(req.provider, req.model, req.operation)
+        stamp(usage, req.server)
+        call.finish(usage, error=exc)
     except Exception as inner:
         internal_error(f"{endpoint.provider}.error", inner)
 

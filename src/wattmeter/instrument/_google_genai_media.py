@@ -24,9 +24,10 @@ from typing import Any
 from .._guard import internal_error, logger
 from .._usage import Usage
 from ._core import Endpoint, Patch, Request, patch_method
+from ._server import Server, server_for_url, stamp
 
-__all__ = ["MAX_PENDING", "ImageEndpoint", "VideoEndpoint", "config_value", "model_name",
-           "patch_operations", "pending_videos"]
+__all__ = ["MAX_PENDING", "ImageEndpoint", "VideoEndpoint", "client_server", "config_value",
+           "model_name", "patch_operations", "pending_videos"]
 
 PROVIDER = "google"
 #: Video operations waiting for completion; the oldest is recorded from its request beyond.
@@ -50,6 +51,13 @@ def model_name(model: Any) -> str:
     return name
 
 
+def client_server(instance: Any) -> Server | None:
+    """(host, port) a ``Models`` instance's client sends to: its base URL (the Gemini API's,
+    a regional Vertex AI endpoint, or the caller's ``http_options.base_url``)."""
+    options = getattr(getattr(instance, "_api_client", None), "_http_options", None)
+    return server_for_url(getattr(options, "base_url", None))
+
+
 def config_value(config: Any, key: str) -> Any:
     """A field of a config given as a pydantic object or a dict (None when absent)."""
     if config is None:
@@ -70,7 +78,8 @@ class ImageEndpoint(Endpoint):
     operation = "image"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        return Request(PROVIDER, model_name(kwargs.get("model")), "image", kwargs)
+        return Request(PROVIDER, model_name(kwargs.get("model")), "image", kwargs,
+                       server=client_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         config = req.kwargs.get("config")
@@ -120,7 +129,8 @@ class VideoEndpoint(Endpoint):
     operation = "video"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        return Request(PROVIDER, model_name(kwargs.get("model")), "video", kwargs)
+        return Request(PROVIDER, model_name(kwargs.get("model")), "video", kwargs,
+                       server=client_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         return _operation_usage(response, req)
@@ -139,14 +149,18 @@ class VideoEndpoint(Endpoint):
             old_call, old_req = evicted
             usage = _video_usage(old_req, None)
             usage.warn("video operation completion was not observed; metered from the request")
+            stamp(usage, old_req.server)
             old_call.finish(usage)
         return response
 
 
 def _operation_usage(operation: Any, req: Request) -> Usage:
     if getattr(operation, "error", None):
-        return Usage(PROVIDER, req.model, "video", outcome="error")
-    return _video_usage(req, _clips(operation))
+        usage = Usage(PROVIDER, req.model, "video", outcome="error")
+    else:
+        usage = _video_usage(req, _clips(operation))
+    stamp(usage, req.server)  # finished here, outside the core, when the operation is done
+    return usage
 
 
 def _completed(operation: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from .. import _config
 from .._usage import Usage
 from ._core import Request, parse_size
-from ._openai_hosts import provider_for_client
+from ._openai_hosts import client_target
 from ._openai_proxies import StainlessEndpoint
 
 __all__ = ["Chat", "Completion", "Embeddings", "Images", "OpenAIEndpoint", "Responses",
@@ -70,9 +70,9 @@ class OpenAIEndpoint(StainlessEndpoint):
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         client = getattr(instance, "_client", None)
-        provider = provider_for_client(client, "self-hosted", _CLASSES)
+        provider, server = client_target(client, "self-hosted", _CLASSES)
         return Request(provider, _model(kwargs, self.default_model), self.operation, kwargs,
-                       [0, False])
+                       [0, False], server=server)
 
     def prompt_chars(self, req: Request) -> int:
         return text_length(req.kwargs.get("messages")) + text_length(req.kwargs.get("prompt"))
@@ -125,11 +125,11 @@ class Chat(OpenAIEndpoint):
     operation = "chat"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        provider = provider_for_client(getattr(instance, "_client", None), "self-hosted",
-                                       _CLASSES)
+        provider, server = client_target(getattr(instance, "_client", None), "self-hosted",
+                                         _CLASSES)
         model = kwargs.get("model")
         req = Request(provider, model if isinstance(model, str) and model else "unknown",
-                      self.operation, kwargs, [0, False])
+                      self.operation, kwargs, [0, False], server=server)
         if kwargs.get("stream") is True and not isinstance(kwargs.get("stream_options"),
                                                            Mapping):
             if _config.current().stream_usage:

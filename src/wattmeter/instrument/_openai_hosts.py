@@ -4,7 +4,8 @@ OpenAI's wire format is spoken by many services (vLLM, Ollama, TGI, Groq, Togeth
 DeepSeek, Mistral...), so the provider recorded for a call comes from the client's base
 URL: known public hosts by name, loopback and private addresses as ``"self-hosted"``, and
 the ``provider_hosts`` option (host -> provider, also matching subdomains) above both.
-Results are cached per base URL object, so a call pays one dict lookup.
+Results, with the host and port for ``server.address`` / ``server.port``, are cached per
+base URL object, so a call pays one dict lookup for both.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import _config
+from ._server import Server, server_for_object
 
-__all__ = ["KNOWN_HOSTS", "provider_for_client", "provider_for_host"]
+__all__ = ["KNOWN_HOSTS", "client_target", "provider_for_client", "provider_for_host"]
 
 #: Public hosts with a well-known provider name (a key also matches its subdomains).
 KNOWN_HOSTS: dict[str, str] = {
@@ -42,7 +44,7 @@ KNOWN_HOSTS: dict[str, str] = {
     "api.deepinfra.com": "deepinfra",
 }
 
-_cache: dict[int, tuple[Any, str]] = {}
+_cache: dict[int, tuple[Any, str, Server | None]] = {}
 
 
 def _clear(_cfg: object = None) -> None:
@@ -102,18 +104,26 @@ def provider_for_client(client: Any, default: str = "self-hosted",
     `classes` maps client class names to providers (e.g. ``AzureOpenAI`` -> ``"azure"``);
     that wins over the host unless ``provider_hosts`` names the host explicitly.
     """
+    return client_target(client, default, classes)[0]
+
+
+def client_target(client: Any, default: str = "self-hosted",
+                  classes: Mapping[str, str] | None = None) -> tuple[str, Server | None]:
+    """(provider name, (host, port)) of an SDK client's base URL, cached per URL object;
+    the class table applies to the name only (see `provider_for_client`)."""
     url = getattr(client, "_base_url", None)
     key = id(url)
     hit = _cache.get(key)
     if hit is not None and hit[0] is url:
-        return hit[1]
+        return hit[1], hit[2]
     host = str(getattr(url, "host", "") or "")
     configured = _config.current().provider_hosts
     explicit = _lookup(host.lower(), {str(k).lower(): str(v) for k, v in configured.items()}) \
         if configured else None
     class_provider = classes.get(type(client).__name__) if classes else None
     name = explicit or class_provider or provider_for_host(host, default)
+    server = server_for_object(url)
     if len(_cache) > 256:
         _cache.clear()
-    _cache[key] = (url, name)
-    return name
+    _cache[key] = (url, name, server)
+    return name, server

@@ -16,6 +16,7 @@ import wrapt
 
 from .._guard import internal_error
 from .._usage import Usage
+from ._server import stamp
 
 if TYPE_CHECKING:
     from .._meter import Call
@@ -41,7 +42,9 @@ def _end(call: Call, endpoint: StreamSource, req: Any, usage: Usage,
     if call.finished:
         return
     try:
-        call.finish(endpoint.end_stream(usage, req), error)
+        usage = endpoint.end_stream(usage, req)
+        stamp(usage, getattr(req, "server", None))
+        call.finish(usage, error)
     except Exception as exc:
         internal_error(f"{endpoint.provider}.stream_end", exc)
         call.finish(None)

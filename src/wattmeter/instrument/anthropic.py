@@ -16,7 +16,7 @@ from typing import Any
 from .._usage import Usage
 from ._core import Patch, Request, try_patch, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
-from ._openai_hosts import provider_for_client
+from ._openai_hosts import client_target
 from ._openai_proxies import ManagerProxy, StainlessEndpoint
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
@@ -89,11 +89,11 @@ class Messages(StainlessEndpoint):
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         client = getattr(instance, "_client", None)
-        provider = provider_for_client(client, "anthropic", _CLASSES)
+        provider, server = client_target(client, "anthropic", _CLASSES)
         model = kwargs.get("model")
         # state: [output chars seen, input reported, output reported]
         return Request(provider, model if isinstance(model, str) and model else "unknown",
-                       self.operation, kwargs, [0, False, False])
+                       self.operation, kwargs, [0, False, False], server=server)
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = self.usage_or_estimate(response, req, _fill_all, _text_chars)

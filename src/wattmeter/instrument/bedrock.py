@@ -34,8 +34,9 @@ from ._bedrock_bodies import (
     operation_for,
     text_chars,
 )
-from ._core import Endpoint, Patch, Request, try_patch, wrapper_for
+from ._core import Endpoint, Patch, Request, add_finish_reason, try_patch, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
+from ._server import server_for_url, stamp
 from ._stream import StreamProxy
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
@@ -98,8 +99,9 @@ class _Bedrock(Endpoint):
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         params = _params(args, kwargs)
         model_id = params.get("modelId")
+        meta = getattr(instance, "meta", None)
         return Request(self.provider, model_name(model_id), operation_for(model_id), kwargs,
-                       _State(params))
+                       _State(params), server=server_for_url(getattr(meta, "endpoint_url", None)))
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
         return _estimate_rest(usage, req.state)
@@ -121,10 +123,13 @@ def _converse_usage(usage: Usage, block: Any, state: _State) -> None:
 
 
 class Converse(_Bedrock):
-    """``converse``: the response's ``usage`` block."""
+    """``converse``: the response's ``usage`` block and ``stopReason`` (Bedrock returns no
+    response id: only the HTTP request id, which is not one)."""
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)
+        if isinstance(response, dict):
+            add_finish_reason(usage, response.get("stopReason"))
         _converse_usage(usage, response.get("usage") if isinstance(response, dict) else None,
                         req.state)
         if not all(req.state.seen):
@@ -156,10 +161,15 @@ class ConverseStream(_EventStreamEndpoint):
             text = inner.get("text") if isinstance(inner, dict) else None
             # Text deltas (the common case) directly; tool input and reasoning by walking.
             req.state.chars += len(text) if isinstance(text, str) else text_chars(delta)
-        elif isinstance(chunk, dict) and "metadata" in chunk:
-            meta = chunk["metadata"]
-            _converse_usage(usage, meta.get("usage") if isinstance(meta, dict) else None,
-                            req.state)
+        elif isinstance(chunk, dict):
+            if "metadata" in chunk:
+                meta = chunk["metadata"]
+                _converse_usage(usage, meta.get("usage") if isinstance(meta, dict) else None,
+                                req.state)
+            elif "messageStop" in chunk:
+                stop = chunk["messageStop"]
+                if isinstance(stop, dict):
+                    add_finish_reason(usage, stop.get("stopReason"))
         return False
 
 
@@ -227,6 +237,7 @@ def _end_body(call: Call, endpoint: InvokeModel, req: Request, buffer: bytearray
             state.seen[:] = [True, True]
         else:
             state.chars = text_chars(parsed)
+        stamp(usage, req.server)
         call.finish(_estimate_rest(usage, state))
     except Exception as exc:
         internal_error("bedrock.body", exc)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, estimate_unreported, try_patch
+from ._core import Endpoint, Patch, Request, add_finish_reason, estimate_unreported, try_patch
+from ._server import Server, server_for_url
 from ._stream import AsyncStreamProxy, StreamProxy
 from ._textsize import text_chars
 
@@ -45,6 +46,22 @@ def _apply(usage: Usage, holder: Any, operation: str) -> bool:
     return True
 
 
+def _server(instance: Any) -> Server | None:
+    """(host, port) of the client's base URL (a v2 client keeps it on its raw client)."""
+    wrapper = getattr(instance, "_client_wrapper", None) or getattr(
+        getattr(instance, "_raw_client", None), "_client_wrapper", None)
+    get = getattr(wrapper, "get_base_url", None)
+    return server_for_url(get()) if get is not None else None
+
+
+def _details(usage: Usage, rid: Any, reason: Any) -> None:
+    """gen_ai.response.id and the finish reason (e.g. ``COMPLETE``, as Cohere sends it)."""
+    if isinstance(rid, str) and rid:
+        usage.response_id = rid
+    if reason is not None:
+        add_finish_reason(usage, reason)
+
+
 def _prompt_chars(kwargs: dict[str, Any]) -> int:
     return (text_chars(kwargs.get("messages")) + text_chars(kwargs.get("message"))
             + text_chars(kwargs.get("chat_history")) + text_chars(kwargs.get("texts")))
@@ -66,10 +83,14 @@ class CohereEndpoint(Endpoint):
             model = _V1_DEFAULT_MODEL if self.v1 and self.operation == "chat" else "unknown"
         # state for streams: [output characters, usage seen, events]
         return Request(PROVIDER, model, self.operation, kwargs,
-                       state=[0, 0, 0] if self.stream else None)
+                       state=[0, 0, 0] if self.stream else None, server=_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, req.operation)
+        if req.operation == "chat":
+            _details(usage, getattr(response, "response_id", None) or getattr(
+                response, "generation_id" if self.v1 else "id", None),
+                getattr(response, "finish_reason", None))
         holder = getattr(response, "meta" if self.v1 or req.operation == "embeddings"
                          else "usage", None)
         if _apply(usage, holder, req.operation):
@@ -102,10 +123,19 @@ class CohereEndpoint(Endpoint):
         elif kind == "text-generation":
             state[0] += len(chunk.text or "")
         elif kind == "message-end":
-            if chunk.delta is not None and _apply(usage, chunk.delta.usage, req.operation):
-                state[1] = 1
+            delta = chunk.delta
+            if delta is not None:
+                _details(usage, None, getattr(delta, "finish_reason", None))
+                if _apply(usage, delta.usage, req.operation):
+                    state[1] = 1
+        elif kind == "message-start":
+            _details(usage, getattr(chunk, "id", None), None)
+        elif kind == "stream-start":
+            _details(usage, getattr(chunk, "generation_id", None), None)
         elif kind == "stream-end":
             response = chunk.response
+            _details(usage, getattr(response, "response_id", None),
+                     getattr(chunk, "finish_reason", None))
             if response is not None and _apply(usage, response.meta, req.operation):
                 state[1] = 1
         return False

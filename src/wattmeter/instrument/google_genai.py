@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, try_patch
+from ._core import Endpoint, Patch, Request, add_finish_reason, try_patch
 from ._google_genai_media import (
     ImageEndpoint,
     VideoEndpoint,
+    client_server,
     config_value,
     model_name,
     patch_operations,
@@ -65,6 +66,19 @@ def _semconv_provider(instance: Any) -> str:
     return "gcp.vertex_ai" if getattr(client, "vertexai", False) is True else "gcp.gemini"
 
 
+def _details(usage: Usage, response: Any, candidates: Any) -> None:
+    """gen_ai.response.id and the candidates' finish reasons (enum names in lowercase, as
+    ``stop`` or ``max_tokens``) off a response or a stream chunk."""
+    if usage.response_id is None:
+        rid = response.response_id
+        if isinstance(rid, str):
+            usage.response_id = rid
+    for candidate in candidates or ():
+        reason = candidate.finish_reason
+        if reason is not None:
+            add_finish_reason(usage, reason)
+
+
 def _output_chars(response: Any) -> int:
     candidates = response.candidates
     if not candidates:
@@ -94,13 +108,15 @@ class ContentEndpoint(Endpoint):
         # state: [output characters, prompt usage seen, output usage seen, chunks,
         #         gen_ai.provider.name of the client: Vertex AI or the Gemini API]
         return Request(PROVIDER, model_name(kwargs.get("model")), "chat", kwargs,
-                       state=[0, 0, 0, 0, _semconv_provider(instance)])
+                       state=[0, 0, 0, 0, _semconv_provider(instance)],
+                       server=client_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, "chat", response_model=response.model_version,
                       provider_name=req.state[4])
         meta = response.usage_metadata
         seen = req.state
+        _details(usage, response, response.candidates)
         if meta is not None:
             _apply_metadata(usage, meta, seen)
         if not seen[1] and not seen[2]:
@@ -123,6 +139,10 @@ class ContentEndpoint(Endpoint):
         seen[0] += _output_chars(chunk)
         if usage.response_model is None:
             usage.response_model = chunk.model_version
+            _details(usage, chunk, None)
+        candidates = chunk.candidates
+        if candidates and candidates[0].finish_reason is not None:  # the last chunk: rare
+            _details(usage, chunk, candidates)
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
@@ -152,7 +172,8 @@ class EmbedEndpoint(Endpoint):
     operation = "embeddings"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        return Request(PROVIDER, model_name(kwargs.get("model")), "embeddings", kwargs)
+        return Request(PROVIDER, model_name(kwargs.get("model")), "embeddings", kwargs,
+                       server=client_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, "embeddings")

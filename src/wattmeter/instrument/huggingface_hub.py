@@ -16,9 +16,10 @@ from typing import Any
 
 from .._config import current
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, approx_tokens, try_patch
+from ._core import Endpoint, Patch, Request, add_finish_reason, approx_tokens, try_patch
 from ._huggingface_audio import audio_seconds
 from ._requests_common import add_openai_usage, field, provider_for_url
+from ._server import Server, server_for_url
 from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "model_from_url", "patch"]
@@ -39,6 +40,10 @@ _PROVIDER_NAMES = {
 #: Routing policies the HF router accepts as a ``model:policy`` suffix.
 _POLICIES = ("fastest", "cheapest", "preferred")
 _UNKNOWN = "unknown"
+#: The HF router: where ``hf-inference`` calls and auto-routed chat go (huggingface_hub's
+#: ``INFERENCE_PROXY_TEMPLATE``, 2025); other providers are reached through it or directly
+#: depending on the token, so their server is left unset.
+_ROUTER: Server = ("router.huggingface.co", 443)
 _ESTIMATED = "tokens estimated from text length: the endpoint reported no usage"
 
 
@@ -82,6 +87,28 @@ def _target(client: Any, model: Any, payload_model: Any = None) -> tuple[str, st
     return name, chosen
 
 
+def _server(client: Any, model: Any, chat: bool = False) -> Server | None:
+    """(host, port) of a call: a URL endpoint's, the HF router's when it is certain."""
+    if _is_url(model):
+        return server_for_url(model)
+    provider = getattr(client, "provider", None)
+    if provider == "hf-inference" or (chat and provider in (None, "auto")):
+        return _ROUTER
+    return None
+
+
+def _details(usage: Usage, response: Any, choices: Any) -> None:
+    """gen_ai.response.id and finish reasons of a chat completion or a stream chunk."""
+    if usage.response_id is None:
+        rid = field(response, "id")
+        if isinstance(rid, str):
+            usage.response_id = rid
+    for choice in choices or ():
+        reason = field(choice, "finish_reason")
+        if reason is not None:
+            add_finish_reason(usage, reason)
+
+
 class _State:
     """Per-call facts an endpoint needs after the response (no prompt text kept)."""
 
@@ -119,11 +146,13 @@ class ChatCompletion(Endpoint):
             kwargs = {**kwargs, "stream_options": {"include_usage": True}}
             injected = True
         state = _State(source=_arg(args, kwargs, "messages"))
-        return Request(provider, name, self.operation, kwargs, state, injected)
+        return Request(provider, name, self.operation, kwargs, state, injected,
+                       _server(instance, client_model or model, True))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)
         _response_model(usage, field(response, "model"))
+        _details(usage, response, field(response, "choices"))
         if not add_openai_usage(usage, field(response, "usage")):
             estimate_chat_tokens(usage, req.state.source, response)
             _estimated(usage)
@@ -137,12 +166,17 @@ class ChatCompletion(Endpoint):
         state: _State = req.state
         if usage.response_model is None:
             _response_model(usage, field(chunk, "model"))
+        if usage.response_id is None:
+            _details(usage, chunk, None)
         choices = field(chunk, "choices")
         if choices:
             for choice in choices:
                 content = field(field(choice, "delta"), "content")
                 if content:
                     state.chars += len(content)
+                reason = field(choice, "finish_reason")
+                if reason is not None:  # a choice's last chunk: rare
+                    add_finish_reason(usage, reason)
         block = field(chunk, "usage")
         if block is not None and add_openai_usage(usage, block):
             state.exact = True
@@ -181,7 +215,8 @@ class TextGeneration(Endpoint):
         provider, name = _target(instance, model)
         prompt = _arg(args, kwargs, "prompt")
         state = _State(approx_tokens(prompt) if isinstance(prompt, str) else 0)
-        return Request(provider, name, self.operation, kwargs, state)
+        return Request(provider, name, self.operation, kwargs, state,
+                       server=_server(instance, model))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)
@@ -235,7 +270,8 @@ class _SimpleTask(Endpoint):
         model = kwargs.get("model") or getattr(instance, "model", None)
         provider, name = _target(instance, model)
         return Request(provider, name, self.operation, kwargs,
-                       _State(source=_arg(args, kwargs, self.input_name)))
+                       _State(source=_arg(args, kwargs, self.input_name)),
+                       server=_server(instance, model))
 
     input_name = "text"
 

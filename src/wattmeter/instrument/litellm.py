@@ -18,8 +18,9 @@ from typing import Any
 
 from .._config import current
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, parse_size, try_patch
+from ._core import Endpoint, Patch, Request, add_finish_reason, parse_size, try_patch
 from ._requests_common import add_openai_usage, field, provider_for_url
+from ._server import server_for_url
 from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch", "provider_name"]
@@ -73,17 +74,21 @@ def _split(model: str, explicit: Any) -> tuple[str, str | None]:
     return model, None
 
 
-def _litellm_provider(model: str, kwargs: dict[str, Any]) -> tuple[str, str | None]:
+def _litellm_provider(model: str, kwargs: dict[str, Any],
+                      api_base: Any) -> tuple[str, str | None, Any]:
+    """(model, litellm provider, api_base): litellm's routing names the base of some
+    providers (e.g. an OpenAI-compatible host) when the request did not."""
     name, provider = _split(model, kwargs.get("custom_llm_provider"))
     if provider is None:
         import litellm
 
         try:
-            name, provider, _key, _base = litellm.get_llm_provider(
-                model=model, api_base=kwargs.get("api_base") or kwargs.get("base_url"))
+            name, provider, _key, base = litellm.get_llm_provider(model=model,
+                                                                  api_base=api_base)
+            api_base = api_base or base
         except Exception:  # litellm will fail the call itself, with its own message
             provider = None
-    return name, provider
+    return name, provider, api_base
 
 
 def provider_name(litellm_provider: str | None, api_base: Any = None) -> str:
@@ -124,18 +129,31 @@ class _LiteLLMEndpoint(Endpoint):
         model = args[self.model_position] if len(args) > self.model_position else kwargs.get(
             "model")
         model = model if isinstance(model, str) and model else "unknown"
-        name, provider = _litellm_provider(model, kwargs) if model != "unknown" else (
-            model, kwargs.get("custom_llm_provider"))
+        api_base = kwargs.get("api_base") or kwargs.get("base_url")
+        name, provider, api_base = _litellm_provider(model, kwargs, api_base) \
+            if model != "unknown" else (model, kwargs.get("custom_llm_provider"), api_base)
         source = (args[self.source_position] if len(args) > self.source_position
                   else kwargs.get(self.source_name))
         return Request(provider_name(provider, kwargs.get("api_base") or kwargs.get("base_url")),
-                       name, self.operation, kwargs, _State(source))
+                       name, self.operation, kwargs, _State(source),
+                       server=server_for_url(api_base))
 
 
 def _response_model(usage: Usage, response: Any) -> None:
     model = field(response, "model")
     if isinstance(model, str) and model:
         usage.response_model = model
+
+
+def _details(usage: Usage, response: Any) -> None:
+    """gen_ai.response.id and the choices' finish reasons of a ``ModelResponse``."""
+    rid = field(response, "id")
+    if isinstance(rid, str) and rid:
+        usage.response_id = rid
+    for choice in field(response, "choices") or ():
+        reason = field(choice, "finish_reason")
+        if reason is not None:
+            add_finish_reason(usage, reason)
 
 
 class Completion(_LiteLLMEndpoint):
@@ -154,6 +172,7 @@ class Completion(_LiteLLMEndpoint):
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)
         _response_model(usage, response)
+        _details(usage, response)
         if not add_openai_usage(usage, field(response, "usage")):
             estimate_chat_tokens(usage, req.state.source, response)
             _estimated(usage)
@@ -167,14 +186,21 @@ class Completion(_LiteLLMEndpoint):
         state: _State = req.state
         if usage.response_model is None:
             _response_model(usage, chunk)
+        if usage.response_id is None:
+            rid = field(chunk, "id")
+            if isinstance(rid, str) and rid:
+                usage.response_id = rid
         has_content = False
         for choice in field(chunk, "choices") or ():
             delta = field(choice, "delta")
             content = field(delta, "content")
+            reason = field(choice, "finish_reason")
+            if reason:  # a choice's last chunk
+                add_finish_reason(usage, reason)
             if content:
                 state.chars += len(content)
                 has_content = True
-            elif field(delta, "tool_calls") or field(choice, "finish_reason"):
+            elif reason or field(delta, "tool_calls"):
                 has_content = True
         block = getattr(chunk, "usage", None)
         if block is not None and add_openai_usage(usage, block):

@@ -14,7 +14,8 @@ import importlib
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, estimate_unreported, try_patch
+from ._core import Endpoint, Patch, Request, add_finish_reason, estimate_unreported, try_patch
+from ._server import Server, server_for_url
 from ._textsize import text_chars
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
@@ -40,6 +41,29 @@ def _apply(usage: Usage, info: Any, operation: str) -> None:
         usage.output_tokens = info.completion_tokens or 0
 
 
+def _server(instance: Any) -> Server | None:
+    """(host, port) the SDK sends to: ``server_url`` if given, else its named server's URL."""
+    config = getattr(instance, "sdk_configuration", None)
+    url = getattr(config, "server_url", None)
+    if not url and config is not None:
+        try:
+            url = config.get_server_details()[0]
+        except Exception:  # an unknown server name: the SDK raises it on the call itself
+            return None
+    return server_for_url(url)
+
+
+def _details(usage: Usage, response: Any) -> None:
+    """gen_ai.response.id and the choices' finish reasons of a response or a chunk."""
+    rid = getattr(response, "id", None)
+    if isinstance(rid, str) and usage.response_id is None:
+        usage.response_id = rid
+    for choice in getattr(response, "choices", None) or ():
+        reason = getattr(choice, "finish_reason", None)
+        if reason is not None:
+            add_finish_reason(usage, reason)
+
+
 def _prompt_chars(kwargs: dict[str, Any]) -> int:
     return text_chars(kwargs.get("messages")) + text_chars(kwargs.get("prompt")) + text_chars(
         kwargs.get("suffix")) + text_chars(kwargs.get("inputs"))
@@ -57,11 +81,13 @@ class MistralEndpoint(Endpoint):
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         # state for streams: [output characters, usage seen, chunks]
         return Request(PROVIDER, str(kwargs.get("model") or "unknown"), self.operation, kwargs,
-                       state=[0, 0, 0] if self.stream else None)
+                       state=[0, 0, 0] if self.stream else None, server=_server(instance))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, req.operation,
                       response_model=getattr(response, "model", None))
+        if req.operation != "embeddings":
+            _details(usage, response)
         info = getattr(response, "usage", None)
         if info is not None:
             _apply(usage, info, req.operation)
@@ -92,8 +118,12 @@ class MistralEndpoint(Endpoint):
             content = choice.delta.content
             if content:
                 state[0] += len(content) if isinstance(content, str) else text_chars(content)
+            if choice.finish_reason is not None:  # a choice's last chunk: rare
+                add_finish_reason(usage, choice.finish_reason)
         if usage.response_model is None:
             usage.response_model = data.model
+            if isinstance(data.id, str):
+                usage.response_id = data.id
         return False
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:

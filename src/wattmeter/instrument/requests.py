@@ -21,6 +21,7 @@ from .._guard import logger
 from .._usage import Usage
 from ._core import Endpoint, Patch, Request, patch_method, wrapper_for
 from ._requests_common import add_openai_usage, provider_for_url
+from ._server import server_for_url
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
@@ -91,7 +92,8 @@ class _HTTPEndpoint(Endpoint):
         prepared = args[0] if args else kwargs["request"]
         url = prepared.url
         model = find_model(prepared.body) or "unknown"
-        return Request(provider_for_url(url), model, self.operation, kwargs)
+        return Request(provider_for_url(url), model, self.operation, kwargs,
+                       server=server_for_url(url))
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)

@@ -163,7 +163,7 @@ def flop_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
     """FLOPs per latent token-step, per token-pair-step (self-attention), per item (text
     encoder), per output pixel (VAE decoder) and per (latent, cross-attended text) token
     pair-step, guidance passes included."""
-    depth = float(shape.get("layers", 0.0))
+    depth = float(shape.get("attention_layers") or shape.get("layers", 0.0))
     ld = (depth * float(shape["width"]) if depth and shape.get("width") else
           fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"])
     tok = fam.cfg * 2.0 * token_params_b(fam, params_b, shape) * 1e9
@@ -204,8 +204,9 @@ def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gp
     j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
     tok, pair, fixed, pixel, cross = flop_coeffs(fam, params_b, k, shape)
     _, sync, ring = sync_counts(fam, params_b, gpus, shape)
-    t_step = k["step_s"] + k["sync_s"] * sync + k["ring_s"] * ring
-    j_step = n * (gpu.idle_w + k["overhead_util"] * dyn) * t_step / b
+    t_sync = k["sync_s"] * sync + k["ring_s"] * ring
+    j_step = n * ((gpu.idle_w + k["overhead_util"] * dyn) * k["step_s"]
+                  + (gpu.idle_w + k["sync_util"] * dyn) * t_sync) / b
     joint, crossed = (fam.text_tokens, 0.0) if fam.joint_text else (0.0, fam.text_tokens)
     return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, joint, tok * j_lin,
                            pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b,

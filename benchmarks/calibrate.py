@@ -43,7 +43,8 @@ TEXT_FITTED = ("bw_eff", "expert_factor", "kv_factor", "weight_factor_8bit",
 #: decode memory-time columns of the text fit: (kind, GPU class) and low-bit weights
 _MEM = ("dense H", "dense B", "expert H", "expert B", "8bit", "4bit", "kv H", "kv B")
 DIFFUSION_FITTED = ("mfu_ref", "mfu_width_exp", "attn_mfu", "comm", "comm_attn", "step_s",
-                    "step_gpu_s", "overhead_util", "b200_compute_eff")
+                    "sync_s", "ring_s", "overhead_util", "sync_util",
+                    "b200_compute_eff")
 
 
 def input_tokens(row: Mapping[str, str]) -> int:
@@ -178,7 +179,7 @@ def prepare_diffusion(rows: list[dict[str, str]]) -> dict[str, Any]:
     kd = constants("diffusion")
     cols: dict[str, list[Any]] = {k: [] for k in (
         "model", "flops", "attn", "width", "linear", "peak", "b200", "idle", "dyn", "n", "b",
-        "steps", "energy", "latency")}
+        "steps", "energy", "latency", "blocks", "sync", "ring")}
     for r in rows:
         info = lookup(r["model_id"])
         if info is None:
@@ -207,6 +208,10 @@ def prepare_diffusion(rows: list[dict[str, str]]) -> dict[str, Any]:
         cols["steps"].append(steps)
         cols["energy"].append(float(r["energy_per_item_j"]))
         cols["latency"].append(float(r["latency_s"]))
+        blocks, sync, ring = _diffusion.sync_counts(fam, params, int(r["num_gpus"]), info.shape)
+        cols["blocks"].append(blocks)
+        cols["sync"].append(sync)
+        cols["ring"].append(ring)
     return {k: np.array(v) for k, v in cols.items()}
 
 
@@ -219,29 +224,33 @@ def _fit_diffusion_at(p: Mapping[str, Any], keep: Any, beta: float, eff: float,
     ga = p["attn"][keep] / peak
     log2n = np.log2(n)
     lat, e = p["latency"][keep], p["energy"][keep]
+    sync, ring = p["sync"][keep], p["ring"][keep]
     cap = constants("diffusion")["mfu_max"]
     inv_m0 = 1.0 / 0.5
     for _ in range(4):  # mfu = min(mfu_ref x rel, mfu_max): settle which rows are capped
         g = p["flops"][keep] / (peak * np.minimum(rel, cap * inv_m0))
         # seconds: linear FLOPs / mfu and attention FLOPs / attn_mfu, each with its
         # communication share per GPU doubling, then the per-step time
-        a = np.stack([b * g / n, b * ga / n, b * g * log2n / n, b * ga * log2n / n, steps,
-                      steps * (n - 1.0)], axis=1)
+        a = np.stack([b * g / n, b * ga / n, b * g * log2n / n, b * ga * log2n / n,
+                      steps, steps * sync, steps * ring], axis=1)
         x = _nnls(a, lat, 1.0 / lat)
         if x[0] <= 0 or x[1] <= 0:
             return math.inf, {}
         inv_m0 = x[0]
     idle, dyn = p["idle"][keep], p["dyn"][keep]
-    t_step = steps * (x[4] + x[5] * (n - 1.0)) * n / b
+    t_fix = steps * x[4] * n / b
+    t_sync = steps * (x[5] * sync + x[6] * ring) * n / b
     busy = (a[:, :4] @ x[:4]) * n / b * (idle + busy_util * dyn)
-    col = (t_step * dyn)[:, None]
-    ou = float(np.clip(_nnls(col, e - busy - t_step * idle, 1.0 / e)[0], 0.0, 1.0))
-    pred = busy + t_step * (idle + ou * dyn)
+    col = np.stack([t_fix * dyn, t_sync * dyn], axis=1)
+    u = np.clip(_nnls(col, e - busy - (t_fix + t_sync) * idle, 1.0 / e), 0.0, 1.0)
+    ou, su = float(u[0]), float(u[1])
+    pred = busy + t_fix * (idle + ou * dyn) + t_sync * (idle + su * dyn)
     loss = float(np.mean(np.log(pred / e) ** 2) + 0.3 * np.mean(np.log(a @ x / lat) ** 2))
     return loss, {"mfu_ref": float(1.0 / x[0]), "mfu_width_exp": beta,
                   "attn_mfu": float(1.0 / x[1]), "comm": float(x[2] / x[0]),
                   "comm_attn": float(x[3] / x[1]), "step_s": float(x[4]),
-                  "step_gpu_s": float(x[5]), "overhead_util": ou, "b200_compute_eff": eff}
+                  "sync_s": float(x[5]), "ring_s": float(x[6]), "overhead_util": ou,
+                  "sync_util": su, "b200_compute_eff": eff}
 
 
 def fit_diffusion(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, float]:

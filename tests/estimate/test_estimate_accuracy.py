@@ -2,7 +2,7 @@
 
 Runs benchmarks/accuracy.py's evaluation: every fitted constant is refitted without the
 model being predicted. Where a target of issue 9 is met it is asserted; where it is not
-(image given, text deployment unknown), the figure reached is guarded against regression
+(text deployment unknown), the figure reached is guarded against regression
 and the gap is stated here and in docs/methodology.md.
 """
 
@@ -36,15 +36,13 @@ def test_reference_is_in_the_repository() -> None:
 
 def test_deployment_given_targets(lomo: Any) -> None:
     _, figs, _ = lomo
-    for kind in ("llm (chat+gpqa)", "video"):
+    for kind in ("llm (chat+gpqa)", "image", "video"):
         assert figs[kind]["given_median_ratio"] <= 1.2, (kind, figs[kind])
         assert figs[kind]["given_within_1.5"] >= 0.85, (kind, figs[kind])
     assert figs["code completion"]["given_median_ratio"] <= 1.5, figs["code completion"]
-    # image: issue 9's 1.2 median is NOT met (reached 1.27, 84.2% within x1.5; what is left
-    # grows with the GPU count: PixArt and FLUX x1.2-1.45 over, SD3.5 x0.75-0.87 under);
-    # guard what is reached
-    assert figs["image"]["given_median_ratio"] <= 1.29, figs["image"]
-    assert figs["image"]["given_within_1.5"] >= 0.83, figs["image"]
+    # image reached 1.19 / 90.9% once multi-GPU runs pay xDiT's per-layer exchanges (a
+    # latency floor, ring hops where the Ulysses degree cannot divide the heads): guard it
+    assert figs["image"]["given_within_1.5"] >= 0.89, figs["image"]
 
 
 def test_diffusion_models_biased_within_x1_5(lomo: Any) -> None:
@@ -63,7 +61,7 @@ def test_deployment_unknown_intervals(lomo: Any) -> None:
     _, figs, _ = lomo
     for kind in ("image", "video"):
         assert figs[kind]["unknown_coverage"] >= 0.85, (kind, figs[kind])
-        assert figs[kind]["unknown_median_width"] <= 4.9, (kind, figs[kind])
+        assert figs[kind]["unknown_median_width"] <= 4.4, (kind, figs[kind])
     text = figs["llm (chat+gpqa)"]
     assert text["unknown_median_width"] <= 10.0, text
     # issue 9 asks >= 85% inside; reached: 79.3% (the batch sweeps of 8-4096 per replica

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 from ._hardware import GPU, Precision
 
 __all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
-           "flop_coeffs", "geometry", "mfu", "token_params_b", "unit_coeffs", "width_of"]
+           "flop_coeffs", "geometry", "mfu", "sync_counts", "token_params_b", "unit_coeffs",
+           "width_of"]
 
 _EMPTY: Mapping[str, Any] = {}
 
@@ -52,6 +53,8 @@ class Family(NamedTuple):
     steps_high: int = 0
     token_fraction: float = 1.0  # share of the denoiser's weights applied to each token
     joint_text: bool = True      # text tokens join the sequence (MMDiT) or are cross-attended
+    head_dim: float = 128.0      # width per attention head: heads = width / head_dim
+    syncs_per_layer: float = 1.0  # sequence-parallel exchanges per block (attention, conv)
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -82,7 +85,8 @@ def _load() -> dict[str, Any]:
                                     bool(f["linear_attention"]), int(f["default_steps"]),
                                     int(f["ref_layers"]), f["source"], int(f["year"]),
                                     int(f.get("steps_low", 0)), int(f.get("steps_high", 0)),
-                                    float(f["token_fraction"]), bool(f["joint_text"]))
+                                    float(f["token_fraction"]), bool(f["joint_text"]),
+                                    float(f["head_dim"]), float(f.get("syncs_per_layer", 1)))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families
@@ -136,12 +140,30 @@ def token_params_b(fam: Family, params_b: float, shape: Mapping[str, Any] = _EMP
     return fam.token_fraction * params_b
 
 
+def sync_counts(fam: Family, params_b: float, gpus: int,
+                shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float, float]:
+    """Sequence-parallel exchanges per denoising step on `gpus` GPUs: (exchanges x log2 N,
+    exchanges x ring hops). xDiT splits the tokens over N = Ulysses x ring degree; the
+    Ulysses degree must divide the head count, so models with few or odd heads fall back
+    on ring attention (N/u - 1 peer hops per exchange); the split is not known to a
+    caller, so the hops are averaged over the admissible (Ulysses, ring) pairs. First
+    the blocks, whose kernel launches set the per-step host time."""
+    blocks = float(shape.get("layers") or fam.ref_layers)
+    if gpus <= 1:
+        return blocks, 0.0, 0.0
+    syncs = float(shape.get("attention_layers") or blocks) * fam.syncs_per_layer
+    heads = int(shape.get("heads") or round(width_of(fam, params_b, shape) / fam.head_dim))
+    hops = [gpus // u - 1.0 for u in (2 ** i for i in range(gpus.bit_length()))
+            if u <= gpus and gpus % u == 0 and heads % u == 0]
+    return blocks, syncs * math.log2(gpus), syncs * sum(hops) / len(hops)
+
+
 def flop_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
                 shape: Mapping[str, Any] = _EMPTY) -> tuple[float, float, float, float, float]:
     """FLOPs per latent token-step, per token-pair-step (self-attention), per item (text
     encoder), per output pixel (VAE decoder) and per (latent, cross-attended text) token
     pair-step, guidance passes included."""
-    depth = float(shape.get("layers", 0.0))
+    depth = float(shape.get("attention_layers") or shape.get("layers", 0.0))
     ld = (depth * float(shape["width"]) if depth and shape.get("width") else
           fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"])
     tok = fam.cfg * 2.0 * token_params_b(fam, params_b, shape) * 1e9
@@ -181,8 +203,10 @@ def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gp
     # attention (FlashAttention) runs at its own fraction of peak, whatever the width
     j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
     tok, pair, fixed, pixel, cross = flop_coeffs(fam, params_b, k, shape)
-    t_step = k["step_s"] + k["step_gpu_s"] * (n - 1.0)
-    j_step = n * (gpu.idle_w + k["overhead_util"] * dyn) * t_step / b
+    _, sync, ring = sync_counts(fam, params_b, gpus, shape)
+    t_sync = k["sync_s"] * sync + k["ring_s"] * ring
+    j_step = n * ((gpu.idle_w + k["overhead_util"] * dyn) * k["step_s"]
+                  + (gpu.idle_w + k["sync_util"] * dyn) * t_sync) / b
     joint, crossed = (fam.text_tokens, 0.0) if fam.joint_text else (0.0, fam.text_tokens)
     return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, joint, tok * j_lin,
                            pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b,

@@ -5,6 +5,8 @@ this module is skipped there and runs in its own pinned environment
 (``scripts/test-openlit``, constraints-openlit.txt). Each case runs in a subprocess
 (instrumentors patch process-wide) that refuses every connection but loopback, so OpenLIT
 exports nothing and fetches nothing (its pricing table is a local empty file).
+Only openai is metered beside OpenLIT: anthropic<1 is below wattmeter's tested floor (2.0;
+0.x streams failed the integration tests), so wattmeter leaves it unpatched with a warning.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def run(url: str, provider: str, order: str, tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("order", ["wattmeter-first", "wattmeter-last"])
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider", ["openai"])
 def test_energy_lands_on_openlit_span(simulator: Any, tmp_path: Path, provider: str,
                                       order: str) -> None:
     result = run(simulator.url, provider, order, tmp_path)
@@ -114,3 +116,12 @@ def test_energy_lands_on_openlit_span(simulator: Any, tmp_path: Path, provider: 
         assert a["wattmeter.team"] == "search"
         assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
     assert not [s for s in spans if s["scope"] == "wattmeter"], spans
+
+
+def test_anthropic_below_the_tested_floor_is_left_to_openlit(simulator: Any,
+                                                            tmp_path: Path) -> None:
+    """OpenLIT's anthropic<1 is outside wattmeter's range: its spans stay, unmetered."""
+    result = run(simulator.url, "anthropic", "wattmeter-first", tmp_path)
+    spans = result["spans"]
+    assert len([s for s in spans if s["scope"] == "openlit.instrumentation.anthropic"]) == 2
+    assert not [s for s in spans if "wattmeter.energy_wh" in s["attrs"]], spans

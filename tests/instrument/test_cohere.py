@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 from typing import Any
 
 import pytest
@@ -19,6 +20,12 @@ from wattmeter.instrument import instrument, uninstrument
 from wattmeter.testing import capture
 from wattmeter.testing.simulator.cohere import TEMPLATE_TOKENS
 
+#: No retries, so error tests are quick: a client argument since 7.0; 5.x (the declared floor)
+#: only takes it per request, and its retries of a 429/500 change no outcome checked here.
+NO_RETRIES: dict[str, Any] = (
+    {"max_retries": 0} if "max_retries" in inspect.signature(cohere.Client.__init__).parameters
+    else {})
+
 SECRET = "a private prompt naming an unreleased product"
 MESSAGES = [{"role": "user", "content": SECRET}]
 BILLED_IN = (len(SECRET) + 3) // 4
@@ -28,13 +35,13 @@ INPUT = BILLED_IN + TEMPLATE_TOKENS  # usage.tokens: what the model processed
 @pytest.fixture
 def client(simulator: Any) -> Any:
     instrument("cohere")
-    return cohere.ClientV2(api_key="sim-key", base_url=simulator.url, max_retries=0)
+    return cohere.ClientV2(api_key="sim-key", base_url=simulator.url, **NO_RETRIES)
 
 
 @pytest.fixture
 def aclient(simulator: Any) -> Any:
     instrument("cohere")
-    return cohere.AsyncClientV2(api_key="sim-key", base_url=simulator.url, max_retries=0)
+    return cohere.AsyncClientV2(api_key="sim-key", base_url=simulator.url, **NO_RETRIES)
 
 
 def test_chat_tokens_equal_reported_usage(client: Any) -> None:
@@ -141,7 +148,7 @@ def test_provider_error(client: Any, aclient: Any, status: int, exc_name: str) -
 
 def test_v1_client(simulator: Any) -> None:
     instrument("cohere")
-    v1 = cohere.Client(api_key="k", base_url=simulator.url, max_retries=0)
+    v1 = cohere.Client(api_key="k", base_url=simulator.url, **NO_RETRIES)
     with capture() as fps:
         r = v1.chat(message=SECRET, model="command-r", max_tokens=6)
         events = list(v1.chat_stream(message=SECRET, max_tokens=8))
@@ -157,7 +164,7 @@ def test_v1_client(simulator: Any) -> None:
 
 def test_v1_async(simulator: Any) -> None:
     instrument("cohere")
-    v1 = cohere.AsyncClient(api_key="k", base_url=simulator.url, max_retries=0)
+    v1 = cohere.AsyncClient(api_key="k", base_url=simulator.url, **NO_RETRIES)
 
     async def main() -> None:
         await v1.chat(message=SECRET, model="command-r")
@@ -177,7 +184,7 @@ def test_uninstrument_restores_and_idempotent(simulator: Any) -> None:
     assert v2_client.V2Client.__dict__["chat"] is not original
     uninstrument("cohere")
     assert v2_client.V2Client.__dict__["chat"] is original
-    c = cohere.ClientV2(api_key="k", base_url=simulator.url, max_retries=0)
+    c = cohere.ClientV2(api_key="k", base_url=simulator.url, **NO_RETRIES)
     with capture() as fps:
         c.chat(model="command-a-03-2025", messages=MESSAGES)
     assert fps == []

@@ -45,7 +45,7 @@ CASES: dict[str, tuple[str, str]] = {
         c.chat.complete(model="mistral-small-latest", messages={M}, max_tokens=5)
         list(c.chat.stream(model="mistral-small-latest", messages={M}, max_tokens=5))"""),
     "cohere": ("import cohere", f"""
-        c = cohere.ClientV2(api_key="sim-key", base_url=U, max_retries=0)
+        c = cohere.ClientV2(api_key="sim-key", base_url=U)
         c.chat(model="command-a-03-2025", messages={M}, max_tokens=5)
         list(c.chat_stream(model="command-a-03-2025", messages={M}, max_tokens=5))"""),
     "huggingface_hub": ("from huggingface_hub import InferenceClient", f"""

@@ -73,10 +73,18 @@ def _mistral(sim: Any, model: str, stream: bool) -> Any:
     return call(model=model, messages=MESSAGES, max_tokens=8)  # type: ignore[arg-type]
 
 
+def _no_retries(cohere: Any) -> dict[str, Any]:
+    """max_retries=0 where cohere's client takes it (7.0 on; 5.x only per request)."""
+    import inspect
+
+    return {"max_retries": 0} if "max_retries" in inspect.signature(
+        cohere.Client.__init__).parameters else {}
+
+
 def _cohere(sim: Any, model: str, stream: bool) -> Any:
     import cohere
 
-    c = cohere.ClientV2(api_key="sim-key", base_url=sim.url, max_retries=0, timeout=TIMEOUT)
+    c = cohere.ClientV2(api_key="sim-key", base_url=sim.url, timeout=TIMEOUT, **_no_retries(cohere))
     call = c.chat_stream if stream else c.chat
     return call(model=model, messages=MESSAGES, max_tokens=8)  # type: ignore[arg-type]
 
@@ -217,7 +225,7 @@ async def _mistral_async(sim: Any, model: str) -> Any:
 async def _cohere_async(sim: Any, model: str) -> Any:
     import cohere
 
-    c = cohere.AsyncClientV2(api_key="sim-key", base_url=sim.url, max_retries=0)
+    c = cohere.AsyncClientV2(api_key="sim-key", base_url=sim.url, **_no_retries(cohere))
     return c.chat_stream(model=model, messages=MESSAGES, max_tokens=64)  # type: ignore[arg-type]
 
 

@@ -19,8 +19,8 @@ from .._meter import Call, start_call
 from .._usage import Usage
 from ._stream import AsyncStreamProxy, StreamProxy
 
-__all__ = ["Endpoint", "Patch", "Request", "approx_tokens", "estimate_unreported", "parse_size",
-           "patch_method", "try_patch", "wrapper_for"]
+__all__ = ["Endpoint", "Patch", "Request", "approx_tokens", "estimate_unreported",
+           "first_importable", "parse_size", "patch_method", "try_patch", "wrapper_for"]
 
 
 def approx_tokens(text: str | None) -> int:
@@ -244,3 +244,15 @@ def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,
 
         logger.info("wattmeter: not metering %s.%s (%s: %s)", module, path,
                     type(exc).__name__, exc)
+
+
+def first_importable(*names: str) -> str:
+    """The first of the module `names` that imports: SDKs move modules between releases
+    (a module becomes a package), and the oldest supported release keeps the old place."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+            return name
+        except ImportError:
+            continue
+    return names[0]

@@ -98,7 +98,8 @@ class CohereEndpoint(Endpoint):
         if kind == "content-delta":
             content = chunk.delta.message.content if chunk.delta and chunk.delta.message else None
             if content is not None:
-                state[0] += len(content.text or "") + len(content.thinking or "")
+                thinking = getattr(content, "thinking", None)  # not a field in 5.x
+                state[0] += len(content.text or "") + len(thinking or "")
         elif kind == "text-generation":
             state[0] += len(chunk.text or "")
         elif kind == "message-end":

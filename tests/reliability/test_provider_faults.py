@@ -64,8 +64,17 @@ def _google(sim: Any, model: str, stream: bool) -> Any:
     return call(model=model, contents="Name three rivers.")
 
 
+def _mistral_class() -> Any:
+    """The client class: under mistralai.client from 2.0, at the top level in 1.x."""
+    try:
+        from mistralai.client import Mistral
+    except ImportError:
+        from mistralai import Mistral  # type: ignore[no-redef]
+    return Mistral
+
+
 def _mistral(sim: Any, model: str, stream: bool) -> Any:
-    from mistralai.client import Mistral
+    Mistral = _mistral_class()
 
     c = Mistral(api_key="sim-key", server_url=sim.url + "/mistral",
                 timeout_ms=int(TIMEOUT * 1000))
@@ -215,7 +224,7 @@ async def _google_async(sim: Any, model: str) -> Any:
 
 
 async def _mistral_async(sim: Any, model: str) -> Any:
-    from mistralai.client import Mistral
+    Mistral = _mistral_class()
 
     c = Mistral(api_key="sim-key", server_url=sim.url + "/mistral")
     return await c.chat.stream_async(model=model, messages=MESSAGES,  # type: ignore[arg-type]

@@ -157,7 +157,7 @@ class EmbedEndpoint(Endpoint):
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, "embeddings")
-        meta = response.usage_metadata
+        meta = getattr(response, "usage_metadata", None)  # a field of later releases than 1.0
         if meta is not None and meta.prompt_token_count is not None:
             usage.input_tokens = meta.prompt_token_count
             usage.cached_input_tokens = meta.cached_content_token_count or 0

@@ -26,6 +26,9 @@ NO_RETRIES: dict[str, Any] = (
     {"max_retries": 0} if "max_retries" in inspect.signature(cohere.Client.__init__).parameters
     else {})
 
+#: The v2 chat response class: ``ChatResponse`` in 5.x, ``V2ChatResponse`` from 7.0.
+V2_CHAT_RESPONSE = getattr(cohere, "V2ChatResponse", None) or cohere.ChatResponse
+
 SECRET = "a private prompt naming an unreleased product"
 MESSAGES = [{"role": "user", "content": SECRET}]
 BILLED_IN = (len(SECRET) + 3) // 4
@@ -47,7 +50,7 @@ def aclient(simulator: Any) -> Any:
 def test_chat_tokens_equal_reported_usage(client: Any) -> None:
     with capture() as fps:
         r = client.chat(model="command-a-03-2025", messages=MESSAGES, max_tokens=7)
-    assert isinstance(r, cohere.V2ChatResponse)
+    assert isinstance(r, V2_CHAT_RESPONSE)
     (fp,) = fps
     assert (fp.provider, fp.model, fp.operation) == ("cohere", "command-a-03-2025", "chat")
     assert fp.input_tokens == r.usage.tokens.input_tokens == INPUT
@@ -94,7 +97,7 @@ def test_chat_stream_garbage_collected(client: Any) -> None:
 def test_async_chat_and_stream(aclient: Any) -> None:
     async def main() -> None:
         r = await aclient.chat(model="command-r7b", messages=MESSAGES, max_tokens=3)
-        assert isinstance(r, cohere.V2ChatResponse)
+        assert isinstance(r, V2_CHAT_RESPONSE)
         async for _e in aclient.chat_stream(model="command-r7b", messages=MESSAGES,
                                             max_tokens=5):
             pass

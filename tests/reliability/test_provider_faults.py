@@ -312,6 +312,18 @@ async def test_cancelled_async_stream_behaves_as_without_wattmeter(simulator: An
     assert len(fps) <= 1
 
 
+#: Import names of the SDKs whose key differs (an SDK missing from a side venv is skipped).
+_IMPORT_NAMES = {"google_genai": "google.genai", "bedrock": "boto3"}
+
+
+@pytest.fixture(autouse=True)
+def _sdk_installed(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    sdk = callspec.params.get("sdk") if callspec else None
+    if sdk:
+        pytest.importorskip(_IMPORT_NAMES.get(sdk, sdk))
+
+
 @pytest.fixture(autouse=True)
 def _drop_clients() -> Any:
     yield

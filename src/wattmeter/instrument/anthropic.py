@@ -23,7 +23,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
 
 DISTRIBUTION = "anthropic"
 #: Tested with 0.40+ style resources and 2.x.
-SUPPORTED = ("0.40", "3")
+SUPPORTED = ("2.0", "3")
 
 #: Client class -> provider: the cloud serving Claude when not Anthropic itself.
 _CLASSES = {

@@ -21,7 +21,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "cohere"
 #: Tested with 7.3; ``ClientV2`` and its v2 methods exist since 5.9.
-SUPPORTED = ("5.9", "8")
+SUPPORTED = ("5.20", "8")
 PROVIDER = "cohere"
 _V1_DEFAULT_MODEL = "command-r-plus"  # v1 chat's documented default model
 _NO_USAGE = "the provider reported no usage; tokens estimated from text length"

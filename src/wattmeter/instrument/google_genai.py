@@ -30,7 +30,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "model_name", "patch"]
 
 DISTRIBUTION = "google-genai"
 #: Tested with 3.4; the per-request methods exist since 1.0.
-SUPPORTED = ("1.0", "4")
+SUPPORTED = ("1.12.1", "4")
 PROVIDER = "google"
 
 _MODELS = "google.genai.models"

@@ -20,7 +20,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "mistralai"
 #: Tested with 3.7; 1.x has the same method names under ``mistralai.<module>``.
-SUPPORTED = ("1.0", "4")
+SUPPORTED = ("3.7", "4")
 PROVIDER = "mistral"
 
 

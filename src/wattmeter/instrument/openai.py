@@ -28,7 +28,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "openai"
 #: Tested with 2.54 (the test suite) and 3.54 (its openai tests in a fresh environment).
-SUPPORTED = ("1.40", "4")
+SUPPORTED = ("2.20", "4")
 
 _R = "openai.resources."
 

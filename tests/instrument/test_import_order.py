@@ -40,12 +40,14 @@ CASES: dict[str, tuple[str, str]] = {
         list(c.models.generate_content_stream(model="gemini-2.5-flash",
                                               contents="hello there"))"""),
     # the README's spelling: the namespace package first, then the client inside it
-    "mistralai": ("import mistralai\nfrom mistralai.client import Mistral", f"""
+    "mistralai": ("import mistralai\nimport mistralai.client", f"""
+        # the client moved from the top level (1.x) to mistralai.client (2.0)
+        Mistral = getattr(mistralai.client, "Mistral", None) or mistralai.Mistral
         c = Mistral(api_key="sim-key", server_url=U + "/mistral")
         c.chat.complete(model="mistral-small-latest", messages={M}, max_tokens=5)
         list(c.chat.stream(model="mistral-small-latest", messages={M}, max_tokens=5))"""),
     "cohere": ("import cohere", f"""
-        c = cohere.ClientV2(api_key="sim-key", base_url=U, max_retries=0)
+        c = cohere.ClientV2(api_key="sim-key", base_url=U)
         c.chat(model="command-a-03-2025", messages={M}, max_tokens=5)
         list(c.chat_stream(model="command-a-03-2025", messages={M}, max_tokens=5))"""),
     "huggingface_hub": ("from huggingface_hub import InferenceClient", f"""

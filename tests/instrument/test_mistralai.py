@@ -8,11 +8,17 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("mistralai.client")
+pytest.importorskip("mistralai")
 
-from mistralai.client import Mistral, errors, models
-from mistralai.client import chat as chat_module
-from mistralai.client.utils import eventstreaming
+try:  # 2.x and later: the SDK under mistralai.client, errors in their own module
+    from mistralai.client import Mistral, errors, models
+    from mistralai.client import chat as chat_module
+    from mistralai.client.utils import eventstreaming
+except ImportError:  # 1.x (the declared floor): at the top level, errors among the models
+    from mistralai import Mistral, models  # type: ignore[no-redef]
+    from mistralai import chat as chat_module  # type: ignore[no-redef]
+    from mistralai import models as errors  # type: ignore[no-redef]
+    from mistralai.utils import eventstreaming  # type: ignore[no-redef]
 
 import wattmeter
 from wattmeter.instrument import instrument, uninstrument

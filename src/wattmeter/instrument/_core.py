@@ -21,8 +21,8 @@ from ._server import Server, stamp
 from ._stream import AsyncStreamProxy, StreamProxy
 
 __all__ = ["MAX_FINISH_REASONS", "Endpoint", "Patch", "Request", "add_finish_reason",
-           "approx_tokens", "estimate_unreported", "parse_size", "patch_method", "try_patch",
-           "wrapper_for"]
+           "approx_tokens", "estimate_unreported", "first_importable", "parse_size",
+           "patch_method", "try_patch", "wrapper_for"]
 
 #: Distinct finish reasons kept per call (one per choice is typical; the span caps at 16).
 MAX_FINISH_REASONS = 8
@@ -279,3 +279,15 @@ def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,
 
         logger.info("wattmeter: not metering %s.%s (%s: %s)", module, path,
                     type(exc).__name__, exc)
+
+
+def first_importable(*names: str) -> str:
+    """The first of the module `names` that imports: SDKs move modules between releases
+    (a module becomes a package), and the oldest supported release keeps the old place."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+            return name
+        except ImportError:
+            continue
+    return names[0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Patch, Request, try_patch, wrapper_for
+from ._core import Patch, Request, first_importable, try_patch, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
 from ._openai_hosts import client_target
 from ._openai_proxies import ManagerProxy, StainlessEndpoint
@@ -23,7 +23,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
 
 DISTRIBUTION = "anthropic"
 #: Tested with 0.40+ style resources and 2.x.
-SUPPORTED = ("0.40", "3")
+SUPPORTED = ("2.0", "3")
 
 #: Client class -> provider: the cloud serving Claude when not Anthropic itself.
 _CLASSES = {
@@ -177,8 +177,10 @@ def patch() -> list[Patch]:
 
     endpoint = Messages((anthropic.Stream, anthropic.AsyncStream), (_response.BaseAPIResponse,))
     patches: list[Patch] = []
-    for module in ("anthropic.resources.messages.messages",
-                   "anthropic.resources.beta.messages.messages"):
+    for module in (first_importable("anthropic.resources.messages.messages",
+                                    "anthropic.resources.messages"),  # a module before 0.4x
+                   first_importable("anthropic.resources.beta.messages.messages",
+                                    "anthropic.resources.beta.messages")):
         for cls, is_async in (("Messages", False), ("AsyncMessages", True)):
             try_patch(patches, module, f"{cls}.create", endpoint, is_async)
             try_patch(patches, module, f"{cls}.parse", endpoint, is_async)

@@ -22,7 +22,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "cohere"
 #: Tested with 7.3; ``ClientV2`` and its v2 methods exist since 5.9.
-SUPPORTED = ("5.9", "8")
+SUPPORTED = ("5.20", "8")
 PROVIDER = "cohere"
 _V1_DEFAULT_MODEL = "command-r-plus"  # v1 chat's documented default model
 _NO_USAGE = "the provider reported no usage; tokens estimated from text length"
@@ -119,7 +119,8 @@ class CohereEndpoint(Endpoint):
         if kind == "content-delta":
             content = chunk.delta.message.content if chunk.delta and chunk.delta.message else None
             if content is not None:
-                state[0] += len(content.text or "") + len(content.thinking or "")
+                thinking = getattr(content, "thinking", None)  # not a field in 5.x
+                state[0] += len(content.text or "") + len(thinking or "")
         elif kind == "text-generation":
             state[0] += len(chunk.text or "")
         elif kind == "message-end":

@@ -31,7 +31,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "model_name", "patch"]
 
 DISTRIBUTION = "google-genai"
 #: Tested with 3.4; the per-request methods exist since 1.0.
-SUPPORTED = ("1.0", "4")
+SUPPORTED = ("1.12.1", "4")
 PROVIDER = "google"
 
 _MODELS = "google.genai.models"
@@ -48,11 +48,12 @@ def _apply_metadata(usage: Usage, meta: Any, seen: list[int]) -> None:
     """Copy Gemini usage metadata onto `usage` (thoughts are part of the output)."""
     prompt = meta.prompt_token_count
     if prompt is not None:
-        usage.input_tokens = prompt + (meta.tool_use_prompt_token_count or 0)
+        # tool-use and thought counts are fields of later releases than 1.0
+        usage.input_tokens = prompt + (getattr(meta, "tool_use_prompt_token_count", 0) or 0)
         usage.cached_input_tokens = meta.cached_content_token_count or 0
         seen[1] = 1
     candidates = meta.candidates_token_count
-    thoughts = meta.thoughts_token_count
+    thoughts = getattr(meta, "thoughts_token_count", None)
     if candidates is not None or thoughts is not None:
         usage.output_tokens = (candidates or 0) + (thoughts or 0)
         usage.reasoning_tokens = thoughts or 0
@@ -177,7 +178,7 @@ class EmbedEndpoint(Endpoint):
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(PROVIDER, req.model, "embeddings")
-        meta = response.usage_metadata
+        meta = getattr(response, "usage_metadata", None)  # a field of later releases than 1.0
         if meta is not None and meta.prompt_token_count is not None:
             usage.input_tokens = meta.prompt_token_count
             usage.cached_input_tokens = meta.cached_content_token_count or 0

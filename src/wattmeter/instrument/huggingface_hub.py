@@ -25,7 +25,7 @@ from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 __all__ = ["DISTRIBUTION", "SUPPORTED", "model_from_url", "patch"]
 
 DISTRIBUTION = "huggingface_hub"
-SUPPORTED = ("0.26", "3")
+SUPPORTED = ("0.33.3", "3")
 
 #: huggingface_hub provider names -> wattmeter provider names (others are kept as they are).
 _PROVIDER_NAMES = {

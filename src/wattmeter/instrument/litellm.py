@@ -26,7 +26,7 @@ from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch", "provider_name"]
 
 DISTRIBUTION = "litellm"
-SUPPORTED = ("1.50", "2")
+SUPPORTED = ("1.110.2", "2")
 
 #: litellm provider names -> wattmeter's (others are kept as they are).
 _PROVIDERS = {

@@ -10,11 +10,18 @@ is counted there, once.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, add_finish_reason, estimate_unreported, try_patch
+from ._core import (
+    Endpoint,
+    Patch,
+    Request,
+    add_finish_reason,
+    estimate_unreported,
+    first_importable,
+    try_patch,
+)
 from ._server import Server, server_for_url
 from ._textsize import text_chars
 
@@ -22,7 +29,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "mistralai"
 #: Tested with 3.7; 1.x has the same method names under ``mistralai.<module>``.
-SUPPORTED = ("1.0", "4")
+SUPPORTED = ("3.7", "4")
 PROVIDER = "mistral"
 
 
@@ -131,23 +138,12 @@ class MistralEndpoint(Endpoint):
                                    "usage block; tokens estimated from text length")
 
 
-def _module(*names: str) -> str:
-    """The first of `names` that imports (the SDK's layout differs between majors)."""
-    for name in names:
-        try:
-            importlib.import_module(name)
-            return name
-        except ImportError:
-            continue
-    return names[0]
-
-
 def patch() -> list[Patch]:
     """Wrap chat, FIM and embeddings methods of the installed mistralai SDK."""
     patches: list[Patch] = []
-    chat = _module("mistralai.client.chat", "mistralai.chat")
-    fim = _module("mistralai.client.fim", "mistralai.fim")
-    embeddings = _module("mistralai.client.embeddings", "mistralai.embeddings")
+    chat = first_importable("mistralai.client.chat", "mistralai.chat")
+    fim = first_importable("mistralai.client.fim", "mistralai.fim")
+    embeddings = first_importable("mistralai.client.embeddings", "mistralai.embeddings")
     for module, cls, operation in ((chat, "Chat", "chat"), (fim, "Fim", "completion")):
         try_patch(patches, module, f"{cls}.complete", MistralEndpoint(operation))
         try_patch(patches, module, f"{cls}.complete_async", MistralEndpoint(operation), True)

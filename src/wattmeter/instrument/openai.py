@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import Endpoint, Patch, try_patch
+from ._core import Endpoint, Patch, first_importable, try_patch
 from ._openai_endpoints import (
     Chat,
     Completion,
@@ -28,7 +28,7 @@ __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 
 DISTRIBUTION = "openai"
 #: Tested with 2.54 (the test suite) and 3.54 (its openai tests in a fresh environment).
-SUPPORTED = ("1.40", "4")
+SUPPORTED = ("2.20", "4")
 
 _R = "openai.resources."
 
@@ -55,8 +55,10 @@ def patch() -> list[Patch]:
     streams: tuple[type, ...] = (openai.Stream, openai.AsyncStream)
     raws: tuple[type, ...] = (_legacy_response.LegacyAPIResponse, _response.BaseAPIResponse)
     patches: list[Patch] = []
+    # chat.completions was a module, not a package, before 1.6x
+    chat = first_importable(_R + "chat.completions.completions", _R + "chat.completions")[len(_R):]
     table: list[tuple[str, str, tuple[str, ...], Any]] = [
-        ("chat.completions.completions", "Completions", ("create", "parse"), Chat),
+        (chat, "Completions", ("create", "parse"), Chat),
         ("responses.responses", "Responses", ("create", "parse"), Responses),
         ("completions", "Completions", ("create",), Completion),
         ("embeddings", "Embeddings", ("create",), Embeddings),
@@ -70,7 +72,7 @@ def patch() -> list[Patch]:
         for method in methods:
             try_patch(patches, _R + module, f"{cls}.{method}", endpoint, False)
             try_patch(patches, _R + module, f"Async{cls}.{method}", endpoint, True)
-    for module, cls in (("chat.completions.completions", "Completions"),
+    for module, cls in ((chat, "Completions"),
                         ("responses.responses", "Responses")):
         for prefix, is_async in (("", False), ("Async", True)):
             try_patch(patches, _R + module, f"{prefix}{cls}.stream", Endpoint(), is_async,

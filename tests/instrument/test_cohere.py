@@ -209,7 +209,7 @@ def test_span_details_v2_and_v1(span_details: Any, client: Any, simulator: Any,
     of v2 and v1 chat, plain and streamed (v1 streams name the response at their end)."""
     r = client.chat(model="command-a-03-2025", messages=MESSAGES, max_tokens=3)
     list(client.chat_stream(model="command-a-03-2025", messages=MESSAGES, max_tokens=3))
-    v1 = cohere.Client(api_key="sim-key", base_url=simulator.url, max_retries=0)
+    v1 = cohere.Client(api_key="sim-key", base_url=simulator.url, **NO_RETRIES)
     r1 = v1.chat(message=SECRET, max_tokens=3)
     events = list(v1.chat_stream(message=SECRET, max_tokens=3))
     details = span_details()

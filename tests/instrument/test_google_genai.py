@@ -371,5 +371,6 @@ def test_span_details_plain_and_streamed(span_details: Any, client: genai.Client
     details = span_details()
     assert details[0] == (*sim_server, r.response_id, ("stop",))
     assert details[1] == (*sim_server, chunks[0].response_id, ("stop",))
-    assert len(details) == 4 and all(d[:2] == sim_server and d[2] and d[3] == ("stop",)
+    # (releases before response_id, like the 1.12.1 floor, have none to put on the span)
+    assert len(details) == 4 and all(d[:2] == sim_server and d[3] == ("stop",)
                                      for d in details)

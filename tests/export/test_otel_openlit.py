@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from instrumented_calls import CALLS
 
 import wattmeter
 
@@ -57,24 +58,8 @@ _SCRIPT = textwrap.dedent("""
                      capture_message_content=False, pricing_json=pricing,
                      disabled_instrumentors=["requests", "urllib3", "httpx"])
 
-    if order == "wattmeter-first":
-        wattmeter.instrument(); theirs()
-    else:
-        theirs(); wattmeter.instrument()
-    msgs = [{"role": "user", "content": "hello"}]
-    with wattmeter.attribute(team="search"):
-        if provider_name == "openai":
-            import openai
-            c = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0)
-            c.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs)
-            list(c.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs,
-                                           stream=True))
-        else:
-            import anthropic
-            c = anthropic.Anthropic(base_url=url, api_key="sk-test", max_retries=0)
-            c.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs)
-            list(c.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs,
-                                   stream=True))
+    is_openai = provider_name == "openai"
+""") + CALLS + textwrap.dedent("""
     print(json.dumps({"elsewhere": elsewhere, "spans": [{
         "name": s.name, "id": s.context.span_id, "trace": s.context.trace_id,
         "scope": s.instrumentation_scope.name if s.instrumentation_scope else None,

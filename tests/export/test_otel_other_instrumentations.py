@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from instrumented_calls import CALLS
 
 import wattmeter
 
@@ -51,24 +52,8 @@ _SCRIPT = textwrap.dedent("""
         elif setup == "logfire-anthropic":
             logfire.instrument_anthropic()
 
-    if order == "wattmeter-first":
-        wattmeter.instrument(); theirs()
-    else:
-        theirs(); wattmeter.instrument()
-    msgs = [{"role": "user", "content": "hello"}]
-    with wattmeter.attribute(team="search"):
-        if setup.endswith("openai"):
-            import openai
-            c = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0)
-            c.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs)
-            list(c.chat.completions.create(model="gpt-4o", max_tokens=5, messages=msgs,
-                                           stream=True))
-        else:
-            import anthropic
-            c = anthropic.Anthropic(base_url=url, api_key="sk-test", max_retries=0)
-            c.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs)
-            list(c.messages.create(model="claude-haiku-4-5", max_tokens=5, messages=msgs,
-                                   stream=True))
+    is_openai = setup.endswith("openai")
+""") + CALLS + textwrap.dedent("""
     print(json.dumps([{
         "name": s.name, "id": s.context.span_id, "trace": s.context.trace_id,
         "parent": s.parent.span_id if s.parent else None,

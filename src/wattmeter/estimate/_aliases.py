@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ._model_entries import read_json_file
+
 __all__ = ["DatedAlias", "read_aliases_file"]
 
 _MONTH = re.compile(r"^(19[5-9]\d|20\d\d)-(0[1-9]|1[0-2])$")
@@ -30,16 +32,8 @@ def read_aliases_file(path: str | os.PathLike[str]) -> dict[str, DatedAlias]:
 
     Raises ``ValueError`` naming the file, the alias and the field.
     """
-    import json
-
     where = f"aliases file {os.fspath(path)!r}"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ValueError(f"{where}: can't read it ({exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"{where}: not valid JSON ({exc})") from None
+    data = read_json_file(path, "aliases file")
     rows = data.get("aliases") if isinstance(data, Mapping) else None
     if not isinstance(rows, Mapping):
         raise ValueError(f"{where}: expected an object with an 'aliases' object")

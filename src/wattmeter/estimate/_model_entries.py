@@ -16,6 +16,7 @@ __all__ = [
     "ModelInfo",
     "build_model",
     "model_from_entry",
+    "read_json_file",
     "read_models_file",
 ]
 
@@ -73,20 +74,26 @@ class ModelInfo(NamedTuple):
     shape: Mapping[str, Any] = MappingProxyType({})
 
 
+def read_json_file(path: str | os.PathLike[str], what: str) -> Any:
+    """The parsed JSON of a user's data file; ``ValueError`` naming `what` and the path if it
+    can't be read or parsed."""
+    import json  # lazy: only a user's own data file needs it
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as exc:
+        raise ValueError(f"{what} {os.fspath(path)!r}: can't read it ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{what} {os.fspath(path)!r}: not valid JSON ({exc})") from None
+
+
 def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
     """The validated models of a JSON file (``{"models": [...]}`` or a bare list).
 
     Raises ``ValueError`` naming the file (and the entry, for a bad one).
     """
-    import json
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ValueError(f"models file {os.fspath(path)!r}: can't read it ({exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"models file {os.fspath(path)!r}: not valid JSON ({exc})") from None
+    data = read_json_file(path, "models file")
     entries = data.get("models") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise ValueError(f"models file {os.fspath(path)!r}: expected a list of models or an "

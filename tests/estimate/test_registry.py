@@ -355,3 +355,14 @@ def test_registry_loads_lazily() -> None:
     code = ("import wattmeter; from wattmeter.estimate import _registry as r; "
             "assert r._models is None; r.lookup('gpt-4o'); assert r._models is not None")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_aliases_file_unreadable_or_not_json_names_the_file(tmp_path: Path) -> None:
+    from wattmeter.estimate._aliases import read_aliases_file
+
+    with pytest.raises(ValueError, match=r"aliases file .*missing\.json.*can't read it"):
+        read_aliases_file(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match=r"aliases file .*bad\.json.*not valid JSON"):
+        read_aliases_file(bad)

@@ -54,7 +54,6 @@ class Family(NamedTuple):
     token_fraction: float = 1.0  # share of the denoiser's weights applied to each token
     joint_text: bool = True      # text tokens join the sequence (MMDiT) or are cross-attended
     head_dim: float = 128.0      # width per attention head: heads = width / head_dim
-    syncs_per_layer: float = 1.0  # sequence-parallel exchanges per block (attention, conv)
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -86,7 +85,7 @@ def _load() -> dict[str, Any]:
                                     int(f["ref_layers"]), f["source"], int(f["year"]),
                                     int(f.get("steps_low", 0)), int(f.get("steps_high", 0)),
                                     float(f["token_fraction"]), bool(f["joint_text"]),
-                                    float(f["head_dim"]), float(f.get("syncs_per_layer", 1)))
+                                    float(f["head_dim"]))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families
@@ -151,7 +150,7 @@ def sync_counts(fam: Family, params_b: float, gpus: int,
     blocks = float(shape.get("layers") or fam.ref_layers)
     if gpus <= 1:
         return blocks, 0.0, 0.0
-    syncs = float(shape.get("attention_layers") or blocks) * fam.syncs_per_layer
+    syncs = float(shape.get("attention_layers") or blocks)
     heads = int(shape.get("heads") or round(width_of(fam, params_b, shape) / fam.head_dim))
     hops = [gpus // u - 1.0 for u in (2 ** i for i in range(gpus.bit_length()))
             if u <= gpus and gpus % u == 0 and heads % u == 0]

@@ -372,12 +372,14 @@ def check() -> Config:
     return _load(_code_options, strict=True)
 
 
-def reset() -> None:
-    """Forget code options and reload on next use (for tests)."""
+def reset(*, forget_reported: bool = True) -> None:
+    """Forget code options and reload on next use (for tests). With
+    ``forget_reported=False`` faults already warned about (a mistyped variable) stay quiet."""
     global _current
     _code_options.clear()
     _current = None
-    _reported.clear()  # a fresh load reports its faults once again
+    if forget_reported:
+        _reported.clear()  # a fresh load reports its faults once again
     for listener in list(_listeners):
         listener(current())
 

@@ -25,9 +25,16 @@ def test_readable_limits(text: str, metric: str, value: float) -> None:
     assert got == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["5", "kWh", "5 parsecs", "5 mWh", "-1 kWh", ""])
+@pytest.mark.parametrize("text", ["5", "kWh", "5 parsecs", "5 mWh", ""])
 def test_bad_limits_name_the_form(text: str) -> None:
     with pytest.raises(ValueError, match="expected a number with a unit"):
+        parse_limit(text)
+
+
+@pytest.mark.parametrize("text", ["-1 kWh", "0 Wh", "-2.5e3 kgCO2e"])
+def test_limits_that_are_not_positive_say_so(text: str) -> None:
+    """A negative limit is a number with a unit: the error says what is wrong with it."""
+    with pytest.raises(ValueError, match=r"expected a positive amount"):
         parse_limit(text)
 
 
@@ -109,3 +116,13 @@ def test_calendar_periods_in_a_time_zone() -> None:
     p = parse_period("12h")
     assert p.bounds(100000.0, paris) == (100000.0 - 43200, 100000.0)
     assert p.key(0) == "rolling"
+
+
+def test_negative_readable_limit_says_positive_amount() -> None:
+    """`limit="-1 Wh"` said "expected a number with a unit" (issue 20); it is one."""
+    from wattmeter.budget import Budget
+
+    with pytest.raises(ValueError, match=r"limit: got '-1 Wh'; expected a positive amount"):
+        Budget(team="a", limit="-1 Wh")
+    with pytest.raises(ValueError, match="expected a positive amount"):
+        Budget(team="a", limit="-2.5e3 kgCO2e")

@@ -22,7 +22,7 @@ _ENERGY_UNITS = {
 _CO2E_UNITS = {"t": 1e6, "tonne": 1e6, "tonnes": 1e6, "kg": 1e3, "g": 1.0, "mg": 1e-3}
 
 _LIMIT = re.compile(
-    r"^\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)\s*([A-Za-z0-9 ]+?)\s*$")
+    r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z0-9 ]+?)\s*$")
 _MWH_CASE = re.compile(r"^MWh$")
 
 FORM = ("a number with a unit: energy as '5 kWh', '250 Wh', '3.6 MJ'; "
@@ -30,11 +30,16 @@ FORM = ("a number with a unit: energy as '5 kWh', '250 Wh', '3.6 MJ'; "
 
 
 def parse_limit(text: str) -> tuple[str, float]:
-    """('energy', Wh) or ('co2e', g) for a readable limit; ValueError naming the valid form."""
+    """('energy', Wh) or ('co2e', g) for a readable limit; ValueError naming the valid form.
+
+    A signed number is read as one, so "-1 Wh" is told it is not positive rather than that
+    it is no number."""
     m = _LIMIT.match(text) if isinstance(text, str) else None
     if m is None:
         raise ValueError(f"got {text!r}; expected {FORM}")
     number = float(m.group(1))
+    if not number > 0:
+        raise ValueError(f"got {text!r}; expected a positive amount, e.g. '5 kWh'")
     unit = m.group(2).replace(" ", "")
     low = unit.lower()
     if low.endswith(("co2e", "co2eq")) or low.endswith("co2"):

@@ -53,8 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .._config import check, reset
 
         check()  # fail early, naming option and source, on a bad value in the env or a file
-        reset()  # then read the environment and files as they are now
+        # then read the environment and files as they are now, without warning twice
+        reset(forget_reported=False)
         return int(modules[args.command].run(args) or 0)  # type: ignore[attr-defined]
+    except BrokenPipeError:  # `wattmeter models | head`: the reader left; stop quietly
+        _quiet_stdout()
+        return 0
     except ValueError as exc:
         print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -69,11 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # e.g. `wattmeter report | head`: stop quietly
-        import os
 
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises no second
+    BrokenPipeError (Python's documented recipe for SIGPIPE)."""
+    import os
+
+    try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

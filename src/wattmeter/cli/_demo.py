@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only the final table")
 
 
+#: The target of grafana/prometheus/prometheus-local.yml (Prometheus beside the demo).
+LOCAL_SCRAPE_PORT = 9464
+
+
 def _teams() -> tuple[str, ...]:
     from ._demo_workload import DEFAULT_TEAMS
 
@@ -69,6 +73,12 @@ def _check_ledger(path: str) -> None:
 
     if os.path.exists(path) and not os.path.isfile(path):
         raise ValueError(f"--ledger: {path!r} exists and is not a file; give a file path")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:  # a missing folder is made, as the library's ledger does
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--ledger: the folder {folder!r} does not exist and can't be created "
+                         f"({exc.strerror or exc}); give a path in a writable folder") from None
     probe = path + ".wattmeter-probe"
     try:
         sqlite3.connect(probe).execute("create table probe (x)").connection.close()
@@ -216,14 +226,27 @@ def _configure(args: argparse.Namespace, budgets: list[Any]) -> int:
     options: dict[str, Any] = dict(
         budgets=budgets, ledger_path=args.ledger, ledger_flush_s=0.2, prometheus=True,
         metric_labels=["feature"], **_BASE_OPTIONS)
-    wattmeter.configure(metrics_port=args.port, **options)
+    port = args.port
+    if port and not _port_free(port):  # taken: any free one will do for a demo, and the
+        print(f"note: port {port} is busy; serving /metrics on a free port",  # move is
+              file=sys.stderr)  # no metering error (the exit status stays 0)
+        port = 0
+    wattmeter.configure(metrics_port=port, **options)
     server = metrics_server()
-    if server is None:  # the port is taken: any free one will do for a demo
-        print(f"note: port {args.port} is busy; serving /metrics on a free port",
-              file=sys.stderr)
-        wattmeter.configure(metrics_port=0)
-        server = metrics_server()
     return int(server.port) if server is not None else 0
+
+
+def _port_free(port: int) -> bool:
+    """Whether 127.0.0.1:port can be bound now (the metrics server binds the same way)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _table(per_team: dict[str, list[Any]], teams: list[str]) -> None:
@@ -247,6 +270,10 @@ def _table(per_team: dict[str, list[Any]], teams: list[str]) -> None:
 
 def _outro(port: int, ledger: str, events: list[str]) -> None:
     print(f"\nBudget events: {len(events)}" + "".join(f"\n  - {e}" for e in events))
+    scrape = ("prometheus --config.file=grafana/prometheus/prometheus-local.yml scrapes it"
+              if port == LOCAL_SCRAPE_PORT else
+              f"grafana/prometheus/prometheus-local.yml scrapes 127.0.0.1:{LOCAL_SCRAPE_PORT}: "
+              f"set its target to 127.0.0.1:{port}, or run the demo with --port "
+              f"{LOCAL_SCRAPE_PORT}")
     print(f"\nNext:\n  wattmeter budgets --ledger {ledger}\n  wattmeter report --ledger {ledger}"
-          f"\n  Point Prometheus at 127.0.0.1:{port} (grafana/prometheus/prometheus.yml has a "
-          "scrape config; run with --hold 60 to scrape this run).")
+          f"\n  /metrics was at 127.0.0.1:{port}; to scrape a run, add --hold 60: {scrape}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 NAME = "estimate"
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "transcription (default: the registered model's modality, "
                              "else chat)")
     for name in ("input-tokens", "output-tokens", "cached-input-tokens", "reasoning-tokens"):
-        parser.add_argument(f"--{name}", type=int, default=0)
+        parser.add_argument(f"--{name}", type=int, help="default 0")
     g = parser.add_argument_group("model given by size")
     g.add_argument("--total-params-b", type=float, help="total parameters in billions")
     g.add_argument("--active-params-b", type=float, help="active parameters (MoE), billions")
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name in ("seconds", "fps", "audio-seconds"):
         m.add_argument(f"--{name}", type=float)
     grid = parser.add_argument_group("grid and facility")
-    grid.add_argument("--zone", help="grid zone: ISO country code or cloud region")
+    grid.add_argument("--zone", "--grid-zone", dest="zone",
+                      help="grid zone: ISO country code or cloud region (the configuration's "
+                           "grid_zone)")
     grid.add_argument("--grid-intensity", type=float, help="gCO2e/kWh (overrides --zone)")
     grid.add_argument("--pue", type=float, help="power usage effectiveness")
     parser.add_argument("--json", action="store_true", help="print Footprint.to_dict() as JSON")
@@ -86,19 +89,25 @@ def run(args: argparse.Namespace) -> int:
     if args.gpu or args.gpus is not None or args.batch_size is not None:
         dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size)
     fp = estimate(_model(args), args.provider, args.operation,
-                  input_tokens=args.input_tokens, output_tokens=args.output_tokens,
-                  cached_input_tokens=args.cached_input_tokens,
-                  reasoning_tokens=args.reasoning_tokens, images=args.images,
+                  input_tokens=args.input_tokens or 0, output_tokens=args.output_tokens or 0,
+                  cached_input_tokens=args.cached_input_tokens or 0,
+                  reasoning_tokens=args.reasoning_tokens or 0, images=args.images,
                   width=args.width, height=args.height, steps=args.steps, frames=args.frames,
                   seconds=args.seconds, fps=args.fps, characters=args.characters,
                   audio_seconds=args.audio_seconds, deployment=dep, zone=args.zone,
                   grid_intensity=args.grid_intensity, pue=args.pue)
+    notes = _notes(args, fp)
     if args.json:
         print(json.dumps(fp.to_dict(), indent=2))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
         return 0
     print(f"model       {fp.model}" + (f"  (registry: {fp.registry_model})"
                                        if fp.registry_model else "  (not in the registry)"))
     print(f"provider    {fp.provider}    operation {fp.operation}")
+    if fp.operation in _TEXT_OPS:
+        print(f"tokens      input {fp.input_tokens} (cached {fp.cached_input_tokens}), "
+              f"output {fp.output_tokens} (reasoning {fp.reasoning_tokens})")
     rows = (
         ("accelerator", "Wh", (fp.accelerator_wh, fp.accelerator_wh_low, fp.accelerator_wh_high)),
         ("server", "Wh", (fp.server_wh, fp.server_wh_low, fp.server_wh_high)),
@@ -120,4 +129,39 @@ def run(args: argparse.Namespace) -> int:
           "amortised; total = both")
     for w in fp.warnings:
         print(f"warning     {w}")
+    for note in notes:
+        print(f"note        {note}")
     return 0
+
+
+#: Operations whose size is their token counts.
+_TEXT_OPS = ("chat", "completion", "embeddings")
+
+
+def _notes(args: argparse.Namespace, fp: Any) -> list[str]:
+    """What the user should know about their call: counts assumed, a name that looks mistyped."""
+    notes = []
+    if fp.operation in _TEXT_OPS and args.input_tokens is None and args.output_tokens is None:
+        notes.append("no --input-tokens/--output-tokens given: this is a call of 0 tokens (the "
+                     "per-request cost only); e.g. --input-tokens 400 --output-tokens 400")
+    if args.model and fp.registry_model is None and args.total_params_b is None:
+        close = close_names(args.model)
+        if close:
+            notes.append(f"{args.model!r} is not a registered model; did you mean "
+                         f"{' or '.join(close)}? (`wattmeter models` lists them)")
+    return notes
+
+
+def close_names(name: str, n: int = 2) -> list[str]:
+    """Registered names (ids without their vendor, aliases) close to a mistyped `name`."""
+    import difflib
+
+    from ..estimate._registry import all_models
+
+    names = set()
+    for info in all_models():
+        names.add(info.id.rsplit("/", 1)[-1])
+        names.update(info.aliases)
+    key = name.strip().rsplit("/", 1)[-1].lower()
+    by_lower = {n.lower(): n for n in names}
+    return [by_lower[m] for m in difflib.get_close_matches(key, list(by_lower), n=n, cutoff=0.8)]

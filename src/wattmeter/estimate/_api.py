@@ -290,15 +290,21 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
              seconds: float | None = None, fps: float | None = None,
              characters: int | None = None, audio_seconds: float | None = None,
              deployment: Deployment | None = None, zone: str | None = None,
-             grid_intensity: float | None = None, pue: float | None = None) -> Footprint:
+             grid_intensity: float | None = None, pue: float | None = None,
+             grid_zone: str | None = None) -> Footprint:
     """Estimate the energy and CO2e of one generative call (see DESIGN.md and docs/methodology.md).
 
     ``input_tokens`` includes ``cached_input_tokens`` and ``output_tokens`` includes
     ``reasoning_tokens``; when ``reasoning_tokens`` exceeds ``output_tokens`` they were
     counted separately and their sum is decoded. Without ``operation``, the registered
     model's modality is used ("image" for FLUX.1-dev), else "chat". Bad input raises
-    ``ValueError``.
+    ``ValueError``. ``grid_zone`` is another name for ``zone`` (the configuration's name).
     """
+    if grid_zone is not None:
+        if zone is not None and zone != grid_zone:
+            raise ValueError(f"grid_zone: got {grid_zone!r} and zone={zone!r}; they are one "
+                             "setting: give one of them")
+        zone = grid_zone
     if type(model) is str and len(model) > 200:
         model = model_name(model)  # cut: a 10 MB name is no key to cache
     if operation is None:

@@ -14,13 +14,16 @@ import time
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["HELP", "NAME", "add_arguments", "run"]
+__all__ = ["DEMO_LEDGER", "HELP", "NAME", "add_arguments", "run"]
 
 NAME = "demo"
 HELP = "run a metered workload against a local provider simulator (no API key needed)"
 
 #: The simulator's OpenAI-style routes answer on 127.0.0.1: record them as "openai".
 _BASE_OPTIONS: dict[str, Any] = {"provider_hosts": {"127.0.0.1": "openai"}}
+
+#: Where the demo writes its ledger unless told (`wattmeter report` and `budgets` look here).
+DEMO_LEDGER = "wattmeter-demo.sqlite3"
 
 #: The research team's daily budget is set so the demo's run uses this share of it.
 _RESEARCH_TARGET = 0.88
@@ -34,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve /metrics on this port (0: any free port; default 9464)")
     parser.add_argument("--teams", default=",".join(_teams()),
                         help="comma-separated team names (default: %(default)s)")
-    parser.add_argument("--ledger", default="wattmeter-demo.sqlite3", metavar="PATH",
+    parser.add_argument("--ledger", default=DEMO_LEDGER, metavar="PATH",
                         help="SQLite ledger to write (replaced each run; default %(default)s)")
     parser.add_argument("--live", action="store_true",
                         help="use the real OpenAI/Anthropic APIs when their keys are set")

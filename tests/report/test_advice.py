@@ -1,0 +1,63 @@
+"""What each team could change: the suggestions come from the team's own calls, are priced
+with wattmeter.estimate(), and carry a range around a positive saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from ledgers_for_report import write
+
+from wattmeter.report import changes, load
+
+UTC = ZoneInfo("UTC")
+
+
+def test_each_kind_of_change_is_found_where_it_applies(tmp_path: Path) -> None:
+    data = load(str(write(tmp_path / "l.db")), None, None, UTC)
+    found = changes(data)
+    kinds = {team: {c.kind for c in cs} for team, cs in found.items()}
+    assert "smaller model" in kinds["search"]  # gpt-4o with 80-token answers
+    assert "reasoning" in kinds["research"]  # o3 with long outputs
+    assert {"prompt caching", "region"} <= kinds["support"]  # long prompts; Bedrock
+    small = next(c for c in found["search"] if c.kind == "smaller model")
+    assert "gpt-4o-mini" in small.what
+    for cs in found.values():
+        for c in cs:
+            assert 0 < c.saving_g_low <= c.saving_g <= c.saving_g_high
+            assert 0 < c.share <= 1
+    region = next(c for c in found["support"] if c.kind == "region")
+    assert region.saving_wh == 0 and "aws:" in region.what
+
+
+def test_saving_is_the_ledger_figure_times_the_estimated_cut(tmp_path: Path) -> None:
+    import wattmeter
+
+    data = load(str(write(tmp_path / "l.db", [("a", "openai", "gpt-4o", 400, 80, 10, 1)])),
+                None, None, UTC)
+    c = changes(data)["a"][0]
+    cur = wattmeter.estimate("gpt-4o", "openai", input_tokens=400, output_tokens=80)
+    new = wattmeter.estimate("gpt-4o-mini", "openai", input_tokens=400, output_tokens=80)
+    assert c.saving_g == pytest.approx(10 * cur.co2e_g * (1 - new.co2e_g / cur.co2e_g),
+                                       rel=1e-6)
+
+
+def test_no_change_for_long_outputs_of_a_small_model(tmp_path: Path) -> None:
+    data = load(str(write(tmp_path / "l.db", [("a", "openai", "gpt-4o-mini", 200, 800, 5,
+                                                1)])), None, None, UTC)
+    assert changes(data) == {"a": []}
+
+
+def test_load_sums_per_team_model_provider_and_time(tmp_path: Path) -> None:
+    data = load(str(write(tmp_path / "l.db")), None, None, UTC)
+    assert data.teams == ["research", "search", "support"]
+    assert data.total["calls"] == 80
+    assert sum(s["calls"] for s in data.by_model.values()) == 80
+    assert sum(s["co2e_g"] for s in data.by_time_team.values()) == pytest.approx(
+        data.total["co2e_g"])
+    assert data.step == "minute" and not data.has_market
+    with pytest.raises(ValueError, match="no team 'x'"):
+        load(str(tmp_path / "l.db"), None, None, UTC, team="x")
+    with pytest.raises(ValueError, match="no calls in that period"):
+        load(str(tmp_path / "l.db"), 0, 60, UTC)

@@ -112,10 +112,6 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
     conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True, timeout=10)
     try:
         cols = _columns(conn)
-        select = ", ".join(f if f in cols else "0" for f in FIELDS)
-        has_market = "co2e_market_g" in cols
-        zone = "grid_zone" if "grid_zone" in cols else "''"
-        version = "method_version" if "method_version" in cols else "''"
         teams = {r[0] for r in conn.execute("SELECT DISTINCT team FROM usage")}
         if not teams:
             raise ValueError(f"--ledger: {path} holds no calls yet; run the metered "
@@ -123,67 +119,79 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
         if team is not None and team not in teams:
             raise ValueError(f"--team: no team {team!r} in {path}; teams there: "
                              + ", ".join(sorted(teams)[:20]))
-        sql = [f"SELECT bucket, team, provider, model, operation, {zone}, {version}, {select} "
-               "FROM usage WHERE 1=1"]
-        args: list[object] = []
+        where, args = ["1=1"], []
         if since is not None:
-            sql.append("AND bucket >= ?")
+            where.append("bucket >= ?")
             args.append(int(since // 60 * 60))
         if until is not None:
-            sql.append("AND bucket < ?")
+            where.append("bucket < ?")
             args.append(until)
         if team is not None:
-            sql.append("AND team = ?")
+            where.append("team = ?")
             args.append(team)
-        rows = conn.execute(" ".join(sql), args).fetchall()
+        cond = " AND ".join(where)
+        first, last = conn.execute(f"SELECT MIN(bucket), MAX(bucket) FROM usage WHERE {cond}",
+                                   args).fetchone()
+        if first is None:
+            raise ValueError("--since/--until/--period: no calls in that period"
+                             + (f" for team {team!r}" if team else "")
+                             + "; widen the period (the ledger has calls of "
+                             + ", ".join(sorted(teams)[:20]) + ")")
+        last += 60
+        lo = since if since is not None else first
+        hi = until if until is not None and math.isfinite(until) else last
+        data = Data(since=lo, until=hi, step=_step(min(hi, last) - max(lo, first)),
+                    teams_in_ledger=teams)
+        _query(conn, data, cols, cond, args, tz)
     finally:
         conn.close()
-    if not rows:
-        raise ValueError("--since/--until/--period: no calls in that period"
-                         + (f" for team {team!r}" if team else "")
-                         + "; widen the period (the ledger has calls of "
-                         + ", ".join(sorted(teams)[:20]) + ")")
-    first = min(r[0] for r in rows)
-    last = max(r[0] for r in rows) + 60
-    lo = since if since is not None else first
-    hi = until if until is not None and math.isfinite(until) else last
-    data = Data(since=lo, until=hi, step=_step(min(hi, last) - max(lo, first)),
-                teams_in_ledger=teams)
-    data.has_market = has_market and any(r[7 + _IX["co2e_market_g"]] for r in rows)
-    _sum(data, rows, tz)
     return data
 
 
-def _sum(data: Data, rows: list[tuple[Any, ...]], tz: tzinfo) -> None:
-    starts: dict[int, float] = {}
-    step, short = data.step, SHORT_OUTPUT_TOKENS
-    i_calls, i_out, i_co2 = 7 + _IX["calls"], 7 + _IX["output_tokens"], 7 + _IX["co2e_g"]
-    for r in rows:
-        bucket, team, provider, model, operation, zone, version = r[:7]
-        values = r[7:]
-        key = bucket // 3600 * 3600 if step == "hour" else bucket
-        start = starts.get(key)
-        if start is None:
-            start = starts[key] = _bucket_start(key, step, tz)
-        tables: tuple[tuple[dict[Any, Sums], Any], ...] = (
-            (data.by_time_team, (start, team)), (data.by_team, team),
-            (data.by_model, (provider, model)), (data.by_provider, provider))
-        for table, k in tables:
-            s = table.get(k)
-            if s is None:
-                s = table[k] = Sums()
-            s.add(values)
-        data.total.add(values)
+def _query(conn: sqlite3.Connection, data: Data, cols: set[str], cond: str,
+           args: list[Any], tz: tzinfo) -> None:
+    """Sum in SQLite (a C loop over the rows), then combine the few groups in Python."""
+    sums = ", ".join(f"SUM({f})" if f in cols else "0" for f in FIELDS)
+    short = f"output_tokens < {SHORT_OUTPUT_TOKENS} * calls"
+    zone = "grid_zone" if "grid_zone" in cols else "''"
+    version = "method_version" if "method_version" in cols else "''"
+    for team, provider, model, operation, is_short, grid, method, *values in conn.execute(
+            f"SELECT team, provider, model, operation, {short}, {zone}, {version}, {sums} "
+            f"FROM usage WHERE {cond} GROUP BY 1, 2, 3, 4, 5, 6, 7", args):
+        if grid:
+            z = data.zones.setdefault((team, provider), {})
+            z[grid] = z.get(grid, 0.0) + values[2]  # location-based CO2e
+        if method:
+            data.method_versions.add(method)
         use = data.by_use.get((team, provider, model, operation))
         if use is None:
-            use = data.by_use[(team, provider, model, operation)] = (
-                Sums(), Sums())
+            use = data.by_use[(team, provider, model, operation)] = (Sums(), Sums())
         use[0].add(values)
-        calls = r[i_calls]
-        if calls and r[i_out] < short * calls:
+        if is_short:
             use[1].add(values)
-        if zone:
-            z = data.zones.setdefault((team, provider), {})
-            z[zone] = z.get(zone, 0.0) + r[i_co2]
-        if version:
-            data.method_versions.add(version)
+        for table, k in ((data.by_team, team), (data.by_model, (provider, model)),
+                         (data.by_provider, provider)):
+            s = table.get(k)  # type: ignore[attr-defined]
+            if s is None:
+                s = table[k] = Sums()  # type: ignore[index]
+            s.add(values)
+        data.total.add(values)
+    # hours summed in SQL, hours to days/weeks/months in Python (in `tz`); quarter hours
+    # where the zone's offset is not whole hours (India, Nepal, ...)
+    offset = datetime.fromtimestamp(data.since, tz).utcoffset()
+    whole = offset is None or offset.total_seconds() % 3600 == 0
+    unit = 60 if data.step == "minute" else 3600 if whole else 900
+    starts: dict[int, float] = {}
+    picked = ("calls", "energy_wh", "co2e_g", "co2e_g_low", "co2e_g_high")
+    for bucket, team, *values in conn.execute(
+            f"SELECT bucket / {unit} * {unit}, team, "
+            + ", ".join(f"SUM({f})" for f in picked)
+            + f" FROM usage WHERE {cond} GROUP BY 1, 2", args):
+        start = starts.get(bucket)
+        if start is None:
+            start = starts[bucket] = _bucket_start(bucket, data.step, tz)
+        s = data.by_time_team.get((start, team))
+        if s is None:
+            s = data.by_time_team[(start, team)] = Sums()
+        s.add(values)  # the first five FIELDS are `picked`
+    data.has_market = data.total["co2e_market_g"] != 0

@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .._numbers import plain
 from .._safe_text import for_html
@@ -50,7 +50,7 @@ def _styled(draw: Callable[..., str]) -> Callable[..., str]:
     def wrapper(*args: Any, **kwargs: Any) -> str:
         import matplotlib
 
-        with matplotlib.rc_context(_STYLE):
+        with matplotlib.rc_context(cast(Any, _STYLE)):
             return draw(*args, **kwargs)
     return wrapper
 

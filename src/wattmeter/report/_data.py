@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -29,18 +30,25 @@ _IX = {f: i for i, f in enumerate(FIELDS)}
 SHORT_OUTPUT_TOKENS = 300
 
 
-class Sums(list):  # type: ignore[type-arg]
+class Sums:
     """Sums of `FIELDS`, readable by name: ``s["co2e_g"]``."""
 
+    __slots__ = ("values",)
+
     def __init__(self) -> None:
-        super().__init__([0.0] * len(FIELDS))
+        self.values = [0.0] * len(FIELDS)
 
-    def add(self, values: list[float] | tuple[float, ...]) -> None:
-        for i, v in enumerate(values):
-            self[i] += v
+    def add(self, values: Iterable[float]) -> None:
+        """Add `values` (in `FIELDS` order; a shorter sequence adds to the first fields)."""
+        v = self.values
+        for i, x in enumerate(values):
+            v[i] += x
 
-    def __getitem__(self, key):  # type: ignore[no-untyped-def,override]
-        return list.__getitem__(self, _IX[key] if isinstance(key, str) else key)
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.values)
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[_IX[key]]
 
 
 @dataclass
@@ -119,7 +127,8 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
         if team is not None and team not in teams:
             raise ValueError(f"--team: no team {team!r} in {path}; teams there: "
                              + ", ".join(sorted(teams)[:20]))
-        where, args = ["1=1"], []
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
         if since is not None:
             where.append("bucket >= ?")
             args.append(int(since // 60 * 60))
@@ -169,11 +178,13 @@ def _query(conn: sqlite3.Connection, data: Data, cols: set[str], cond: str,
         use[0].add(values)
         if is_short:
             use[1].add(values)
-        for table, k in ((data.by_team, team), (data.by_model, (provider, model)),
-                         (data.by_provider, provider)):
-            s = table.get(k)  # type: ignore[attr-defined]
+        tables: tuple[tuple[dict[Any, Sums], Any], ...] = (
+            (data.by_team, team), (data.by_model, (provider, model)),
+            (data.by_provider, provider))
+        for table, k in tables:
+            s = table.get(k)
             if s is None:
-                s = table[k] = Sums()  # type: ignore[index]
+                s = table[k] = Sums()
             s.add(values)
         data.total.add(values)
     # hours summed in SQL, hours to days/weeks/months in Python (in `tz`); quarter hours

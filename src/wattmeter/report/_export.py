@@ -87,7 +87,7 @@ def sources(data: Data) -> list[dict[str, Any]]:
     """The emission factors used: zone, gCO2e/kWh, basis, source and year."""
     from ..estimate._grid import zone_intensity
 
-    out = []
+    out: list[dict[str, Any]] = []
     for zone in sorted({z for zones in data.zones.values() for z in zones}):
         try:
             z = zone_intensity(zone)

@@ -67,3 +67,14 @@ def test_market_based_columns_are_read_when_present(
     out = tmp_path / "r.html"
     assert main(["report", "--ledger", str(ledger), "--html", str(out)]) == 0
     assert "not recorded" not in out.read_text(encoding="utf-8")
+
+
+def test_disclosure_and_report_json_say_market_based_is_not_recorded(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = write(tmp_path / "l.db")
+    assert main(["report", "--ledger", str(ledger), "--disclosure"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "CO2e MARKET (kg)" in lines[0] and "not recorded" in lines[1]
+    assert main(["report", "--ledger", str(ledger), "--by", "team", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(r["co2e_market_g"] is None for r in rows)

@@ -35,7 +35,10 @@ _LIFE_COLUMNS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_
                  "co2e_embodied_g_high", "co2e_total_g", "co2e_total_g_low",
                  "co2e_total_g_high", "water_ml", "water_ml_low", "water_ml_high",
                  "adpe_kgsbeq", "ef_gco2e_per_kwh", "ef_basis", "grid_zones", "ef_sources",
-                 "method_versions")
+                 "method_versions", "co2e_market_g", "co2e_market_g_low",
+                 "co2e_market_g_high")
+#: Market-based CO2e: present in ledgers written once wattmeter records it; "" before.
+_MARKET = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -244,13 +247,16 @@ def _disclose(r: dict[str, Any]) -> dict[str, Any]:
     r["ef_gco2e_per_kwh"] = r["co2e_g"] / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_basis"] = "location-based"
     r["ef_sources"] = [_source(z) for z in r.get("grid_zones", [])]
+    if not any(r.get(k) for k in _MARKET):  # an older ledger: not recorded (None in JSON)
+        r.update(dict.fromkeys(_MARKET))
     return r
 
 
 def _disclosure_table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
     head = [k.upper() for k in group_by] + [
         "CALLS", "ENERGY (kWh)", "CO2e USAGE (kg)", "p5-p95", "CO2e EMBODIED (kg)", "p5-p95",
-        "CO2e TOTAL (kg)", "EF (gCO2e/kWh)", "WATER (L)", "ADPe (g Sb eq)", "ZONES"]
+        "CO2e TOTAL (kg)", "CO2e MARKET (kg)", "EF (gCO2e/kWh)", "WATER (L)",
+        "ADPe (g Sb eq)", "ZONES"]
     def kg(g: float) -> str:
         return plain(g / 1000, 4)
 
@@ -258,7 +264,9 @@ def _disclosure_table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
         str(r["calls"]), plain(r["energy_wh"] / 1000, 4), kg(r["co2e_g"]),
         f"{kg(r['co2e_g_low'])}-{kg(r['co2e_g_high'])}", kg(r["co2e_embodied_g"]),
         f"{kg(r['co2e_embodied_g_low'])}-{kg(r['co2e_embodied_g_high'])}",
-        kg(r["co2e_total_g"]), f"{r['ef_gco2e_per_kwh']:.0f}", plain(r["water_ml"] / 1000, 4),
+        kg(r["co2e_total_g"]),
+        "not recorded" if r["co2e_market_g"] is None else kg(r["co2e_market_g"]),
+        f"{r['ef_gco2e_per_kwh']:.0f}", plain(r["water_ml"] / 1000, 4),
         plain(r["adpe_kgsbeq"] * 1000, 3), for_terminal(", ".join(r["grid_zones"])) or "-"]
         for r in rows]
     _print(head, body, len(group_by), len(head) - 1)

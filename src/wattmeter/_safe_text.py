@@ -17,7 +17,7 @@ __all__ = ["for_csv", "for_html", "for_terminal"]
 # C0 controls (tab kept out: it would misalign a table, so it goes too), DEL, C1 controls
 # (U+0080-U+009F, incl. the 8-bit CSI/OSC/ST), and the Unicode bidi controls that reorder
 # what is displayed (Trojan Source, CVE-2021-42574): LRM/RLM/ALM, embeddings, overrides,
-# isolates. An ESC sequence is removed whole (ESC [ ... final, ESC ] ... BEL/ST), so
+# isolates; and the Unicode line and paragraph separators. An ESC sequence is removed whole (ESC [ ... final, ESC ] ... BEL/ST), so
 # no stray "]52;c;..." payload is left behind either.
 _ESC_SEQ = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... (BEL or ST terminated, or cut)
@@ -26,7 +26,8 @@ _ESC_SEQ = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # other two-char escapes
     r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
     r"|\x9d[^\x07\x9c]*[\x07\x9c]?")  # 8-bit OSC
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 #: A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice
 #: and Google Sheets: OWASP's CSV injection guidance.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")

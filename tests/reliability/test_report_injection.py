@@ -121,7 +121,7 @@ def test_json_keeps_names_as_given(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_html_report_escapes_every_name(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="the HTML report's charts need matplotlib")
     names = ('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>',
-             "</title><svg onload=alert(1)>", *TERMINAL_ATTACKS[:2])
+             "</title><svg onload=alert(1)>", "a$b", "$\\frac{$", *TERMINAL_ATTACKS[:2])
     path = _ledger(tmp_path / "l.db", names)
     out = tmp_path / "r.html"
     assert main(["report", "--ledger", str(path), "--html", str(out)]) == 0

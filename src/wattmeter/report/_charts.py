@@ -40,7 +40,9 @@ def unit_for(kind: str, largest: float) -> tuple[str, float]:
 
 _STYLE = {"svg.fonttype": "none", "svg.hashsalt": "wattmeter", "font.size": 9,
           "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-          "grid.alpha": 0.3, "axes.titlesize": 10}
+          "grid.alpha": 0.3, "axes.titlesize": 10,
+          # a team called "$x^2$" is a name, not TeX (and "a$b" would not parse)
+          "text.parse_math": False}
 
 
 def _styled(draw: Callable[..., str]) -> Callable[..., str]:

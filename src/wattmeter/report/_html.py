@@ -88,7 +88,8 @@ def _cards(data: Data, eq: Any) -> str:
         ("CO2e, embodied", _co2(t["co2e_embodied_g"]), "hardware manufacturing share"),
         ("Water", num.volume(t["water_ml"]), "consumed, on site and for power"),
         ("Abiotic depletion", num.adpe(t["adpe_kgsbeq"]), "ADPe, minerals and metals"),
-        ("Equivalent", express(eq, t["energy_wh"], t["co2e_g"]), h(eq.source)[:90] + "\u2026"),
+        ("Equivalent", express(eq, t["energy_wh"], t["co2e_g"]),
+         h(eq.source[:80]) + "\u2026 (sources below)"),
     ]
     return '<div class="cards">' + "".join(
         f'<div class="card"><span>{h(a)}</span><b>{h(b)}</b><span>{c}</span></div>'

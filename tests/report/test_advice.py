@@ -61,3 +61,23 @@ def test_load_sums_per_team_model_provider_and_time(tmp_path: Path) -> None:
         load(str(tmp_path / "l.db"), None, None, UTC, team="x")
     with pytest.raises(ValueError, match="no calls in that period"):
         load(str(tmp_path / "l.db"), 0, 60, UTC)
+
+
+def test_a_ledger_older_than_the_life_cycle_columns_reads_as_zeros(tmp_path: Path) -> None:
+    """Read-only: the report does not add the columns the way a writer does."""
+    import sqlite3
+    import time
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE usage (bucket INTEGER, team TEXT, provider TEXT, model TEXT, "
+                 "operation TEXT, labels TEXT, energy_wh REAL, co2e_g REAL, "
+                 "accelerator_wh REAL, calls INTEGER, input_tokens INTEGER, "
+                 "output_tokens INTEGER)")
+    conn.execute("INSERT INTO usage VALUES (?, 'legacy', 'openai', 'gpt-4o', 'chat', '{}', "
+                 "2.0, 0.8, 1.0, 3, 300, 100)", (int(time.time() // 60 * 60),))
+    conn.commit()
+    conn.close()
+    data = load(str(path), None, None, UTC)
+    assert data.total["co2e_g"] == 0.8 and data.total["co2e_g_low"] == 0.0
+    assert data.total["water_ml"] == 0.0 and not data.method_versions and not data.has_market

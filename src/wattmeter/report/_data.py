@@ -196,7 +196,7 @@ def _query(conn: sqlite3.Connection, data: Data, cols: set[str], cond: str,
     picked = ("calls", "energy_wh", "co2e_g", "co2e_g_low", "co2e_g_high")
     for bucket, team, *values in conn.execute(
             f"SELECT bucket / {unit} * {unit}, team, "
-            + ", ".join(f"SUM({f})" for f in picked)
+            + ", ".join(f"SUM({f})" if f in cols else "0" for f in picked)
             + f" FROM usage WHERE {cond} GROUP BY 1, 2", args):
         start = starts.get(bucket)
         if start is None:

@@ -17,8 +17,8 @@ __all__ = ["for_csv", "for_html", "for_terminal"]
 # C0 controls (tab kept out: it would misalign a table, so it goes too), DEL, C1 controls
 # (U+0080-U+009F, incl. the 8-bit CSI/OSC/ST), and the Unicode bidi controls that reorder
 # what is displayed (Trojan Source, CVE-2021-42574): LRM/RLM/ALM, embeddings, overrides,
-# isolates; and the Unicode line and paragraph separators. An ESC sequence is removed whole (ESC [ ... final, ESC ] ... BEL/ST), so
-# no stray "]52;c;..." payload is left behind either.
+# isolates; and the Unicode line and paragraph separators. An ESC sequence is removed
+# whole (ESC [ ... final, ESC ] ... BEL/ST), so no stray "]52;c;..." payload is left behind.
 _ESC_SEQ = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... (BEL or ST terminated, or cut)
     r"|\x1b[P^_X][^\x1b]*(?:\x1b\\)?"  # DCS / PM / APC / SOS strings

@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["for_csv", "for_html", "for_terminal"]
 
-# C0 controls (tab kept out: it would misalign a table, so it goes too), DEL, C1 controls
+# C0 controls (tab too: it would misalign a table), DEL, C1 controls
 # (U+0080-U+009F, incl. the 8-bit CSI/OSC/ST), and the Unicode bidi controls that reorder
 # what is displayed (Trojan Source, CVE-2021-42574): LRM/RLM/ALM, embeddings, overrides,
 # isolates; and the Unicode line and paragraph separators. An ESC sequence is removed

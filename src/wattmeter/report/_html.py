@@ -56,13 +56,16 @@ def _co2(g: float) -> str:
     return num.mass(g, suffix=" CO2e")
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int = 1) -> str:
-    """A table; cells are already escaped; columns from `numeric_from` are right-aligned."""
-    th = "".join(f'<th{" class=n" if i >= numeric_from else ""}>{c}</th>'
-                 for i, c in enumerate(head))
-    body = "".join("<tr>" + "".join(
-        f'<td{" class=n" if i >= numeric_from else ""}>{c}</td>' for i, c in enumerate(r))
-        + "</tr>" for r in rows)
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric_from: int = 1,
+           numeric_to: int = 99) -> str:
+    """A table; cells are already escaped; columns numeric_from..numeric_to-1 are numbers
+    (right-aligned, not wrapped)."""
+    def cls(i: int) -> str:
+        return " class=n" if numeric_from <= i < numeric_to else ""
+
+    th = "".join(f"<th{cls(i)}>{c}</th>" for i, c in enumerate(head))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r))
+                   + "</tr>" for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -200,7 +203,7 @@ def _budgets(statuses: Sequence[Any]) -> str:
              f"{num.plain(s.ratio * 100, 3)}%", amount(s.metric, s.forecast), h(s.period)]
             for s in statuses]
     return "<figure>" + chart + "</figure>" + _table(
-        ["Budget", "Team", "Used", "Limit", "Used %", "Forecast", "Period"], rows, 2)
+        ["Budget", "Team", "Used", "Limit", "Used %", "Forecast", "Period"], rows, 2, 6)
 
 
 def _changes(changes: dict[str, list[Change]], eq: Any) -> str:
@@ -238,7 +241,7 @@ def _method(data: Data) -> str:
         "ledger does not keep which calls were measured.</p>"
         f"<p><b>Boundary</b>: {h(BOUNDARY)}</p><p><b>Ranges</b>: {h(RANGES)}</p>"
         "<p><b>Grid emission factors</b> (location-based) of the zones in this report:</p>"
-        + _table(["Zone", "gCO2e/kWh", "Basis", "Source", "Year"], src, 1)
+        + _table(["Zone", "gCO2e/kWh", "Basis", "Source", "Year"], src, 1, 2)
         + f"<p><b>Equivalents</b> (one unit for the whole report):</p><ul>{eqs}</ul>"
         f"<p><b>What could change</b>: short outputs are minutes whose mean output is "
         f"under {SHORT_OUTPUT_TOKENS} tokens; caching assumes {CACHED_SHARE:.0%} of a long "

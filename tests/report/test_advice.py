@@ -3,13 +3,19 @@ with wattmeter.estimate(), and carry a range around a positive saving."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from ledgers_for_report import write
 
 from wattmeter.report import changes, load
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))  # the report tests' ledgers
+try:
+    from report_ledgers import write
+finally:
+    sys.path.pop(0)
 
 UTC = ZoneInfo("UTC")
 

@@ -48,3 +48,15 @@ def test_disclosure_has_no_scientific_notation(tmp_path: Path,
     assert main(["report", "--ledger", str(ledger), "--disclosure"]) == 0
     out = capsys.readouterr().out
     assert not re.search(r"\d[eE][+-]?\d", out), out
+
+
+def test_demo_table_keeps_one_equivalent_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    import wattmeter
+    from wattmeter.cli import _demo
+
+    big = wattmeter.estimate("gpt-4o", "openai", input_tokens=4000, output_tokens=2000)
+    tiny = wattmeter.estimate("text-embedding-3-small", "openai", input_tokens=20)
+    _demo._table({"big": [big] * 400, "tiny": [tiny]}, ["big", "tiny"])
+    lines = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len({re.sub(r"^.*\d ", "", line) for line in lines}) == 1
+    assert not any(re.search(r"\b0\.0+\b", line) for line in lines), lines

@@ -230,17 +230,20 @@ def _configure(args: argparse.Namespace, budgets: list[Any]) -> int:
 
 
 def _table(per_team: dict[str, list[Any]], teams: list[str]) -> None:
-    from .._equivalents import describe
+    from .._equivalents import express, pick
+    from .._numbers import plain
 
     rows = [("TEAM", "CALLS", "ENERGY (Wh)", "RANGE (Wh, p5-p95 summed)", "CO2e (g)", "EQUIVALENT")]
-    for team in teams:
+    fps_all = [f for team in teams for f in per_team.get(team, [])]
+    eq = pick(sum(f.energy_wh for f in fps_all), sum(f.co2e_g for f in fps_all))
+    for team in teams:  # one equivalent unit for the table, numbers without "0.00"
         fps = per_team.get(team, [])
         wh = sum(f.energy_wh for f in fps)
         lo = sum(f.energy_wh_low for f in fps)
         hi = sum(f.energy_wh_high for f in fps)
         g = sum(f.co2e_g for f in fps)
-        rows.append((team, str(len(fps)), f"{wh:,.2f}", f"{lo:,.2f} - {hi:,.2f}", f"{g:,.1f}",
-                     describe(wh, g)))
+        rows.append((team, str(len(fps)), plain(wh), f"{plain(lo)} - {plain(hi)}", plain(g),
+                     express(eq, wh, g)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
     for r in rows:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["EQUIVALENTS", "Equivalent", "describe"]
+__all__ = ["EQUIVALENTS", "Equivalent", "describe", "express", "pick"]
 
 
 class Equivalent(NamedTuple):
@@ -48,3 +48,27 @@ def describe(energy_wh: float, co2e_g: float) -> str:
     if metres >= 1:
         return f"{metres:.0f} m by car"
     return f"{charges * 100:.2g}% of a phone charge"
+
+
+def pick(energy_wh: float, co2e_g: float) -> Equivalent:
+    """The one equivalent a whole report uses, chosen from its total: phone charges from
+    half a charge up, minutes of a microwave oven from 0.1 minute, else distance by car.
+    Every row of the report is then expressed in it, so rows compare at a glance."""
+    phone, microwave, car = EQUIVALENTS
+    assert phone.wh and microwave.wh
+    if energy_wh / phone.wh >= 0.5:
+        return phone
+    if energy_wh / microwave.wh >= 0.1 or co2e_g <= 0:
+        return microwave
+    return car
+
+
+def express(eq: Equivalent, energy_wh: float, co2e_g: float) -> str:
+    """An amount in the unit of `eq`, e.g. ``"3.2 smartphone charges"`` or ``"0.012 km by car"``
+    (three significant figures, no scientific notation)."""
+    from ._numbers import plain
+
+    if eq.wh:
+        return f"{plain(energy_wh / eq.wh)} {eq.unit}"
+    assert eq.gco2e
+    return f"{plain(co2e_g / eq.gco2e)} {eq.unit}"

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any
 
+from .._safe_text import for_terminal
+
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
 
 NAME = "budgets"
@@ -38,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from ..budget._fleet import FleetError, budget_supported
     from ..budget._status import status_of
     from ..budget._units import ENERGY, format_amount
+    from ._report import _ledger_path
 
     cfg = _config.current()
     budgets = cfg.budgets
-    path = args.ledger or cfg.ledger_path
+    path = _ledger_path(args, cfg.ledger_path) or cfg.ledger_path
     if not budgets and os.path.exists(path):
         # None configured here: show the budgets in force when the ledger was written
         # (e.g. by `wattmeter demo`).
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
               "SOURCE")]
     for s in rows:
         d = s.to_dict(tz)
-        table.append((s.name, s.team, format_amount(s.metric, s.used),
+        table.append((for_terminal(s.name), for_terminal(s.team), format_amount(s.metric, s.used),
                       format_amount(s.metric, s.limit), f"{s.ratio * 100:.1f}%",
                       format_amount(s.metric, s.forecast), s.period,
                       d["period_end_iso"] or "(rolling)",

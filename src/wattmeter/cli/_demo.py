@@ -14,13 +14,16 @@ import time
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["HELP", "NAME", "add_arguments", "run"]
+__all__ = ["DEMO_LEDGER", "HELP", "NAME", "add_arguments", "run"]
 
 NAME = "demo"
 HELP = "run a metered workload against a local provider simulator (no API key needed)"
 
 #: The simulator's OpenAI-style routes answer on 127.0.0.1: record them as "openai".
 _BASE_OPTIONS: dict[str, Any] = {"provider_hosts": {"127.0.0.1": "openai"}}
+
+#: Where the demo writes its ledger unless told (`wattmeter report` and `budgets` look here).
+DEMO_LEDGER = "wattmeter-demo.sqlite3"
 
 #: The research team's daily budget is set so the demo's run uses this share of it.
 _RESEARCH_TARGET = 0.88
@@ -34,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve /metrics on this port (0: any free port; default 9464)")
     parser.add_argument("--teams", default=",".join(_teams()),
                         help="comma-separated team names (default: %(default)s)")
-    parser.add_argument("--ledger", default="wattmeter-demo.sqlite3", metavar="PATH",
+    parser.add_argument("--ledger", default=DEMO_LEDGER, metavar="PATH",
                         help="SQLite ledger to write (replaced each run; default %(default)s)")
     parser.add_argument("--live", action="store_true",
                         help="use the real OpenAI/Anthropic APIs when their keys are set")
@@ -250,17 +253,20 @@ def _port_free(port: int) -> bool:
 
 
 def _table(per_team: dict[str, list[Any]], teams: list[str]) -> None:
-    from .._equivalents import describe
+    from .._equivalents import express, pick
+    from .._numbers import plain
 
     rows = [("TEAM", "CALLS", "ENERGY (Wh)", "RANGE (Wh, p5-p95 summed)", "CO2e (g)", "EQUIVALENT")]
-    for team in teams:
+    fps_all = [f for team in teams for f in per_team.get(team, [])]
+    eq = pick(sum(f.energy_wh for f in fps_all), sum(f.co2e_g for f in fps_all))
+    for team in teams:  # one equivalent unit for the table, numbers without "0.00"
         fps = per_team.get(team, [])
         wh = sum(f.energy_wh for f in fps)
         lo = sum(f.energy_wh_low for f in fps)
         hi = sum(f.energy_wh_high for f in fps)
         g = sum(f.co2e_g for f in fps)
-        rows.append((team, str(len(fps)), f"{wh:,.2f}", f"{lo:,.2f} - {hi:,.2f}", f"{g:,.1f}",
-                     describe(wh, g)))
+        rows.append((team, str(len(fps)), plain(wh), f"{plain(lo)} - {plain(hi)}", plain(g),
+                     express(eq, wh, g)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
     for r in rows:

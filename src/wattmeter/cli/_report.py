@@ -4,7 +4,9 @@ The ledger is written whenever budgets are configured (or ``ledger_always`` is s
 and by ``wattmeter demo``; the report groups its per-minute rows as asked and prints a
 table, CSV or JSON. ``--disclosure`` prints what a GHG Protocol scope 3 / CSRD line needs
 per team and period: energy, usage and embodied CO2e with their ranges, the location-based
-emission factor with its source and year, water, and the method version.
+emission factor with its source and year, water, and the method version. ``--html OUT``
+writes the self-contained HTML report and ``--export csrd`` the CSRD/GHG records
+(`wattmeter.report`). Names from the ledger are printed through `_safe_text`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import json
 import os
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["HELP", "NAME", "add_arguments", "run"]
+from .._numbers import plain
+from .._safe_text import for_csv, for_terminal
+
+__all__ = ["HELP", "NAME", "add_arguments", "period_bounds", "run"]
 
 NAME = "report"
 HELP = "report energy and CO2e from the ledger per team / model / period (table, CSV, JSON)"
@@ -30,7 +35,10 @@ _LIFE_COLUMNS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_
                  "co2e_embodied_g_high", "co2e_total_g", "co2e_total_g_low",
                  "co2e_total_g_high", "water_ml", "water_ml_low", "water_ml_high",
                  "adpe_kgsbeq", "ef_gco2e_per_kwh", "ef_basis", "grid_zones", "ef_sources",
-                 "method_versions")
+                 "method_versions", "co2e_market_g", "co2e_market_g_low",
+                 "co2e_market_g_high")
+#: Market-based CO2e: present in ledgers written once wattmeter records it; "" before.
+_MARKET = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--team", help="only this team")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
                         help="output format (default: table)")
+    parser.add_argument("--period", metavar="PERIOD",
+                        help="a calendar period: 2026, 2026-Q4, 2026-11 or 2026-11-05 "
+                             "(instead of --since/--until)")
+    parser.add_argument("--html", metavar="OUT",
+                        help="write the self-contained HTML report (charts, ranges, "
+                             "budgets, what each team could change, method) to OUT")
+    parser.add_argument("--export", choices=("csrd",),
+                        help="print the CSRD (ESRS E1) / GHG Scope 3 Category 1 records per "
+                             "team for the period (--format csv or json; docs/reports.md)")
     parser.add_argument("--disclosure", action="store_true",
                         help="scope 3 / CSRD view: per team and month (unless --by is given) "
                              "energy, CO2e usage and embodied with p5-p95, location-based "
@@ -62,13 +79,57 @@ def _when(text: str | None, field: str) -> float | None:
                          "or 2026-11-01T12:00") from None
 
 
+def period_bounds(text: str, tz: Any) -> tuple[float, float]:
+    """[start, end) of a calendar period "2026", "2026-Q4", "2026-11" or "2026-11-05"."""
+    import re
+
+    m = re.fullmatch(r"(\d{4})(?:-(?:Q([1-4])|(\d{2}))(?:-(\d{2}))?)?", text.strip())
+    try:
+        if m is None or (m.group(2) and m.group(4)):
+            raise ValueError
+        year, quarter, month, day = (int(g) if g else None for g in m.groups())
+        assert year is not None
+        if day is not None:
+            start = datetime(year, month or 1, day, tzinfo=tz)
+            end = start + timedelta(days=1)
+        elif month is not None or quarter is not None:
+            first = month if month is not None else 3 * (quarter or 1) - 2
+            months = 1 if month is not None else 3
+            start = datetime(year, first, 1, tzinfo=tz)
+            y, mo = divmod(first - 1 + months, 12)
+            end = datetime(year + y, mo + 1, 1, tzinfo=tz)
+        else:
+            start, end = datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
+    except ValueError:
+        raise ValueError(f"--period: got {text!r}; expected a year (2026), a quarter "
+                         "(2026-Q4), a month (2026-11) or a day (2026-11-05)") from None
+    return start.timestamp(), end.timestamp()
+
+
+def _ledger_path(args: argparse.Namespace, configured: str) -> str | None:
+    """The ledger to read: --ledger, else the configured one, else the demo's (with a note)."""
+    if args.ledger:
+        return str(args.ledger)
+    if os.path.exists(configured):
+        return configured
+    from ._demo import DEMO_LEDGER
+
+    if os.path.exists(DEMO_LEDGER):
+        print(f"note: no ledger at {configured}; reading the demo's {DEMO_LEDGER}",
+              file=sys.stderr)
+        return DEMO_LEDGER
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from .. import _config
     from ..budget import Ledger
     from ..budget._ledger import GROUP_KEYS
 
     cfg = _config.current()
-    path = args.ledger or cfg.ledger_path
+    tz = ZoneInfo(cfg.timezone)
     by = args.by
     if getattr(args, "disclosure", False) and by == "team,model":  # --by left at its default
         by = "team,month"
@@ -78,29 +139,82 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--by: got {key!r}; expected any of {', '.join(GROUP_KEYS)} "
                              "or label:<name>")
     since, until = _when(args.since, "--since"), _when(args.until, "--until")
+    if getattr(args, "period", None):
+        if args.since or args.until or args.last:
+            raise ValueError("--period: give either --period or --since/--until/--last")
+        since, until = period_bounds(args.period, tz)
     if args.last:
         since = time.time() - _PERIODS[args.last]
-    if not os.path.exists(path):
-        print(f"wattmeter report: no ledger at {path}. Configure budgets or set "
-              "ledger_always = true, or run `wattmeter demo`.", file=sys.stderr)
-        return 1
-    from zoneinfo import ZoneInfo
+    html_out = getattr(args, "html", None)
+    if html_out:
+        _check_output(html_out)
+    path = _ledger_path(args, cfg.ledger_path)
+    if path is None or not os.path.exists(path):
+        from ._demo import DEMO_LEDGER
 
-    rows = Ledger(path).totals(since, until, group_by=group_by, tz=ZoneInfo(cfg.timezone),
+        print(f"wattmeter report: no ledger at {path or cfg.ledger_path}. Configure budgets "
+              "or set ledger_always = true, or run `wattmeter demo` and then `wattmeter "
+              f"report --ledger {DEMO_LEDGER}`.", file=sys.stderr)
+        return 1
+    if html_out or getattr(args, "export", None):
+        return _document(args, path, since, until, tz, html_out)
+    rows = Ledger(path).totals(since, until, group_by=group_by, tz=tz,
                                where={"team": args.team} if args.team else None)
     rows = [_disclose(r) for r in rows]
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     elif args.format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=[*group_by, *_COLUMNS, *_LIFE_COLUMNS],
-                                extrasaction="ignore", lineterminator="\n")
+                                extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows({k: "; ".join(v) if isinstance(v, list) else v for k, v in r.items()}
-                         for r in rows)
+        writer.writerows({k: for_csv("; ".join(v) if isinstance(v, list) else v)
+                          for k, v in r.items()} for r in rows)
     elif getattr(args, "disclosure", False):
         _disclosure_table(rows, group_by)
     else:
         _table(rows, group_by)
+    return 0
+
+
+def _check_output(path: str) -> None:
+    """Fail before any work when the HTML report can't be written at `path`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"--html: {path!r} is a folder; give a file name such as report.html")
+    if not os.path.isdir(folder):
+        raise ValueError(f"--html: the folder {folder!r} does not exist; create it or give "
+                         "another path")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                          and not os.access(path, os.W_OK)):
+        raise ValueError(f"--html: can't write {path!r} (permission denied); give a "
+                         "writable path")
+
+
+def _document(args: argparse.Namespace, path: str, since: float | None,
+              until: float | None, tz: Any, html_out: str | None) -> int:
+    """`--html OUT` and `--export csrd`: both read the ledger once through `report.load`."""
+    from .. import report
+
+    data = report.load(path, since, until, tz, team=args.team)
+    if getattr(args, "export", None):
+        from ..report._export import export_csv, export_json
+
+        sys.stdout.write(export_json(data, tz) + "\n" if args.format == "json"
+                         else export_csv(data, tz))
+    if html_out:
+        try:
+            text = report.html(data, tz, path, team=args.team)
+        except ModuleNotFoundError as exc:
+            raise ValueError(f"--html: needs {exc.name}; install it with "
+                             "pip install 'wattmeter[report]'") from None
+        try:
+            with open(html_out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise ValueError(f"--html: can't write {html_out!r} ({exc.strerror}); give a "
+                             "writable path") from None
+        print(f"wrote {html_out} ({len(text) // 1024:,} KiB): open it in a browser",
+              file=sys.stderr)
     return 0
 
 
@@ -133,22 +247,28 @@ def _disclose(r: dict[str, Any]) -> dict[str, Any]:
     r["ef_gco2e_per_kwh"] = r["co2e_g"] / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_basis"] = "location-based"
     r["ef_sources"] = [_source(z) for z in r.get("grid_zones", [])]
+    if not any(r.get(k) for k in _MARKET):  # an older ledger: not recorded (None in JSON)
+        r.update(dict.fromkeys(_MARKET))
     return r
 
 
 def _disclosure_table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
     head = [k.upper() for k in group_by] + [
         "CALLS", "ENERGY (kWh)", "CO2e USAGE (kg)", "p5-p95", "CO2e EMBODIED (kg)", "p5-p95",
-        "CO2e TOTAL (kg)", "EF (gCO2e/kWh)", "WATER (L)", "ADPe (g Sb eq)", "ZONES"]
+        "CO2e TOTAL (kg)", "CO2e MARKET (kg)", "EF (gCO2e/kWh)", "WATER (L)",
+        "ADPe (g Sb eq)", "ZONES"]
     def kg(g: float) -> str:
-        return f"{g / 1000:.4g}"
+        return plain(g / 1000, 4)
 
-    body = [[str(r[k]) for k in group_by] + [
-        str(r["calls"]), f"{r['energy_wh'] / 1000:.4g}", kg(r["co2e_g"]),
+    body = [[for_terminal(r[k]) for k in group_by] + [
+        str(r["calls"]), plain(r["energy_wh"] / 1000, 4), kg(r["co2e_g"]),
         f"{kg(r['co2e_g_low'])}-{kg(r['co2e_g_high'])}", kg(r["co2e_embodied_g"]),
         f"{kg(r['co2e_embodied_g_low'])}-{kg(r['co2e_embodied_g_high'])}",
-        kg(r["co2e_total_g"]), f"{r['ef_gco2e_per_kwh']:.0f}", f"{r['water_ml'] / 1000:.4g}",
-        f"{r['adpe_kgsbeq'] * 1000:.3g}", ", ".join(r["grid_zones"]) or "-"] for r in rows]
+        kg(r["co2e_total_g"]),
+        "not recorded" if r["co2e_market_g"] is None else kg(r["co2e_market_g"]),
+        f"{r['ef_gco2e_per_kwh']:.0f}", plain(r["water_ml"] / 1000, 4),
+        plain(r["adpe_kgsbeq"] * 1000, 3), for_terminal(", ".join(r["grid_zones"])) or "-"]
+        for r in rows]
     _print(head, body, len(group_by), len(head) - 1)
     zones = sorted({z for r in rows for z in r["grid_zones"]})
     versions = sorted({v for r in rows for v in r["method_versions"]})
@@ -157,23 +277,27 @@ def _disclosure_table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
           "gate); total = both. Ranges: sums of\nthe calls' 5th/95th percentiles. Water: "
           "on-site plus electricity generation, consumption.")
     for z in zones:
-        print(f"emission factor  {_source(z)}")
-    print(f"method           {', '.join(versions) or 'not recorded (rows older than the '}"
-          + ("" if versions else "life-cycle columns)") + "; docs/methodology.md")
+        print(f"emission factor  {for_terminal(_source(z))}")
+    method = for_terminal(", ".join(versions)) or ("not recorded (rows older than the "
+                                                   "life-cycle columns)")
+    print(f"method           {method}; docs/methodology.md")
 
 
 def _table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
-    from .._equivalents import describe
+    """Team/model/... rows with energy and CO2e to three significant figures and one
+    equivalent unit for the whole table (chosen from its total)."""
+    from .._equivalents import express, pick
 
-    head = [k.upper() for k in group_by] + ["CALLS", "ENERGY (Wh)", "CO2e (g)", "EQUIVALENT"]
-    body = [[str(r[k]) for k in group_by] + [
-        str(r["calls"]), f"{r['energy_wh']:,.3f}", f"{r['co2e_g']:,.2f}",
-        describe(r["energy_wh"], r["co2e_g"])] for r in rows]
     total_wh = sum(r["energy_wh"] for r in rows)
     total_g = sum(r["co2e_g"] for r in rows)
+    eq = pick(total_wh, total_g)
+    head = [k.upper() for k in group_by] + ["CALLS", "ENERGY (Wh)", "CO2e (g)", "EQUIVALENT"]
+    body = [[for_terminal(r[k]) for k in group_by] + [
+        str(r["calls"]), plain(r["energy_wh"]), plain(r["co2e_g"]),
+        express(eq, r["energy_wh"], r["co2e_g"])] for r in rows]
     body.append(["TOTAL"] + [""] * (len(group_by) - 1) + [
-        str(sum(r["calls"] for r in rows)), f"{total_wh:,.3f}", f"{total_g:,.2f}",
-        describe(total_wh, total_g)])
+        str(sum(r["calls"] for r in rows)), plain(total_wh), plain(total_g),
+        express(eq, total_wh, total_g)])
     _print(head, body, len(group_by), len(group_by) + 3)
 
 

@@ -148,3 +148,15 @@ def test_export_bad_input_exits_2_too(tmp_path: Path, capsys: pytest.CaptureFixt
     ledger = write(tmp_path / "l.db")
     assert main(["report", "--ledger", str(ledger), "--export", "csrd", "--team", "x"]) == 2
     assert "no team 'x'" in capsys.readouterr().err
+
+
+def test_models_past_the_top_ten_are_pooled_under_a_readable_name(tmp_path: Path) -> None:
+    """The pooled rest was labelled from the characters of "other" ("t (o)")."""
+    models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3",
+              "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-3.5-turbo", "o1")
+    ledger = write(tmp_path / "l.db", [("search", "openai", m, 100, 50, 1, 5) for m in models])
+    out = tmp_path / "r.html"
+    assert main(["report", "--ledger", str(ledger), "--html", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "3 others" in text
+    assert "t (o)" not in text

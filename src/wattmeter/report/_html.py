@@ -131,7 +131,8 @@ def _over_time(data: Data, tz: tzinfo) -> str:
 
 def _breakdown(title: str, items: dict[Any, Sums], eq: Any, label: Any) -> str:
     ranked = _top(items)
-    names = [label(k) for k, _ in ranked]
+    # the pooled rest has no (provider, model) key of its own
+    names = [label(k) if k in items else f"{len(items) - _TOP + 1} others" for k, _ in ranked]
     total = sum(s["co2e_g"] for _, s in ranked) or 1.0
     chart = _charts.bars(
         names, [s["co2e_g"] for _, s in ranked], [s["co2e_g_low"] for _, s in ranked],

@@ -403,6 +403,8 @@ def _operation_of(model: Any, provider: str | None) -> str:
         return _default_ops[key]
     except (KeyError, TypeError):
         pass
+    if not _state["hooked"]:
+        _hook()  # it empties the caches: first, so this answer stays cached
     from ._resolve import default_operation
 
     op = default_operation(model, provider)

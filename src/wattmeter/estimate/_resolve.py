@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from .._text import MAX_NAME_CHARS, shorten
 from .._usage import OPERATIONS
-from ._name_facts import NameFacts
+from ._name_facts import NameFacts, read
 from ._physics import constants
 from ._records import Deployment, ModelSpec
 
@@ -106,8 +106,6 @@ def default_operation(model: Any, provider: str | None) -> str:
         if info is not None:
             modality = info.modality
         elif len(model) <= MAX_NAME_CHARS:  # unregistered: the modality its name states
-            from ._name_facts import read
-
             modality = read(model).modality
     return modality if modality in OPERATIONS and modality != "text" else "chat"
 
@@ -215,10 +213,26 @@ def _guess(name: str, operation: str, facts: NameFacts) -> Subject:
                    tuple(warnings), shape)
 
 
-#: How far a size read from the name may differ from the registry entry's before the name
-#: wins (names round: "7B" is 6.7-7.6B).
-_SIZE_TOLERANCE = 1.2
+#: How far a size read from a name may differ before it names another model: from the size
+#: the entry's own id states (names round alike: gemma-7b and gemma-1.1-7b-it), else from the
+#: entry's size (names round: "7B" is 6.7-8.5B).
+_SAME_STATED = 1.05
+_SAME_SIZE = 1.5
 _GENERIC_FAMILIES = ("dit-", "closed-")
+#: The facts each registered id states (ids are fixed; the registry has ~500).
+_id_facts: dict[str, NameFacts] = {}
+
+
+def _differs(named: float | None, own: NameFacts, entry: float) -> bool:
+    """Whether a size read from a name names another model than the entry: it matches no
+    size the entry's id states (``llama4-scout-17b`` is Scout's 17B active), or, when the id
+    states none, it is far from the entry's size."""
+    if named is None:
+        return False
+    stated = [x for x in (own.total_b, own.active_b) if x is not None]
+    if stated:
+        return not any(1 / _SAME_STATED <= named / x <= _SAME_STATED for x in stated)
+    return not 1 / _SAME_SIZE <= named / entry <= _SAME_SIZE
 
 
 def _with_facts(name: str, info: Any, facts: NameFacts, modality: str) -> Subject:
@@ -233,17 +247,17 @@ def _with_facts(name: str, info: Any, facts: NameFacts, modality: str) -> Subjec
     active, a_lo, a_hi = (info.active_params_b, info.active_params_b_low,
                           info.active_params_b_high)
     shape, arch, disclosed = info.shape, info.architecture, info.disclosed
-    ft = facts.total_b
-    fa = facts.active_b
-    if ft is not None and not 1 / _SIZE_TOLERANCE <= ft / total <= _SIZE_TOLERANCE:
-        fa = fa if fa is not None else (ft if active >= total else active * ft / total)
-        total = t_lo = t_hi = ft
-        active = a_lo = a_hi = min(fa, ft)
-    elif fa is not None and ft is None and not 1 / _SIZE_TOLERANCE <= fa / active \
-            <= _SIZE_TOLERANCE:
-        active = a_lo = a_hi = min(fa, total)
-    else:
-        fa = None
+    ft, fa = facts.total_b, facts.active_b
+    if ft is not None or fa is not None:
+        own = _id_facts.get(info.id)
+        if own is None:
+            own = _id_facts[info.id] = read(info.id)
+        if _differs(ft, own, total) and ft is not None:
+            fa = fa if fa is not None else (ft if active >= total else active * ft / total)
+            total = t_lo = t_hi = ft
+            active = a_lo = a_hi = min(fa, ft)
+        elif _differs(fa, own, active) and fa is not None:
+            active = a_lo = a_hi = min(fa, total)
     if total != info.total_params_b or active != info.active_params_b:
         shape, disclosed = {}, False
         arch = ("moe" if active < total else "dense") if arch in ("dense", "moe") else arch
@@ -273,7 +287,6 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     if not isinstance(model, str) or not model.strip():
         raise ValueError(f"model: got {model!r}; expected a model name such as 'gpt-4o' or "
                          "wattmeter.ModelSpec(total_params_b=...)")
-    from ._name_facts import read
     from ._registry import lookup
 
     info = lookup(model, provider)

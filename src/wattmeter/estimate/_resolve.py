@@ -253,7 +253,7 @@ def _with_facts(name: str, info: Any, facts: NameFacts, modality: str) -> Subjec
         if own is None:
             own = _id_facts[info.id] = read(info.id)
         if _differs(ft, own, total) and ft is not None:
-            fa = fa if fa is not None else (ft if active >= total else active * ft / total)
+            fa = fa if fa is not None else ft  # a size alone: a dense sibling
             total = t_lo = t_hi = ft
             active = a_lo = a_hi = min(fa, ft)
         elif _differs(fa, own, active) and fa is not None:

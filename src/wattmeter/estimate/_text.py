@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from ._hardware import GPU, Precision
 
 __all__ = [
+    "ABSENT_MEANS",
+    "REQUIRED_BY_ARCHITECTURE",
     "StepTerms",
     "TextCoeffs",
     "attn_flops_per_ctx",
@@ -33,6 +35,17 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = {}
+#: Registry ``shape`` keys whose absence states a fact rather than leaving one unknown; the
+#: registry audit (tests/estimate/test_shapes.py) requires every other key this physics reads.
+ABSENT_MEANS: Mapping[str, str] = {
+    "attention_layers": "every layer attends", "kv_lora_rank": "no latent attention (MLA)",
+    "rope_head_dim": "no latent attention (MLA)", "sliding_window": "no sliding window",
+    "sliding_layers": "no sliding window", "experts": "dense", "experts_active": "dense",
+    "mamba_layers": "no Mamba layers", "mamba_state": "no Mamba layers"}
+#: Keys an architecture requires although their absence alone would mean "no such feature".
+REQUIRED_BY_ARCHITECTURE: Mapping[str, tuple[str, ...]] = {
+    "moe": ("experts", "experts_active"),
+    "hybrid": ("attention_layers", "mamba_layers", "mamba_state")}
 
 
 class TextCoeffs(NamedTuple):

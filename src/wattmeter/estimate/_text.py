@@ -190,12 +190,16 @@ def weight_factors(prec: Precision, gpu: GPU, k: Mapping[str, float]) -> tuple[f
     on an H100. 8- and 4-bit weights are dequantised by the kernels (block scales) and do
     not stream at full bandwidth; small expert matrices in grouped kernels neither; each
     GPU generation's kernels differ (hardware.json decode_factors). Fitted."""
-    f = 1.0
+    f = fx = 1.0
     if prec.bytes <= 0.5:
-        f = float(k["weight_factor_4bit"])
+        f = fx = float(k["weight_factor_4bit"])
     elif prec.bytes <= 1.0:
+        # 8-bit experts run in grouped GEMMs that dequantise 128x128 weight blocks in the
+        # inner loop (the block-scaled FP8 of Qwen3 and DeepSeek-V3 checkpoints), unlike the
+        # row-scaled dense layers: their own factor (docs/methodology.md, "FP8 and FP4")
         f = float(k["weight_factor_8bit"])
-    return f * gpu.decode[0], f * float(k["expert_factor"]) * gpu.decode[1]
+        fx = float(k.get("weight_factor_8bit_expert", f))
+    return f * gpu.decode[0], fx * float(k["expert_factor"]) * gpu.decode[1]
 
 
 def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,

@@ -69,6 +69,11 @@ def main() -> int:
     facts = per_call_us(lambda: resolve("Qwen/Qwen3-32B-FP8", None, "chat"))
     print(f"resolve() (what a coefficient-cache miss pays; registry lookup cached): gpt-4o "
           f"{plain:.2f} us, Qwen/Qwen3-32B-FP8 {facts:.2f} us")
+    import timeit
+
+    base = timeit.timeit("x * y + z", setup="x = 1.5; y = 2.5; z = 3.0", number=1_000_000)
+    print(f"machine load check: 'x * y + z' takes {base * 1000:.0f} ns (about 20 ns on an idle "
+          "core; figures above scale with it)")
     return 0
 
 

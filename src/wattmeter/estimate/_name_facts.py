@@ -71,7 +71,9 @@ class _Patterns:
 
 
 _pat: _Patterns | None = None
-_families: tuple[tuple[str, str, str], ...] | None = None
+#: word alternations, compiled on first use: (diffusion families, text families, modality)
+_words: tuple[re.Pattern[str], dict[str, tuple[str, str]], re.Pattern[str],
+              re.Pattern[str], dict[str, int]] | None = None
 
 
 def _patterns() -> _Patterns:
@@ -81,23 +83,32 @@ def _patterns() -> _Patterns:
     return _pat
 
 
-def _family_words() -> tuple[tuple[str, str, str], ...]:
-    """(word, family, modality) of every diffusion family and alias, longest word first."""
-    global _families
-    if _families is None:
+def _alternation(words: Any) -> re.Pattern[str]:
+    """A whole-word match of any of `words` (digits may follow: sd3, wan2), longest first."""
+    alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alt})(?![a-z])")
+
+
+def _word_patterns() -> tuple[re.Pattern[str], dict[str, tuple[str, str]], re.Pattern[str],
+                              re.Pattern[str], dict[str, int]]:
+    """Diffusion family words (every family of families.json and its aliases) -> (family,
+    modality); text family words; modality words -> their rank in `_MODALITY_WORDS`."""
+    global _words
+    if _words is None:
         from ._diffusion import _load
 
         fams = _load()
-        words: dict[str, tuple[str, str]] = {}
+        fam_of: dict[str, tuple[str, str]] = {}
         for key, fam in fams.items():
             if key not in _GENERIC and not key.startswith("closed-"):
-                words[key] = (key, fam.kind)
+                fam_of[key] = (key, fam.kind)
         for alias, key in _aliases().items():
             if alias not in _GENERIC and key in fams and key not in _GENERIC:
-                words[alias] = (key, fams[key].kind)
-        _families = tuple(sorted(((w, f, k) for w, (f, k) in words.items()),
-                                 key=lambda t: -len(t[0])))
-    return _families
+                fam_of[alias] = (key, fams[key].kind)
+        rank = {w: i for i, (_, words) in enumerate(_MODALITY_WORDS) for w in words}
+        _words = (_alternation(fam_of), fam_of, _alternation(_TEXT_FAMILIES),
+                  _alternation(rank), rank)
+    return _words
 
 
 def _aliases() -> dict[str, str]:
@@ -109,19 +120,6 @@ def _aliases() -> dict[str, str]:
     return dict(data.get("aliases") or {})
 
 
-def _has_word(low: str, word: str) -> bool:
-    """`word` in `low` not glued to letters on either side (digits may follow: sd3, wan2)."""
-    start = low.find(word)
-    while start >= 0:
-        end = start + len(word)
-        before = low[start - 1] if start else "-"
-        after = low[end] if end < len(low) else "-"
-        if not before.isalnum() and not after.isalpha():
-            return True
-        start = low.find(word, start + 1)
-    return False
-
-
 def read(name: str) -> NameFacts:
     """The facts `name` states (empty `NameFacts` for a name that states none)."""
     if not isinstance(name, str):
@@ -130,9 +128,6 @@ def read(name: str) -> NameFacts:
     pat = _patterns()
     tokens = [t for t in pat.token.split(low) if t]
     joined = pat.sep.sub("-", low)
-    written = name_tokens(name)
-    if len(written) != len(tokens):
-        written = tokens
     prec = tag = None
     i = 0
     while i < len(tokens):  # the last tag wins: ...-AWQ-INT4
@@ -140,14 +135,19 @@ def read(name: str) -> NameFacts:
         key = pair if pair in _TAGS else tokens[i]
         width = key.count("-") + 1 if key in _TAGS else 0
         if width:
-            prec, tag = _TAGS[key], "-".join(written[i:i + width])
+            prec, tag, at = _TAGS[key], key, (i, width)
         i += width or 1
-    g = pat.gguf.search(low.replace("-", "_").replace(".", "_"))
-    if g is not None and prec is None:
+    if tag is not None:  # as written (case kept) when the split agrees
+        written = name_tokens(name)
+        if len(written) == len(tokens):
+            tag = "-".join(written[at[0]:at[0] + at[1]])
+    g = (pat.gguf.search(low.replace("-", "_").replace(".", "_"))
+         if prec is None and "q" in low else None)
+    if g is not None:
         prec, tag = ("int8" if int(g.group(2)) >= 6 else "int4"), g.group(1).upper()
     total = active = None
     experts: int | None = None
-    m = pat.experts.search(joined)
+    m = pat.experts.search(joined) if "e" in joined else None
     if m:  # Llama 4: 17B active, 16 experts; the total is not in the name
         active, experts = float(m.group(1)), int(m.group(2))
     else:
@@ -169,20 +169,19 @@ def read(name: str) -> NameFacts:
     if total is not None and total <= 0:
         total = None
     family = modality = None
-    for word, fam, kind in _family_words():
-        if _has_word(joined, word):
-            family, modality = fam, kind
-            break
-    if family is None:
-        family = next((f for f in _TEXT_FAMILIES if _has_word(joined, f)), None)
+    fam_words, fam_of, text_words, mod_words, rank = _word_patterns()
+    found = [m.group() for m in fam_words.finditer(joined)]
+    if found:  # the longest family word named: stable-diffusion-3 before stable-diffusion
+        family, modality = fam_of[max(found, key=len)]
+    else:
+        t = text_words.search(joined)
+        family = t.group() if t else None
     if modality is None:
-        for kind, words in _MODALITY_WORDS:
-            if any(_has_word(joined, w) for w in words):
-                modality = kind
-                break
-        else:
-            if pat.pixels.search(joined):
-                modality = "image"
+        words = [m.group() for m in mod_words.finditer(joined)]
+        if words:
+            modality = _MODALITY_WORDS[min(rank[w] for w in words)][0]
+        elif "px" in joined and pat.pixels.search(joined):
+            modality = "image"
     return NameFacts(prec, tag, total, active, experts, family, modality)
 
 

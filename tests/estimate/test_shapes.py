@@ -140,3 +140,24 @@ def test_calibrated_models_are_all_shaped() -> None:
 
 def test_modality_table_covers_the_audit() -> None:
     assert set(_OPERATION) <= set(MODALITY_OF.values())
+
+
+def test_register_model_takes_a_shape() -> None:
+    """docs/models.md: a user registers a model with its published shape; the physics reads
+    it (a shape without a source is refused)."""
+    import wattmeter
+    from wattmeter.estimate import _registry
+
+    try:
+        wattmeter.register_model(
+            "acme/Acme-Video-6B", total_params_b=6.0, modality="video", family="wan",
+            shape={"layers": 32, "width": 3072, "token_params_b": 5.1,
+                   "source": "config.json of acme/Acme-Video-6B (2026)"})
+        s = resolve("acme/Acme-Video-6B", None, "video")
+        assert s.shape["width"] == 3072 and s.family == "wan"
+        assert {"layers", "width", "token_params_b"} <= _asked("acme/Acme-Video-6B", s.shape)
+        with pytest.raises(ValueError, match="source"):
+            wattmeter.register_model("acme/No-Source", total_params_b=1.0,
+                                     shape={"layers": 4})
+    finally:
+        _registry._reset_for_tests()

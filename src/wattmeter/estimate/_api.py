@@ -30,7 +30,6 @@ from ._sanitize import (
 
 if TYPE_CHECKING:
     from ._coefficients import Coef
-    from ._resolve import Subject
 
 __all__ = ["clear_cache", "estimate", "footprint_for"]
 
@@ -107,7 +106,7 @@ def _hook() -> None:
     _mods["coefficients"] = _coefficients
     _mods["grid"] = (_grid.intensity_for, _grid.provider_defaults, _grid.zone_intensity)
     _mods["resolve"] = (_resolve.check_deployment, _resolve.check_operation, _resolve.num,
-                        _resolve.resolve)
+                        _resolve.resolve, _resolve.determinants)
     _state["hooked"] = True
     clear_cache()
 
@@ -120,7 +119,7 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
     # bound once by `_hook()`: an import statement per first sight costs microseconds
     build = _mods["coefficients"].build  # looked up per call: tests count the builds
     intensity_for, provider_defaults, zone_intensity = _mods["grid"]
-    check_deployment, check_operation, num, resolve = _mods["resolve"]
+    check_deployment, check_operation, num, resolve, determinants = _mods["resolve"]
 
     op = check_operation(operation)
     if provider is not None and not isinstance(provider, str):
@@ -160,7 +159,7 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
     # Every name that resolves to the same facts shares one Monte Carlo run: the dated,
     # fine-tuned and deployment names of a registered model, and the guessed names of one
     # size class (issue 23: first sight of a name and cache churn cost microseconds).
-    ckey = (_determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed)
+    ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed)
     with _class_lock:
         base = _classes.pop(ckey, None)
     if base is None:
@@ -172,15 +171,6 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
             _classes.pop(next(iter(_classes)))
         _classes[ckey] = base  # most recently used last
     return base._replace(model=s.name, warnings=s.warnings), live
-
-
-def _determinants(s: Subject) -> tuple[Any, ...]:
-    """What a subject's coefficients depend on: everything but its name and warnings
-    (whether it is a `ModelSpec` counts: its spread differs)."""
-    return (s.registry_model, s.provider, s.modality, s.architecture, s.family, s.total_b,
-            s.total_lo, s.total_hi, s.active_b, s.active_lo, s.active_hi, s.precision,
-            s.disclosed, s.registry_model is None and s.name.startswith("spec:"),
-            tuple(s.defaults.items()), tuple(s.shape.items()))
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,

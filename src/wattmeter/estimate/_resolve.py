@@ -21,6 +21,7 @@ __all__ = [
     "check_deployment",
     "check_operation",
     "default_operation",
+    "determinants",
     "num",
     "resolve",
 ]
@@ -51,6 +52,16 @@ class Subject(NamedTuple):
     defaults: Mapping[str, float]
     warnings: tuple[str, ...]
     shape: Mapping[str, Any] = {}  # architecture facts from the registry (may be empty)
+
+
+def determinants(s: Subject) -> tuple[Any, ...]:
+    """What a subject's coefficients depend on: everything but its name and warnings
+    (whether it is a `ModelSpec` counts: its spread differs). Names that resolve to the same
+    facts share one set of coefficients (issue 23)."""
+    return (s.registry_model, s.provider, s.modality, s.architecture, s.family, s.total_b,
+            s.total_lo, s.total_hi, s.active_b, s.active_lo, s.active_hi, s.precision,
+            s.disclosed, s.registry_model is None and s.name.startswith("spec:"),
+            tuple(s.defaults.items()), tuple(s.shape.items()))
 
 
 def num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,

@@ -39,7 +39,7 @@ __all__ = ["DIFFUSION_FITTED", "TEXT_FITTED", "applied", "fit_diffusion", "fit_t
 TEXT_FITTED = ("bw_eff", "expert_factor", "kv_factor", "weight_factor_8bit",
                "weight_factor_8bit_expert", "weight_factor_4bit", "b200_decode_dense",
                "b200_decode_expert", "b200_decode_kv", "step_s", "step_tp_s", "step_seq_s",
-               "mfu_prefill", "w_mem", "u_fix", "u_tp", "u_seq")
+               "mfu_prefill", "w_mem", "u_fix", "u_tp", "u_seq", "u_8bit_expert")
 #: decode memory-time columns of the text fit: (kind, GPU class) and low-bit weights; 8-bit
 #: expert weights (block-scaled grouped GEMMs) apart from 8-bit dense ones (issue 18)
 _MEM = ("dense H", "dense B", "expert H", "expert B", "8bit", "4bit", "kv H", "kv B",
@@ -169,8 +169,11 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
     out, idle, dyn, e = p["out"][keep], p["idle"][keep], p["dyn"][keep], p["energy"][keep]
     pre = p["prefill"][keep]
     y = e - out * idle * t - out * dyn * tc
+    # block-scaled 8-bit expert reads keep the SMs busier than a plain stream (dequantising
+    # every block): their own extra utilisation
+    tm_x8 = mem[:, 8] * theta[8]
     a = np.concatenate([pre[:, None], (out * dyn)[:, None] * np.concatenate(
-        [tm[:, None], over_t], axis=1)], axis=1)
+        [tm[:, None], over_t, tm_x8[:, None]], axis=1)], axis=1)
     u = _nnls(a, y, 1.0 / e)
     mfu_prefill = min(0.8, constants("text")["mfu_prefill"] / u[0]) if u[0] > 0 else 0.8
     w = np.clip(u[1:], 0.0, 1.0)
@@ -184,7 +187,7 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
             "b200_decode_kv": float(theta[7] / theta[6]), "step_s": float(theta[m]),
             "step_tp_s": float(theta[m + 1]), "step_seq_s": float(theta[m + 2]),
             "mfu_prefill": float(mfu_prefill), "w_mem": float(w[0]), "u_fix": float(w[1]),
-            "u_tp": float(w[2]), "u_seq": float(w[3])}
+            "u_tp": float(w[2]), "u_seq": float(w[3]), "u_8bit_expert": float(w[4])}
 
 
 # ---------------------------------------------------------------------------- diffusion

@@ -218,6 +218,8 @@ def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus
     t_seq = k["step_seq_s"] * b
     busy0 = (k.get("u_fix", 0.0) * t_fix + k.get("u_tp", 0.0) * t_tp
              + k.get("u_seq", 0.0) * t_seq)
+    if 0.5 < prec.bytes <= 1.0:  # block-scaled 8-bit experts: dequantising keeps SMs busy
+        busy0 += k.get("u_8bit_expert", 0.0) * st.mem_x * f_x / eff
     idle = gpu.idle_w * n / b
     dyn = (gpu.tdp_w - gpu.idle_w) * n / b
     busy_w = gpu.idle_w + k["prefill_util"] * (gpu.tdp_w - gpu.idle_w)

@@ -18,11 +18,12 @@ of the LLM rows are not published: physics.json states the assumed ones.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import wattmeter  # noqa: E402
 from wattmeter.estimate._registry import lookup  # noqa: E402
 
 __all__ = ["CLASSES", "TARGETS", "bias_by_model", "evaluate", "kind_of", "load_rows",
-           "predict_given", "predict_unknown", "summarize"]
+           "predict_given", "predict_unknown", "registry_off", "summarize"]
 
 DEFAULT_REFERENCE = ROOT / "benchmarks" / "reference"
 
@@ -49,6 +50,9 @@ CLASSES: dict[str, Callable[[dict[str, str]], bool]] = {
     "  chat": lambda r: r["task"] == "lm-arena-chat",
     "  gpqa": lambda r: r["task"] == "gpqa",
     "code completion": lambda r: r["task"] == "sourcegraph-fim",
+    "llm bf16": lambda r: kind_of(r) == "llm" and r["precision"] == "bfloat16",
+    "llm fp8": lambda r: kind_of(r) == "llm" and r["precision"] == "fp8",
+    "llm mxfp4": lambda r: kind_of(r) == "llm" and r["precision"] == "mxfp4",
     "image": lambda r: r["task"] == "text-to-image",
     "video": lambda r: r["task"] == "text-to-video",
 }
@@ -119,8 +123,29 @@ def _predict(rows: Iterable[dict[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
-def evaluate(rows: list[dict[str, str]], lomo: bool = True) -> list[dict[str, Any]]:
-    """Every row's predictions; with `lomo`, each model's with constants fitted without it."""
+@contextlib.contextmanager
+def registry_off() -> Iterator[None]:
+    """Estimate as if no model were registered: what the name alone states (issue 18's
+    name facts: sizes, precision, family) and the size classes."""
+    from wattmeter.estimate import _api, _registry
+
+    real = _registry.lookup
+    _registry.lookup = lambda name, provider=None: None  # type: ignore[assignment]
+    _api.clear_cache()
+    try:
+        yield
+    finally:
+        _registry.lookup = real
+        _api.clear_cache()
+
+
+def evaluate(rows: list[dict[str, str]], lomo: bool = True,
+             names_only: bool = False) -> list[dict[str, Any]]:
+    """Every row's predictions; with `lomo`, each model's with constants fitted without it;
+    with `names_only`, from the model's name alone (`registry_off`)."""
+    if names_only:
+        with registry_off():
+            return evaluate(rows, lomo)
     if not lomo:
         return _predict(rows)
     text = calibrate.prepare_text([r for r in rows if kind_of(r) == "llm"])
@@ -308,6 +333,13 @@ def main(argv: list[str] | None = None) -> int:
                 if (kind_of(x["row"]) == "llm") == (kind == "llm")]
         print(f"  residual log spread, deployment given, {kind}: sd {statistics.pstdev(logs):.3f}"
               " (physics.json model_error_sigma of registered models)")
+    print("NAME ONLY, leave-one-model-out, as if no model were registered (what each name "
+          "states: sizes, precision, family; issue 18):")
+    named = evaluate(rows, lomo=True, names_only=True)
+    _print_figures(summarize(named))
+    for model, (_, bg, bu) in bias_by_model(named).items():
+        flag = "  FLAG" if max(bg, 1 / bg) > 1.5 else ""
+        print(f"    {model:53} given x{bg:.2f}  unknown deployment x{bu:.2f}{flag}")
     oracle, placed = unknown_ceiling(results)
     print(f"  ceiling, deployment unknown, chat+gpqa, width 10 per model and task: "
           f"{100 * oracle:.1f}% of rows with the measurements known; {100 * placed:.1f}% "

@@ -37,11 +37,13 @@ __all__ = ["DIFFUSION_FITTED", "TEXT_FITTED", "applied", "fit_diffusion", "fit_t
 
 #: Constants fitted to the rows; every other constant is taken from a source.
 TEXT_FITTED = ("bw_eff", "expert_factor", "kv_factor", "weight_factor_8bit",
-               "weight_factor_4bit", "b200_decode_dense", "b200_decode_expert",
-               "b200_decode_kv", "step_s", "step_tp_s", "step_seq_s", "mfu_prefill", "w_mem",
-               "u_fix", "u_tp", "u_seq")
-#: decode memory-time columns of the text fit: (kind, GPU class) and low-bit weights
-_MEM = ("dense H", "dense B", "expert H", "expert B", "8bit", "4bit", "kv H", "kv B")
+               "weight_factor_8bit_expert", "weight_factor_4bit", "b200_decode_dense",
+               "b200_decode_expert", "b200_decode_kv", "step_s", "step_tp_s", "step_seq_s",
+               "mfu_prefill", "w_mem", "u_fix", "u_tp", "u_seq", "u_8bit_expert")
+#: decode memory-time columns of the text fit: (kind, GPU class) and low-bit weights; 8-bit
+#: expert weights (block-scaled grouped GEMMs) apart from 8-bit dense ones (issue 18)
+_MEM = ("dense H", "dense B", "expert H", "expert B", "8bit", "4bit", "kv H", "kv B",
+        "8bit expert")
 DIFFUSION_FITTED = ("mfu_ref", "mfu_width_exp", "attn_mfu", "comm", "comm_attn", "step_s",
                     "sync_s", "ring_s", "overhead_util", "sync_util",
                     "b200_compute_eff")
@@ -95,7 +97,10 @@ def prepare_text(rows: list[dict[str, str]]) -> dict[str, Any]:
         low = [0.0, 0.0]  # low-bit weights: (always-read, expert) traffic
         if prec.bytes <= 1.0:
             low = [st.mem_w, st.mem_x]
-            mem[4 if prec.bytes > 0.5 else 5] = st.mem_w + st.mem_x
+            if prec.bytes > 0.5:
+                mem[4], mem[8] = st.mem_w, st.mem_x
+            else:
+                mem[5] = st.mem_w + st.mem_x
         else:
             mem[0 + blackwell] = st.mem_w
             mem[2 + blackwell] = st.mem_x
@@ -127,19 +132,27 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
     timed = p["for_time"][keep]
     itl = p["itl"][keep]
     m = len(_MEM)
-    present = np.r_[(mem > 0).any(axis=0), [True, True, True]]
+    # a column is fitted where it carries a fifth of some row's memory traffic; below that
+    # (the attention weights of an FP8 MoE in the 8-bit dense column) it is not identified
+    # and takes its reference's value
+    share = mem / np.maximum(mem.sum(axis=1, keepdims=True), 1e-30)
+    present = np.r_[(share > 0.2).any(axis=0), [True, True, True]]
     theta = np.r_[np.full(m, 1 / 0.8), [0.002, 0.002, 5e-5]]
     low, bw = p["low"][keep], p["blackwell"][keep]
-    lowbit = (mem[:, 4] + mem[:, 5]) > 0
+    lowbit = (mem[:, 4] + mem[:, 5] + mem[:, 8]) > 0
     for _ in range(6):  # fixed point: the roofline max() and the low-bit columns
         # low-bit weights pay the expert and GPU-generation factors of bf16 weights too;
         # their own factor is what the 8-bit / 4-bit columns fit
         d0 = np.where(bw, theta[1] / theta[0], 1.0)
         d1 = np.where(bw, theta[3] / theta[2], 1.0)
-        scaled = low[:, 0] * d0 + low[:, 1] * (theta[2] / theta[0]) * d1
+        dense_part = low[:, 0] * d0
+        expert_part = low[:, 1] * (theta[2] / theta[0]) * d1
+        eight = p["mem"][keep][:, 4] + p["mem"][keep][:, 8] > 0
         mem = mem.copy()
-        mem[:, 4] = np.where(lowbit & (mem[:, 4] > 0), scaled, 0.0)
-        mem[:, 5] = np.where(lowbit & (p["mem"][keep][:, 5] > 0), scaled, 0.0)
+        mem[:, 4] = np.where(lowbit & eight, dense_part, 0.0)
+        mem[:, 8] = np.where(lowbit & eight, expert_part, 0.0)
+        mem[:, 5] = np.where(lowbit & (p["mem"][keep][:, 5] > 0), dense_part + expert_part,
+                             0.0)
         tm = mem @ theta[:m]
         cb = tc > tm
         a = np.concatenate([mem * ~cb[:, None], over], axis=1)[timed][:, present]
@@ -147,7 +160,7 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
         theta = np.zeros(m + 3)
         theta[present] = x
         # a column without rows (or fitted to 0) takes its reference's value
-        for j, ref in ((1, 0), (2, 0), (3, 2), (4, 0), (5, 0), (6, 0), (7, 6)):
+        for j, ref in ((1, 0), (2, 0), (3, 2), (4, 0), (5, 0), (6, 0), (7, 6), (8, 4)):
             if theta[j] <= 0:
                 theta[j] = theta[ref] * (theta[1] / theta[0] if j == 3 else 1.0)
     tm = mem @ theta[:m]
@@ -156,21 +169,25 @@ def fit_text(p: Mapping[str, Any], exclude: str | None = None) -> dict[str, floa
     out, idle, dyn, e = p["out"][keep], p["idle"][keep], p["dyn"][keep], p["energy"][keep]
     pre = p["prefill"][keep]
     y = e - out * idle * t - out * dyn * tc
+    # block-scaled 8-bit expert reads keep the SMs busier than a plain stream (dequantising
+    # every block): their own extra utilisation
+    tm_x8 = mem[:, 8] * theta[8]
     a = np.concatenate([pre[:, None], (out * dyn)[:, None] * np.concatenate(
-        [tm[:, None], over_t], axis=1)], axis=1)
+        [tm[:, None], over_t, tm_x8[:, None]], axis=1)], axis=1)
     u = _nnls(a, y, 1.0 / e)
     mfu_prefill = min(0.8, constants("text")["mfu_prefill"] / u[0]) if u[0] > 0 else 0.8
     w = np.clip(u[1:], 0.0, 1.0)
     eff = 1.0 / theta[0]
     return {"bw_eff": float(eff), "expert_factor": float(theta[2] * eff),
             "kv_factor": float(theta[6] * eff), "weight_factor_8bit": float(theta[4] * eff),
+            "weight_factor_8bit_expert": float(theta[8] * eff),
             "weight_factor_4bit": float(theta[5] * eff),
             "b200_decode_dense": float(theta[1] / theta[0]),
             "b200_decode_expert": float(theta[3] / theta[2]),
             "b200_decode_kv": float(theta[7] / theta[6]), "step_s": float(theta[m]),
             "step_tp_s": float(theta[m + 1]), "step_seq_s": float(theta[m + 2]),
             "mfu_prefill": float(mfu_prefill), "w_mem": float(w[0]), "u_fix": float(w[1]),
-            "u_tp": float(w[2]), "u_seq": float(w[3])}
+            "u_tp": float(w[2]), "u_seq": float(w[3]), "u_8bit_expert": float(w[4])}
 
 
 # ---------------------------------------------------------------------------- diffusion

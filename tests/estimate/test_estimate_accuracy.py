@@ -70,10 +70,19 @@ def test_deployment_unknown_intervals(lomo: Any) -> None:
     assert figs["code completion"]["unknown_coverage"] >= 0.85, figs["code completion"]
 
 
-def test_no_model_biased_beyond_x2(lomo: Any) -> None:
+def test_no_model_biased_beyond_x1_5(lomo: Any) -> None:
+    # issue 18: with the deployment given, no model beyond x1.5 (FP8 MoE experts read at
+    # their own, block-scaled rate brought Qwen3-235B FP8 from x0.72 to x0.81)
     accuracy, _, results = lomo
     for model, (_, given, _) in accuracy.bias_by_model(results).items():
-        assert 0.5 <= given <= 2.0, (model, given)
+        assert 1 / 1.5 <= given <= 1.5, (model, given)
+
+
+def test_low_precision_rows(lomo: Any) -> None:
+    _, figs, _ = lomo
+    for kind in ("llm fp8", "llm mxfp4"):
+        assert figs[kind]["given_median_ratio"] <= 1.25, (kind, figs[kind])
+        assert figs[kind]["given_within_1.5"] >= 0.9, (kind, figs[kind])
 
 
 def test_ecologits_is_optional(lomo: Any) -> None:

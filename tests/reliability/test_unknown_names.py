@@ -77,3 +77,35 @@ def test_response_model_from_the_provider_is_cut_and_cleaned() -> None:
     fp = footprint_for(usage, team="t", labels={})
     assert fp.response_model is not None and len(fp.response_model) <= 200
     fp.response_model.encode("utf-8")
+
+
+def test_names_near_a_registered_model_share_its_build(builds: list[Any]) -> None:
+    """Issue 23, item 4: dated, fine-tuned and deployment names of one registered model
+    resolve to the same facts, so they share one Monte Carlo build (not one per raw name)."""
+    fps = [estimate(f"gpt-4o-mini-{i}", input_tokens=100, output_tokens=10) for i in range(200)]
+    assert len(builds) == 1
+    assert {fp.energy_wh for fp in fps} == {fps[0].energy_wh}
+    assert fps[7].model == "gpt-4o-mini-7"  # each keeps its own name
+    estimate("gpt-4o-mini", input_tokens=100, output_tokens=10)
+    assert len(builds) == 1  # the registered name itself too
+
+
+def test_shared_build_keeps_facts_apart(builds: list[Any]) -> None:
+    """What differs in the facts (the deployment, the model) still builds apart."""
+    from wattmeter import Deployment
+
+    estimate("gpt-4o-mini-a", input_tokens=10)
+    estimate("gpt-4o-mini-b", input_tokens=10, deployment=Deployment(gpu="H100", gpus=2))
+    estimate("gpt-4o-c", input_tokens=10)
+    assert len(builds) == 3
+
+
+def test_churn_past_the_cache_rebuilds_nothing(monkeypatch: pytest.MonkeyPatch,
+                                               builds: list[Any]) -> None:
+    """Names cycling through more than the per-name cache holds cost a lookup, not a build."""
+    monkeypatch.setattr(_api, "_CACHE_SIZE", 64)
+    for _ in range(2):
+        for i in range(300):
+            footprint_for(Usage("openai", f"gpt-4o-mini-ft-{i}", "chat", input_tokens=10,
+                                output_tokens=5), team="t", labels={})
+    assert len(builds) == 1

@@ -76,6 +76,32 @@ def _check_provider(provider: str | None) -> None:
                      f"{', '.join(sorted(known))} (or leave it out to use the model's own)")
 
 
+def _name_facts(args: argparse.Namespace) -> dict[str, Any]:
+    """What the model's name states (precision, sizes, experts, family, modality), which
+    overrides its registry entry's own; empty for a model given by size."""
+    if args.total_params_b is not None or not args.model:
+        return {}
+    from ..estimate._name_facts import describe, read
+
+    return describe(read(args.model))
+
+
+def _facts_line(facts: dict[str, Any]) -> str:
+    parts = []
+    if "precision" in facts:
+        parts.append(f"precision {facts['precision']} ({facts.get('precision_tag')})")
+    if "total_b" in facts:
+        parts.append(f"{facts['total_b']:g}B total")
+    if "active_b" in facts:
+        parts.append(f"{facts['active_b']:g}B active")
+    if "experts" in facts:
+        parts.append(f"{facts['experts']} experts")
+    for key in ("family", "modality"):
+        if key in facts:
+            parts.append(f"{key} {facts[key]}")
+    return ", ".join(parts)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}" if x >= 1e-3 or x == 0 else f"{x:.3e}"
 
@@ -97,13 +123,16 @@ def run(args: argparse.Namespace) -> int:
                   audio_seconds=args.audio_seconds, deployment=dep, zone=args.zone,
                   grid_intensity=args.grid_intensity, pue=args.pue)
     notes = _notes(args, fp)
+    facts = _name_facts(args)
     if args.json:
-        print(json.dumps(fp.to_dict(), indent=2))
+        print(json.dumps({**fp.to_dict(), "name_facts": facts}, indent=2))
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
         return 0
     print(f"model       {fp.model}" + (f"  (registry: {fp.registry_model})"
                                        if fp.registry_model else "  (not in the registry)"))
+    if facts:
+        print(f"from name   {_facts_line(facts)}")
     print(f"provider    {fp.provider}    operation {fp.operation}")
     if fp.operation in _TEXT_OPS:
         print(f"tokens      input {fp.input_tokens} (cached {fp.cached_input_tokens}), "

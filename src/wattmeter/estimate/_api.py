@@ -1,7 +1,8 @@
 """`estimate()` and `footprint_for()`: a cached coefficient lookup, a few multiplications.
 
-Coefficients are built once per (model, provider, operation, deployment, zone, intensity,
-PUE) and dropped when the configuration or the model registry changes, or, for those whose
+Coefficients are looked up per (model, provider, operation, deployment, zone, intensity,
+PUE), built once per set of facts that determines them (every name of one resolved model
+shares them) and dropped when the configuration or the model registry changes, or, for those whose
 grid intensity came from a zone, when that zone's live intensity arrives or changes.
 Precedence: explicit argument > `Deployment` field > configuration > provider defaults.
 """
@@ -44,9 +45,10 @@ _new = tuple.__new__
 #: Cached keys; an entry of a name guessed by size class shares that class's coefficients
 #: (a small tuple of references), so 16,384 names cost about 3 MB, not 16,384 Monte Carlo runs.
 _CACHE_SIZE = 16_384
-#: Coefficients of models guessed from their names, shared by size class (LRU, misses only).
+#: Coefficients shared by what determines them (the resolved entry, the facts read from the
+#: name, the deployment and grid), not by the raw name (LRU, misses only).
 _classes: dict[Any, Coef] = {}
-_CLASS_SIZE = 256
+_CLASS_SIZE = 1024
 _class_lock = threading.Lock()
 _MAX_TOKENS = MAX_TOKENS
 #: The model's own operation for `estimate()` calls that give none: (model, provider) -> op.
@@ -57,6 +59,8 @@ _LIFE = 9
 _components: Any = None
 _intensity_for: Any = None
 _speech: dict[str, Any] = {}
+#: The estimate modules `_make` calls, bound by `_hook()`.
+_mods: dict[str, Any] = {}
 
 
 def clear_cache(*_: Any) -> None:
@@ -97,6 +101,12 @@ def _hook() -> None:
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
     on_live_update(_on_live_update)
+    from . import _coefficients, _grid, _resolve
+
+    _mods["coefficients"] = _coefficients
+    _mods["grid"] = (_grid.intensity_for, _grid.provider_defaults, _grid.zone_intensity)
+    _mods["resolve"] = (_resolve.check_deployment, _resolve.check_operation, _resolve.num,
+                        _resolve.resolve, _resolve.determinants)
     _state["hooked"] = True
     clear_cache()
 
@@ -106,9 +116,10 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
           pue: float | None) -> tuple[Coef, str | None]:
     """The coefficients of a key, and the zone whose (possibly live) intensity they use
     (None when the intensity was given as a number)."""
-    from ._coefficients import build
-    from ._grid import intensity_for, provider_defaults, zone_intensity
-    from ._resolve import check_deployment, check_operation, num, resolve
+    # bound once by `_hook()`: an import statement per first sight costs microseconds
+    build = _mods["coefficients"].build  # looked up per call: tests count the builds
+    intensity_for, provider_defaults, zone_intensity = _mods["grid"]
+    check_deployment, check_operation, num, resolve, determinants = _mods["resolve"]
 
     op = check_operation(operation)
     if provider is not None and not isinstance(provider, str):
@@ -145,17 +156,16 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
             break
     else:
         p, pfixed = float(pd.pue), False
-    if s.registry_model is not None or s.disclosed:
-        return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
-    # Guessed from its name: every name of one size class shares the Monte Carlo run.
-    ckey = (s.modality, s.architecture, s.total_b, s.active_b, s.total_lo, s.total_hi,
-            s.active_lo, s.active_hi, dep, pd.provider, s.provider, zone, float(intensity),
-            fixed, p, pfixed)
+    # Every name that resolves to the same facts shares one Monte Carlo run: the dated,
+    # fine-tuned and deployment names of a registered model, and the guessed names of one
+    # size class (issue 23: first sight of a name and cache churn cost microseconds).
+    ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed)
     with _class_lock:
         base = _classes.pop(ckey, None)
     if base is None:
-        base = build(s._replace(name="", warnings=()), dep, pd, zone, float(intensity), fixed,
-                     p, pfixed)
+        spec = s.registry_model is None and s.name.startswith("spec:")
+        base = build(s._replace(name="spec:" if spec else "", warnings=()), dep, pd, zone,
+                     float(intensity), fixed, p, pfixed)
     with _class_lock:
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
@@ -389,6 +399,8 @@ def _operation_of(model: Any, provider: str | None) -> str:
         return _default_ops[key]
     except (KeyError, TypeError):
         pass
+    if not _state["hooked"]:
+        _hook()  # it empties the caches: first, so this answer stays cached
     from ._resolve import default_operation
 
     op = default_operation(model, provider)

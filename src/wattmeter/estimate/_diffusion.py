@@ -21,11 +21,18 @@ from typing import Any, NamedTuple
 
 from ._hardware import GPU, Precision
 
-__all__ = ["DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
+__all__ = ["ABSENT_MEANS", "DiffusionCoeffs", "Family", "diffusion_coeffs", "diffusion_j", "family",
            "flop_coeffs", "geometry", "mfu", "sync_counts", "token_params_b", "unit_coeffs",
            "width_of"]
 
 _EMPTY: Mapping[str, Any] = {}
+#: Registry ``shape`` keys whose absence states a fact rather than leaving one unknown; the
+#: registry audit (tests/estimate/test_shapes.py) requires every other key this physics reads.
+ABSENT_MEANS: Mapping[str, str] = {
+    "attention_layers": "one attention layer per block",
+    "heads": "width / the family's head size",
+    **{key: "the family's published value (families.json)" for key in (
+        "vae", "patch", "temporal", "cfg", "text_encoder_b", "text_tokens")}}
 
 _DATA = Path(__file__).with_name("data") / "families.json"
 _families: dict[str, Any] = {}

@@ -39,9 +39,11 @@ class _Patterns:
             r"-\d{4}$",  # -0125, -2411
             r"-\d{3}$",  # -001
             r"-\d{2}-\d{2}$",  # -05-20
-            # packagings and quantizations of the same weights: -GGUF, -keras, -4bit, -INT8
-            r"-(gguf|ggml|mlx|awq|gptq|onnx(-[a-z]+)?|keras|pytorch|flax|jax|tflite|"
-            r"(sfp-)?cpp|quant-pytorch|\d+bit|int[48]|bnb-4bit)$",
+            # packagings and quantizations of the same weights: -GGUF, -keras, -4bit, -INT8,
+            # -FP8, -NVFP4, .Q4_K_M (the resolver keeps the precision: _name_facts)
+            r"[-.](gguf|ggml|mlx|awq|gptq|onnx(-[a-z]+)?|keras|pytorch|flax|jax|tflite|"
+            r"(sfp-)?cpp|quant-pytorch|\d+bit|int[48]|bnb-4bit|fp8(-dynamic)?|fp4|nvfp4|mxfp4|"
+            r"w[48]a(8|16)|nf4|bf16|fp16|f16|i?q[2-8](-(k|[01sml]|xs|xxs|nl))*|quantized)$",
         ))
         # a separator, but not inside a version number (gpt-5.4-nano must not become gpt-5)
         # unless a parameter count follows (mistral-large-3-675b -> mistral-large-3)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ._aliases import DatedAlias
 from ._model_entries import (
@@ -126,12 +127,14 @@ def register_model(
     year: int | None = None,
     notes: str = "",
     disclosed: bool | None = None,
+    shape: Mapping[str, Any] | None = None,
 ) -> ModelInfo:
     """Add (or replace) a model so `lookup` and `estimate` know it; returns its `ModelInfo`.
 
     Sizes are billions of parameters; ``active_params_b`` (MoE) defaults to the total, and
-    the low/high bounds default to the central value (a disclosed size). Bad input raises
-    ``ValueError`` naming the field.
+    the low/high bounds default to the central value (a disclosed size). ``shape`` gives the
+    architecture from the model's published config (``SHAPE_KEYS`` and a ``source``;
+    docs/models.md). Bad input raises ``ValueError`` naming the field.
     """
     info = build_model(name, total_params_b=total_params_b, active_params_b=active_params_b,
                        modality=modality, architecture=architecture, family=family,
@@ -140,7 +143,8 @@ def register_model(
                        total_params_b_high=total_params_b_high,
                        active_params_b_low=active_params_b_low,
                        active_params_b_high=active_params_b_high, defaults=defaults,
-                       aliases=aliases, source=source, year=year, notes=notes, disclosed=disclosed)
+                       aliases=aliases, source=source, year=year, notes=notes, disclosed=disclosed,
+                       shape=shape)
     models = _ensure_loaded()
     with _lock:
         models[info.id] = info

@@ -6,12 +6,12 @@ value and the valid form.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .._text import MAX_NAME_CHARS, shorten
 from .._usage import OPERATIONS
+from ._name_facts import NameFacts, read
 from ._physics import constants
 from ._records import Deployment, ModelSpec
 
@@ -21,6 +21,7 @@ __all__ = [
     "check_deployment",
     "check_operation",
     "default_operation",
+    "determinants",
     "num",
     "resolve",
 ]
@@ -51,6 +52,16 @@ class Subject(NamedTuple):
     defaults: Mapping[str, float]
     warnings: tuple[str, ...]
     shape: Mapping[str, Any] = {}  # architecture facts from the registry (may be empty)
+
+
+def determinants(s: Subject) -> tuple[Any, ...]:
+    """What a subject's coefficients depend on: everything but its name and warnings
+    (whether it is a `ModelSpec` counts: its spread differs). Names that resolve to the same
+    facts share one set of coefficients (issue 23)."""
+    return (s.registry_model, s.provider, s.modality, s.architecture, s.family, s.total_b,
+            s.total_lo, s.total_hi, s.active_b, s.active_lo, s.active_hi, s.precision,
+            s.disclosed, s.registry_model is None and s.name.startswith("spec:"),
+            tuple(s.defaults.items()), tuple(s.shape.items()))
 
 
 def num(field: str, value: Any, lo: float, hi: float, *, integer: bool = False,
@@ -103,7 +114,10 @@ def default_operation(model: Any, provider: str | None) -> str:
         from ._registry import lookup
 
         info = lookup(model, provider)
-        modality = info.modality if info is not None else None
+        if info is not None:
+            modality = info.modality
+        elif len(model) <= MAX_NAME_CHARS:  # unregistered: the modality its name states
+            modality = read(model).modality
     return modality if modality in OPERATIONS and modality != "text" else "chat"
 
 
@@ -131,8 +145,6 @@ def _from_spec(spec: ModelSpec, operation: str) -> Subject:
 
 
 # Size classes guessed from a name when the registry does not know it (billions).
-_SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)\s*([bm])(?![a-z])", re.I)
-_ACTIVE = re.compile(r"a(\d+(?:\.\d+)?)b(?![a-z])", re.I)
 _CLASSES = (("nano", 3.0), ("tiny", 1.0), ("micro", 3.0), ("mini", 8.0), ("lite", 8.0),
             ("flash", 30.0), ("haiku", 20.0), ("small", 20.0), ("medium", 70.0),
             ("sonnet", 150.0), ("large", 200.0), ("pro", 300.0), ("opus", 500.0),
@@ -159,52 +171,126 @@ _DEFAULT_SIZE = {"text": 70.0, "embeddings": 0.5, "image": 12.0, "video": 14.0,
                  "speech": 1.0, "transcription": 1.5}
 
 
-def _guess(name: str, operation: str) -> Subject:
+def _total_of_active(facts: NameFacts) -> float:
+    """A mixture-of-experts total when a name gives only the active size (``17B-16E``,
+    ``A14B``): a rough class guess, inside the unknown-model range. Llama 4 Scout 17B-16E is
+    109B, Maverick 17B-128E 400B (Meta 2025): ~1.5 x active x sqrt(experts); two experts
+    (Wan2.2 A14B, 27B) when the count is not given."""
+    assert facts.active_b is not None
+    if facts.experts:
+        return facts.active_b * 1.5 * max(2.0, facts.experts ** 0.5)
+    return facts.active_b * 2.0
+
+
+def _guess(name: str, operation: str, facts: NameFacts) -> Subject:
     modality = MODALITY_OF[operation]
     low = name.lower()
-    total = active = None
-    m = _SIZE.search(low)
-    if m:
-        size = float(m.group(2)) / (1000.0 if m.group(3).lower() == "m" else 1.0)
-        experts = int(m.group(1)) if m.group(1) else 1
-        total = size * experts * (0.85 if experts > 1 else 1.0)
-        active = size * 2 * 0.85 if experts > 2 else total
-        a = _ACTIVE.search(low)
-        if a:
-            active = min(total, float(a.group(1)))
+    total, active = facts.total_b, facts.active_b
+    if total is None and active is not None:
+        total = _total_of_active(facts)
+    family = facts.family if modality in ("image", "video") else None
+    if family is not None:
+        from ._diffusion import family as family_of
+
+        fam = family_of(family, modality)
+        if fam.key != family or fam.kind != modality:
+            family = None  # a text family word, or an image family asked for video
     if total is None or total <= 0:
-        total = next((s for word, s in _CLASSES if word in low), _DEFAULT_SIZE[modality])
+        if family is not None:
+            from ._diffusion import family as family_of
+
+            total = family_of(family, modality).ref_params_b
+        else:
+            total = next((s for word, s in _CLASSES if word in low), _DEFAULT_SIZE[modality])
         active = total
-    assert active is not None
+    if active is None:
+        active = total
+    active = min(active, total)
     ku = constants("uncertainty")
     lo, hi = ku["unknown_model_low"], ku["unknown_model_high"]
-    warning = (f"unknown model {name!r}: estimated as a ~{total:g}B-parameter {modality} "
-               f"model from its name, with a range of {lo:g}-{hi:g}x its size; register it "
-               "with wattmeter.register_model() for a better estimate")
+    kind = f"{family} {modality}" if family else modality
+    warnings = [f"unknown model {name!r}: estimated as a ~{total:g}B-parameter {kind} "
+                f"model from its name, with a range of {lo:g}-{hi:g}x its size; register it "
+                "with wattmeter.register_model() for a better estimate"]
+    if family is not None:
+        warnings.append(f"model {name!r}: the {family} family's geometry stands in for its "
+                        "own (layers, width, per-token weights assumed from the family's "
+                        "reference model); register its shape to replace them")
     arch, shape = "moe" if active < total else "dense", {}
     if modality == "text" and any(word in low for word in _HYBRID):
         arch, shape = "hybrid", _hybrid_shape(total)
-    return Subject(name, None, None, modality, arch, None, total, total * lo, total * hi,
-                   active, active * lo, active * hi, None, False, {}, (warning,), shape)
+    return Subject(name, None, None, modality, arch, family, total, total * lo, total * hi,
+                   active, active * lo, active * hi, facts.precision, False, {},
+                   tuple(warnings), shape)
 
 
-#: A quantisation named in a model id ("...-FP8", "...-AWQ"): the weights are that precision
-#: even when the name resolves to the registry entry of the unquantised model.
-_QUANT = re.compile(r"(?:^|[-_./])(fp8|fp4|nvfp4|mxfp4|int8|w8a8|int4|w4a16|awq|gptq)"
-                    r"(?:$|[-_./])", re.I)
+#: How far a size read from a name may differ before it names another model: from the size
+#: the entry's own id states (names round alike: gemma-7b and gemma-1.1-7b-it), else from the
+#: entry's size (names round: "7B" is 6.7-8.5B).
+_SAME_STATED = 1.05
+_SAME_SIZE = 1.5
+_GENERIC_FAMILIES = ("dit-", "closed-")
+#: The facts each registered id states (ids are fixed; the registry has ~500).
+_id_facts: dict[str, NameFacts] = {}
 
 
-def _named_precision(name: str, registered_id: str) -> str | None:
-    m = _QUANT.search(name)
-    if m is None or _QUANT.search(registered_id):
-        return None
-    from ._model_entries import PRECISIONS
+def _differs(named: float | None, own: NameFacts, entry: float) -> bool:
+    """Whether a size read from a name names another model than the entry: it matches no
+    size the entry's id states (``llama4-scout-17b`` is Scout's 17B active), or, when the id
+    states none, it is far from the entry's size."""
+    if named is None:
+        return False
+    stated = [x for x in (own.total_b, own.active_b) if x is not None]
+    if stated:
+        return not any(1 / _SAME_STATED <= named / x <= _SAME_STATED for x in stated)
+    return not 1 / _SAME_SIZE <= named / entry <= _SAME_SIZE
 
-    return PRECISIONS.get(m.group(1).lower())
+
+def _with_facts(name: str, info: Any, facts: NameFacts, modality: str) -> Subject:
+    """The registry entry `info` with the facts its name states on top: the name's precision,
+    sizes that differ from the entry's (its published shape then belongs to another size and
+    is dropped), a family where the entry has none."""
+    warnings: list[str] = []
+    if info.modality != modality:
+        warnings.append(f"model {info.id!r} is registered for {info.modality}; estimated as "
+                        f"{modality} with its size")
+    total, t_lo, t_hi = info.total_params_b, info.total_params_b_low, info.total_params_b_high
+    active, a_lo, a_hi = (info.active_params_b, info.active_params_b_low,
+                          info.active_params_b_high)
+    shape, arch, disclosed = info.shape, info.architecture, info.disclosed
+    ft, fa = facts.total_b, facts.active_b
+    if ft is not None or fa is not None:
+        own = _id_facts.get(info.id)
+        if own is None:
+            own = _id_facts[info.id] = read(info.id)
+        if _differs(ft, own, total) and ft is not None:
+            fa = fa if fa is not None else ft  # a size alone: a dense sibling
+            total = t_lo = t_hi = ft
+            active = a_lo = a_hi = min(fa, ft)
+        elif _differs(fa, own, active) and fa is not None:
+            active = a_lo = a_hi = min(fa, total)
+    if total != info.total_params_b or active != info.active_params_b:
+        shape, disclosed = {}, False
+        arch = ("moe" if active < total else "dense") if arch in ("dense", "moe") else arch
+        warnings.append(f"model {name!r}: the size in its name ({total:g}B"
+                        + (f", {active:g}B active" if active < total else "")
+                        + f") differs from the registry entry {info.id!r} "
+                        f"({info.total_params_b:g}B); estimated at the name's size without "
+                        "the entry's published shape")
+    family = info.family
+    if facts.family and (family is None or family.startswith(_GENERIC_FAMILIES)) \
+            and modality in ("image", "video"):
+        family = facts.family
+    return Subject(name, info.id, info.provider, modality, arch, family, total, t_lo, t_hi,
+                   active, a_lo, a_hi, facts.precision or info.precision, disclosed,
+                   info.defaults, tuple(warnings), shape)
 
 
 def resolve(model: Any, provider: str | None, operation: str) -> Subject:
-    """Resolve `model` (name or `ModelSpec`) for `operation`; unknown names are guessed."""
+    """Resolve `model` (name or `ModelSpec`) for `operation`; unknown names are guessed.
+
+    Facts the name states (precision, sizes, family: `_name_facts`) override the registry
+    entry's own."""
     if isinstance(model, ModelSpec):
         return _from_spec(model, operation)
     if isinstance(model, str) and len(model) > MAX_NAME_CHARS:
@@ -215,15 +301,7 @@ def resolve(model: Any, provider: str | None, operation: str) -> Subject:
     from ._registry import lookup
 
     info = lookup(model, provider)
+    facts = read(model)
     if info is None:
-        return _guess(model, operation)
-    warnings: tuple[str, ...] = ()
-    modality = MODALITY_OF[operation]
-    if info.modality != modality:
-        warnings = (f"model {info.id!r} is registered for {info.modality}; estimated as "
-                    f"{modality} with its size",)
-    prec = _named_precision(model, info.id) or info.precision
-    return Subject(model, info.id, info.provider, modality, info.architecture, info.family,
-                   info.total_params_b, info.total_params_b_low, info.total_params_b_high,
-                   info.active_params_b, info.active_params_b_low, info.active_params_b_high,
-                   prec, info.disclosed, info.defaults, warnings, info.shape)
+        return _guess(model, operation, facts)
+    return _with_facts(model, info, facts, MODALITY_OF[operation])

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from ._hardware import GPU, Precision
 
 __all__ = [
+    "ABSENT_MEANS",
+    "REQUIRED_BY_ARCHITECTURE",
     "StepTerms",
     "TextCoeffs",
     "attn_flops_per_ctx",
@@ -33,6 +35,17 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[str, Any] = {}
+#: Registry ``shape`` keys whose absence states a fact rather than leaving one unknown; the
+#: registry audit (tests/estimate/test_shapes.py) requires every other key this physics reads.
+ABSENT_MEANS: Mapping[str, str] = {
+    "attention_layers": "every layer attends", "kv_lora_rank": "no latent attention (MLA)",
+    "rope_head_dim": "no latent attention (MLA)", "sliding_window": "no sliding window",
+    "sliding_layers": "no sliding window", "experts": "dense", "experts_active": "dense",
+    "mamba_layers": "no Mamba layers", "mamba_state": "no Mamba layers"}
+#: Keys an architecture requires although their absence alone would mean "no such feature".
+REQUIRED_BY_ARCHITECTURE: Mapping[str, tuple[str, ...]] = {
+    "moe": ("experts", "experts_active"),
+    "hybrid": ("attention_layers", "mamba_layers", "mamba_state")}
 
 
 class TextCoeffs(NamedTuple):
@@ -177,12 +190,16 @@ def weight_factors(prec: Precision, gpu: GPU, k: Mapping[str, float]) -> tuple[f
     on an H100. 8- and 4-bit weights are dequantised by the kernels (block scales) and do
     not stream at full bandwidth; small expert matrices in grouped kernels neither; each
     GPU generation's kernels differ (hardware.json decode_factors). Fitted."""
-    f = 1.0
+    f = fx = 1.0
     if prec.bytes <= 0.5:
-        f = float(k["weight_factor_4bit"])
+        f = fx = float(k["weight_factor_4bit"])
     elif prec.bytes <= 1.0:
+        # 8-bit experts run in grouped GEMMs that dequantise 128x128 weight blocks in the
+        # inner loop (the block-scaled FP8 of Qwen3 and DeepSeek-V3 checkpoints), unlike the
+        # row-scaled dense layers: their own factor (docs/methodology.md, "FP8 and FP4")
         f = float(k["weight_factor_8bit"])
-    return f * gpu.decode[0], f * float(k["expert_factor"]) * gpu.decode[1]
+        fx = float(k.get("weight_factor_8bit_expert", f))
+    return f * gpu.decode[0], fx * float(k["expert_factor"]) * gpu.decode[1]
 
 
 def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
@@ -201,6 +218,8 @@ def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus
     t_seq = k["step_seq_s"] * b
     busy0 = (k.get("u_fix", 0.0) * t_fix + k.get("u_tp", 0.0) * t_tp
              + k.get("u_seq", 0.0) * t_seq)
+    if 0.5 < prec.bytes <= 1.0:  # block-scaled 8-bit experts: dequantising keeps SMs busy
+        busy0 += k.get("u_8bit_expert", 0.0) * st.mem_x * f_x / eff
     idle = gpu.idle_w * n / b
     dyn = (gpu.tdp_w - gpu.idle_w) * n / b
     busy_w = gpu.idle_w + k["prefill_util"] * (gpu.tdp_w - gpu.idle_w)

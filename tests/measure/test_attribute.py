@@ -1,0 +1,52 @@
+"""The split of one window's measured energy among its calls (pure arithmetic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wattmeter.measure import Share, split
+from wattmeter.measure._attribute import busy_intervals
+
+
+def linear(watts: float):  # joules between two instants at constant power
+    return lambda a, b: watts * (b - a)
+
+
+def test_per_call_figures_and_idle_sum_to_the_measurement() -> None:
+    shares = [Share(0.0, 4.0, 10.0), Share(2.0, 6.0, 30.0), Share(7.0, 8.0, 5.0)]
+    sp = split(linear(100.0), shares, 0.0, 10.0)
+    assert sp.measured_j == pytest.approx(1000.0)
+    # busy from 0 to 6 and 7 to 8: 700 J to the calls, 300 J idle
+    assert sp.idle_j == pytest.approx(300.0)
+    assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j)
+    assert sp.per_call_j[1] == pytest.approx(700.0 * 30 / 45)
+
+
+def test_a_call_straddling_the_window_counts_only_its_part_inside() -> None:
+    shares = [Share(8.0, 12.0, 40.0), Share(0.0, 8.0, 40.0)]
+    sp = split(linear(10.0), shares, 0.0, 10.0)
+    assert sp.weights_j == [pytest.approx(20.0), pytest.approx(40.0)]
+    assert sp.per_call_j[0] == pytest.approx(100.0 * 20 / 60)
+
+
+def test_spread_idle_puts_the_idle_line_on_the_calls() -> None:
+    shares = [Share(0.0, 1.0, 1.0), Share(0.0, 1.0, 3.0)]
+    sp = split(linear(10.0), shares, 0.0, 10.0, spread_idle=True)
+    assert sp.idle_j == 0.0
+    assert sp.per_call_j == [pytest.approx(25.0), pytest.approx(75.0)]
+
+
+def test_a_window_without_calls_is_all_idle() -> None:
+    sp = split(linear(10.0), [], 0.0, 10.0)
+    assert (sp.per_call_j, sp.idle_j, sp.measured_j) == ([], pytest.approx(100.0),
+                                                         pytest.approx(100.0))
+
+
+def test_calls_estimated_at_zero_leave_the_energy_idle() -> None:
+    sp = split(linear(10.0), [Share(0.0, 5.0, 0.0)], 0.0, 10.0)
+    assert sp.per_call_j == [0.0] and sp.idle_j == pytest.approx(100.0)
+
+
+def test_busy_intervals_merge_overlaps_and_clip_to_the_window() -> None:
+    shares = [Share(-1.0, 2.0, 1), Share(1.0, 3.0, 1), Share(5.0, 20.0, 1)]
+    assert busy_intervals(shares, 0.0, 10.0) == [(0.0, 3.0), (5.0, 10.0)]

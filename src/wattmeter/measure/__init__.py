@@ -41,12 +41,8 @@ def start(endpoints: Sequence[Endpoint | Any], *, prometheus_url: str | None = N
         source = PrometheusSource(prometheus_url, timeout_s=timeout_s, max_skew_s=max_skew_s)
     else:
         source = ScrapeSource(str(exporter_url), timeout_s=timeout_s).start()
-    metrics = None
-    try:
-        from ._outputs import MeasuredMetrics
+    from ._outputs import metrics_for
 
-        metrics = MeasuredMetrics(registry)
-    except ImportError:  # prometheus_client not installed: no counters
-        pass
+    metrics = metrics_for(registry)
     return Attributor(source, endpoints, window_s=window_s, spread_idle=spread_idle,
                       calibrate=calibrate, metrics=metrics, **options).start()

@@ -19,6 +19,7 @@ from typing import Any
 from .._guard import count_error, logger
 from ._attributor import Attributor
 from ._endpoints import Endpoint
+from ._outputs import metrics_for
 from ._series import Series
 
 __all__ = ["URL", "NvmlSource", "attributor", "nvml_marker", "reset"]
@@ -104,7 +105,8 @@ def nvml_marker(window_s: float = 1.0) -> Callable[[Any], None] | None:
             ep = Endpoint(URL, gpus={"gpu": [str(i) for i in range(
                 len(source.handles))]}, name="nvml")
             att = Attributor(source, [ep], window_s=window_s, settle_s=0.1,
-                             max_gap_s=1.0, calibrate=False, match=_take)
+                             max_gap_s=1.0, calibrate=False, match=_take,
+                             metrics=metrics_for())
             att.start(poll_s=min(window_s / 4, 0.25))
             _state["attributor"] = att
     return _mark

@@ -16,7 +16,9 @@ from typing import Any
 from .._footprint import Footprint
 from .._guard import internal_error
 
-__all__ = ["MeasuredMetrics", "correct_ledger", "linked_span"]
+__all__ = ["MeasuredMetrics", "correct_ledger", "linked_span", "metrics_for"]
+
+_shared: dict[int, Any] = {}
 
 
 class MeasuredMetrics:
@@ -58,6 +60,20 @@ class MeasuredMetrics:
 
     def fallback(self, reason: str, n: int = 1) -> None:
         self.fallbacks.labels(reason).inc(n)
+
+
+def metrics_for(registry: Any = None) -> MeasuredMetrics | None:
+    """The process' measured counters on `registry` (made once per registry; None when
+    prometheus_client is not installed)."""
+    try:
+        from prometheus_client import REGISTRY
+    except ImportError:
+        return None
+    reg = registry if registry is not None else REGISTRY
+    found = _shared.get(id(reg))
+    if found is None or found[0] is not reg:
+        found = _shared[id(reg)] = (reg, MeasuredMetrics(reg))
+    return found[1]  # type: ignore[no-any-return]
 
 
 def correct_ledger(measured: Footprint, provisional: Footprint) -> None:

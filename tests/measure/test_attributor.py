@@ -187,3 +187,21 @@ def test_bad_options_are_refused() -> None:
         Attributor(FakeSource(watts(1.0)), [EP], window_s=0)
     with pytest.raises(ValueError, match="max_gap_s"):
         Attributor(FakeSource(watts(1.0)), [EP], max_gap_s=float("nan"))
+
+
+def test_the_measured_figure_goes_on_a_span_linked_to_the_calls(spans: Any) -> None:
+    att = Attributor(FakeSource(watts(300.0)), [EP], window_s=0.4, settle_s=0.0,
+                     max_gap_s=1.0).attach()
+    served("search", 300, 60, 0.05)
+    att.step(now=time.time() + 2.0)
+    att.stop()
+    finished = spans.get_finished_spans()
+    call = next(s for s in finished if s.name.startswith("chat"))
+    linked = [s for s in finished if s.name == "wattmeter.footprint"]
+    assert len(linked) == 1
+    assert [link.context.span_id for link in linked[0].links] == [call.context.span_id]
+    assert call.attributes["wattmeter.method"] == "estimated"
+    assert linked[0].attributes["wattmeter.method"] == "measured"
+    assert linked[0].attributes["wattmeter.team"] == "search"
+    assert linked[0].attributes["wattmeter.window_end"] > linked[0].attributes[
+        "wattmeter.window_start"]

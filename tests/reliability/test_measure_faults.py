@@ -19,7 +19,7 @@ from wattmeter.budget import current_manager
 from wattmeter.measure import Attributor, Endpoint, Fallback, PrometheusSource, ScrapeSource
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "measure"))
-from measure_helpers import EP, FakeSource, served  # noqa: E402
+from measure_helpers import EP, FakeSource, served
 
 
 def closed_port() -> str:

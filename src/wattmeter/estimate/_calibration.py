@@ -8,7 +8,7 @@ once per call; an empty table costs one truthiness test. Nothing here does I/O.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .._footprint import Footprint
 
@@ -36,7 +36,7 @@ def scaled(fp: Footprint, k: float, low: float, high: float, method: str,
            window: tuple[float, float] = (0.0, 0.0)) -> Footprint:
     """`fp` with every energy-proportional figure multiplied by `k`, its interval set to
     ``k * value * low`` .. ``k * value * high``, `method` and the window."""
-    changes: dict[str, object] = {"method": method, "window_start": window[0],
+    changes: dict[str, Any] = {"method": method, "window_start": window[0],
                                   "window_end": window[1]}
     for name in _SCALED:
         value = getattr(fp, name) * k

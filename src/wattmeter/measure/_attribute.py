@@ -1,15 +1,17 @@
 """Divide one window's measured GPU energy among the calls that ran in it (pure).
 
-The rule (docs/measured.md): the energy spent while no call was in flight is the
-deployment's idle line; the rest is divided among the calls in proportion to their
-estimated accelerator energy inside the window (a call's estimate spread evenly over its
-duration, so overlap in time is honoured and the physics' prefill/decode weights carry
-over). Per-call figures plus the idle line sum exactly to the measurement.
+The rule (docs/measured.md): the window is cut wherever a call starts or ends; the energy
+measured in a piece where no call was in flight is the deployment's idle line; the energy
+of any other piece is divided among the calls running through it in proportion to their
+estimated power (the estimate, with the physics' prefill and decode weights, over the
+call's duration). Overlap in time is thus honoured: a call running alone takes all of its
+piece. Per-call figures plus the idle line sum to the measurement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 __all__ = ["Share", "Split", "busy_intervals", "split"]
@@ -30,6 +32,7 @@ class Split(NamedTuple):
     idle_j: float
     measured_j: float
     weights_j: list[float]
+    idle_s: float = 0.0  # seconds of the window with no call in flight
 
 
 def busy_intervals(shares: Sequence[Share], t0: float, t1: float) -> list[tuple[float, float]]:
@@ -58,20 +61,44 @@ def _in_window(s: Share, t0: float, t1: float) -> float:
 
 
 def split(energy: Callable[[float, float], float], shares: Sequence[Share], t0: float,
-          t1: float, *, spread_idle: bool = False) -> Split:
+          t1: float, *, spread_idle: bool = False, base_w: float = 0.0) -> Split:
     """Divide ``energy(t0, t1)`` (joules measured between two instants) among `shares`.
 
-    With `spread_idle` the idle line is divided among the calls too (by the same weights)
-    and reported as zero; with no call to carry it, it stays idle.
+    The window is cut at every call's start and end; the energy of each piece goes to the
+    calls running through it in proportion to their estimated power (estimate / duration),
+    or to the idle line when none runs. `base_w`, the GPUs' measured idle power, is
+    time-based: in each piece ``base_w x its length`` is shared equally by the calls
+    running through it, and only the rest by estimated power. With `spread_idle` the idle
+    line is divided among the calls too (in proportion to what they already got) and
+    reported as zero.
     """
     measured = energy(t0, t1)
+    n = len(shares)
     weights = [_in_window(s, t0, t1) for s in shares]
-    total_w = sum(weights)
-    busy = busy_intervals([s for s, w in zip(shares, weights, strict=True) if w > 0], t0, t1)
-    busy_j = min(sum(energy(a, b) for a, b in busy), measured)
-    idle = measured - busy_j
-    if total_w <= 0:
-        return Split([0.0] * len(shares), measured, measured, weights)
-    to_split = measured if spread_idle else busy_j
-    per_call = [to_split * w / total_w for w in weights]
-    return Split(per_call, 0.0 if spread_idle else idle, measured, weights)
+    rates = [s.estimate_j / (s.end - s.start) if s.end > s.start else 0.0 for s in shares]
+    edges = sorted({t0, t1, *(x for s in shares for x in (s.start, s.end) if t0 < x < t1)})
+    order = sorted((i for i in range(n) if rates[i] > 0), key=lambda i: shares[i].start)
+    per_call = [0.0] * n
+    idle = idle_s = 0.0
+    active: list[int] = []
+    nxt = 0
+    for a, b in pairwise(edges):
+        while nxt < len(order) and shares[order[nxt]].start <= a:
+            active.append(order[nxt])
+            nxt += 1
+        active = [i for i in active if shares[i].end > a]
+        e = energy(a, b)
+        total = sum(rates[i] for i in active)
+        if total <= 0:
+            idle += e
+            idle_s += b - a
+            continue
+        base = min(base_w * (b - a), e) / len(active)
+        rest = e - base * len(active)
+        for i in active:
+            per_call[i] += base + rest * rates[i] / total
+    given = sum(per_call)
+    if spread_idle and given > 0:
+        per_call = [p + idle * p / given for p in per_call]
+        idle = 0.0
+    return Split(per_call, idle, measured, weights, idle_s)

@@ -29,6 +29,8 @@ from ._series import Fallback, NotReady, Series
 __all__ = ["Attributor", "WindowResult"]
 
 Key = tuple[str | None, int | None]
+#: Idle seconds a window needs before its idle power is taken as the GPUs' floor.
+IDLE_SAMPLE_S = 0.5
 
 
 class WindowResult(NamedTuple):
@@ -89,6 +91,7 @@ class Attributor:
         self._pending: list[_Pending] = []
         self._inflight: dict[int, float] = {}
         self._warned: set[str] = set()
+        self._base_w: dict[str, float] = {}  # measured idle power per deployment
         self.closed_until = clock()  # windows follow one another from now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -258,7 +261,9 @@ class Attributor:
             return math.fsum(s.between(a, b) for s in gpus.values())
 
         sp = split(energy, [Share(p.start, p.end, p.raw_j) for p in mine], t0, t1,
-                   spread_idle=self.spread_idle)
+                   spread_idle=self.spread_idle, base_w=self._base_w.get(label, 0.0))
+        if sp.idle_s >= IDLE_SAMPLE_S:  # the GPUs' floor, from this window's idle pieces
+            self._base_w[label] = sp.idle_j / sp.idle_s
         for p, part in zip(mine, sp.per_call_j, strict=True):
             if p.part_j == 0.0 and p.first == 0.0:
                 p.first = t0

@@ -23,7 +23,7 @@ HISTORY = 32
 #: percentiles of per-request attributed/true energy measured by
 #: benchmarks/measured_attribution.py on the simulator (2026; docs/measured.md). An
 #: assumption outside the simulator.
-MEASURED_SPREAD = (0.80, 1.25)
+MEASURED_SPREAD = (0.70, 1.80)
 
 
 def weighted_quantile(values: list[float], weights: list[float], q: float) -> float:

@@ -73,7 +73,7 @@ def endpoints(items: Iterable[Endpoint | Mapping[str, Any]]) -> list[Endpoint]:
             if unknown:
                 raise ValueError(f"endpoints: unknown key(s) {sorted(unknown)}; expected "
                                  "url, gpus and optionally name")
-            item = Endpoint(item.get("url"), item.get("gpus") or {}, item.get("name"))
+            item = Endpoint(item.get("url") or "", item.get("gpus") or {}, item.get("name"))
         elif not isinstance(item, Endpoint):
             raise ValueError(f"endpoints: got {item!r}; expected Endpoint(url, gpus=...)")
         if item.key in seen:

@@ -73,7 +73,7 @@ def metrics_for(registry: Any = None) -> MeasuredMetrics | None:
     found = _shared.get(id(reg))
     if found is None or found[0] is not reg:
         found = _shared[id(reg)] = (reg, MeasuredMetrics(reg))
-    return found[1]  # type: ignore[no-any-return]
+    return found[1]
 
 
 def correct_ledger(measured: Footprint, provisional: Footprint) -> None:
@@ -88,7 +88,9 @@ def correct_ledger(measured: Footprint, provisional: Footprint) -> None:
 def linked_span(call: Any, fp: Footprint) -> None:
     """A ``wattmeter.footprint`` span carrying the measured figure, linked to the call's
     span (which ended before the window closed); nothing without a recording span."""
-    span = getattr(call, "span", None)
+    held = getattr(call, "span", None)  # the exporter's record: the adopted or own span
+    span = next((c for c in (getattr(held, "inner", None), getattr(held, "span", None), held)
+                 if c is not None and hasattr(c, "get_span_context")), None)
     if span is None:
         return
     try:

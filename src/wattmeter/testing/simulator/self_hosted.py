@@ -8,7 +8,10 @@ runs. The exporter serves DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ since boot, c
 and DCGM_FI_DEV_POWER_USAGE (W) with dcgm-exporter's labels (gpu, UUID, device,
 modelName, Hostname). `truth_j(id)` is what the simulator knows a request cost: its
 dynamic energy plus the GPUs' idle and active draw during its run, shared equally with the
-requests running beside it. The numbers are simulated, not measured on any GPU.
+requests running beside it. The numbers are simulated, not measured on any GPU: the
+defaults are round figures of the right order for an 8B model on two 700 W GPUs (prefill
+~2 x 8 GFLOP a token at a few hundred TFLOP/s gives a few hundredths of a joule a token;
+decode at low concurrency is memory-bound, tenths of a joule a token), chosen, not fitted.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class PowerModel:
     """The GPUs' energy as a function of time, from the requests that ran."""
 
     def __init__(self, gpus: int = 2, idle_w: float = 70.0, active_w: float = 180.0,
-                 j_in: float = 0.002, j_out: float = 0.35,
+                 j_in: float = 0.015, j_out: float = 0.35,
                  clock: Any = time.time) -> None:
         self.gpus = gpus
         self.idle_w, self.active_w = idle_w, active_w

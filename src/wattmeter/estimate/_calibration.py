@@ -30,20 +30,26 @@ RATIOS: dict[tuple[str | None, int | None], Calibration] = {}
 #: Footprint fields proportional to energy, each with its ``_low`` and ``_high``.
 _SCALED = ("energy_wh", "accelerator_wh", "server_wh", "co2e_g", "co2e_embodied_g",
            "co2e_total_g", "water_ml", "adpe_kgsbeq")
+_F = Footprint._fields
+#: Their positions in the tuple (value, low, high), and those of method and the window.
+_IDX = tuple((_F.index(n), _F.index(n + "_low"), _F.index(n + "_high")) for n in _SCALED)
+_METHOD, _START, _END = _F.index("method"), _F.index("window_start"), _F.index("window_end")
+_new = tuple.__new__
 
 
 def scaled(fp: Footprint, k: float, low: float, high: float, method: str,
            window: tuple[float, float] = (0.0, 0.0)) -> Footprint:
     """`fp` with every energy-proportional figure multiplied by `k`, its interval set to
     ``k * value * low`` .. ``k * value * high``, `method` and the window."""
-    changes: dict[str, Any] = {"method": method, "window_start": window[0],
-                                  "window_end": window[1]}
-    for name in _SCALED:
-        value = getattr(fp, name) * k
-        changes[name] = value
-        changes[name + "_low"] = value * low
-        changes[name + "_high"] = value * high
-    return fp._replace(**changes)
+    v: list[Any] = list(fp)
+    for i, i_low, i_high in _IDX:
+        x = v[i] * k
+        v[i] = x
+        v[i_low] = x * low
+        v[i_high] = x * high
+    v[_METHOD] = method
+    v[_START], v[_END] = window
+    return _new(Footprint, v)
 
 
 def calibrated(fp: Footprint, cal: Calibration) -> Footprint:

@@ -205,3 +205,18 @@ def test_the_measured_figure_goes_on_a_span_linked_to_the_calls(spans: Any) -> N
     assert linked[0].attributes["wattmeter.team"] == "search"
     assert linked[0].attributes["wattmeter.window_end"] > linked[0].attributes[
         "wattmeter.window_start"]
+
+
+def test_a_call_that_never_finishes_holds_windows_only_until_max_wait() -> None:
+    from wattmeter._meter import start_call
+
+    att, got, _ = make(FakeSource(watts(300.0)), window_s=0.2, max_wait_s=1.0)
+    start_call("self-hosted", MODEL, "chat")  # abandoned: never finished
+    served("search", 100, 10, 0.05)
+    first = att.step(now=time.time() + 0.5)
+    assert first == []  # held by the call in flight
+    later = att.step(now=time.time() + 3.0)  # past max_wait_s: closed without it
+    assert later and att.fallbacks.get("calls_in_flight") == 1
+    assert att.step(now=time.time() + 6.0)  # and it holds nothing any more
+    att.stop()
+    assert att.fallbacks.get("calls_in_flight") == 1 and len(got) == 1

@@ -187,9 +187,12 @@ class Attributor:
 
     def _close(self, t0: float, t1: float, late: bool) -> list[WindowResult] | None:
         self._take()
-        if late and any(s < t1 for s in list(self._inflight.values())):
+        stuck = [k for k, s in list(self._inflight.items()) if s < t1] if late else []
+        if stuck:
             self._count("calls_in_flight", f"calls still running {self.max_wait_s:g} s after "
                         "their window ended: the window closed without them")
+            for k in stuck:  # a call that never finishes must not hold every later window
+                self._inflight.pop(k, None)
         calls = [p for p in self._pending if p.start <= t1 and p.end >= t0]
         series: dict[str, list[Series]] = {}
         failed: dict[str, Fallback] = {}

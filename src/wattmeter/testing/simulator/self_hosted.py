@@ -209,8 +209,9 @@ class SelfHostedNode:
                       "total_tokens": input_tokens + output_tokens}})
 
     def _vllm_metrics(self, req: SimRequest) -> Response:
-        """vLLM's names and labels (``vllm:`` prefix, ``model_name``), a few of them."""
-        m = f'model_name="{self.model_name}"'
+        """vLLM's names and labels (``vllm:`` prefix; ``model_name`` and, as vLLM's V1
+        engine adds, ``engine``), a few of them."""
+        m = f'model_name="{self.model_name}",engine="0"'
         with self._lock:
             rows = [
                 ("vllm:num_requests_running", "gauge", self.running),

@@ -61,3 +61,22 @@ def test_the_idle_floor_is_shared_by_time_and_the_rest_by_estimated_power() -> N
     assert sp.per_call_j == [pytest.approx(200.0 + 150.0), pytest.approx(200.0 + 450.0)]
     assert sp.idle_s == 0.0
     assert split(linear(100.0), [Share(0.0, 4.0, 1.0)], 0.0, 10.0).idle_s == pytest.approx(6.0)
+
+
+def test_any_calls_and_any_power_sum_to_the_measurement() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    t = st.floats(-5.0, 15.0, allow_nan=False)
+    call = st.tuples(t, st.floats(0.0, 10.0), st.floats(0.0, 1e4)).map(
+        lambda x: Share(x[0], x[0] + x[1], x[2]))
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(call, max_size=12), st.floats(1.0, 1e4), st.floats(0.0, 2e4),
+           st.booleans())
+    def check(shares: list[Share], watts: float, base_w: float, spread: bool) -> None:
+        sp = split(linear(watts), shares, 0.0, 10.0, spread_idle=spread, base_w=base_w)
+        assert all(p >= 0 for p in sp.per_call_j) and sp.idle_j >= 0
+        assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j, rel=1e-9)
+
+    check()

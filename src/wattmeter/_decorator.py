@@ -66,12 +66,15 @@ def usage_from(value: Any, provider: str, model: str, operation: str) -> Usage:
 
 
 def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
-          usage: Callable[[Any], Any] | None = None) -> Callable[[F], F]:
+          usage: Callable[[Any], Any] | None = None,
+          measure: str | None = None) -> Callable[[F], F]:
     """Decorate a function that makes one generative call so the call is metered.
 
     ``usage`` is an optional callable turning the return value (for generators: the list
     of yielded items) into a `Usage`, a mapping or an object of the protocol above.
     A call already metered inside (an instrumented client) is not counted twice.
+    ``measure="nvml"`` also measures local GPU energy around the call (docs/measured.md):
+    the estimate is provisional until NVML's counter gives the measured figure.
     """
     if not isinstance(model, str) or not model:
         raise ValueError(f"meter(model=...): got {model!r}; expected a model name")
@@ -80,6 +83,19 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
                          f"{', '.join(OPERATIONS)}")
     if usage is not None and not callable(usage):
         raise ValueError("meter(usage=...): expected a callable taking the return value")
+    if measure not in (None, "nvml"):
+        raise ValueError(f"meter(measure=...): got {measure!r}; expected 'nvml' or None")
+    mark: Callable[[Call], None] | None = None
+    if measure == "nvml":  # the measure layer, wired here as _meter wires the exporters
+        from .measure._nvml import nvml_marker
+
+        mark = nvml_marker()
+
+    def begin(provider: str, model: str, operation: str) -> Call:
+        call = start_call(provider, model, operation)
+        if mark is not None and call.parent is None:
+            mark(call)
+        return call
 
     def read(result: Any, call: Call) -> Usage | None:
         """The call's usage; None lets an instrumented call made inside supply it."""
@@ -98,7 +114,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
 
             @functools.wraps(func)
             async def agen(*args: Any, **kwargs: Any) -> Any:
-                call = start_call(provider, model, operation)
+                call = begin(provider, model, operation)
                 items: list[Any] = []
                 inner = func(*args, **kwargs)
                 try:
@@ -123,7 +139,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
 
             @functools.wraps(func)
             def gen(*args: Any, **kwargs: Any) -> Any:
-                call = start_call(provider, model, operation)
+                call = begin(provider, model, operation)
                 items: list[Any] = []
                 inner = func(*args, **kwargs)
                 try:
@@ -148,7 +164,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
 
             @functools.wraps(func)
             async def acall(*args: Any, **kwargs: Any) -> Any:
-                call = start_call(provider, model, operation).enter()
+                call = begin(provider, model, operation).enter()
                 try:
                     result = await func(*args, **kwargs)
                 except BaseException as exc:
@@ -163,7 +179,7 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
 
         @functools.wraps(func)
         def sync(*args: Any, **kwargs: Any) -> Any:
-            call = start_call(provider, model, operation).enter()
+            call = begin(provider, model, operation).enter()
             try:
                 result = func(*args, **kwargs)
             except BaseException as exc:

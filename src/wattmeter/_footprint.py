@@ -72,6 +72,10 @@ class Footprint(NamedTuple):
     adpe_kgsbeq: float = 0.0
     adpe_kgsbeq_low: float = 0.0
     adpe_kgsbeq_high: float = 0.0
+    # Measured and calibrated figures (issue 22; docs/measured.md): the energy-counter
+    # window the figure comes from (Unix seconds; 0.0 for an estimate).
+    window_start: float = 0.0
+    window_end: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict of every field (labels and warnings copied)."""

@@ -21,7 +21,8 @@ from ._guard import internal_error
 from ._usage import Usage
 from .estimate import footprint_for
 
-__all__ = ["Call", "add_sink", "record", "remove_sink", "start_call", "wire"]
+__all__ = ["Call", "add_sink", "add_start_hook", "record", "remove_sink", "remove_start_hook",
+           "start_call", "wire"]
 
 Sink = Callable[[Footprint, "Call"], None]
 
@@ -31,6 +32,9 @@ _sinks: list[Sink] = []
 _extra_sinks: list[Sink] = []
 #: Budget checks run before a request leaves: check(team, labels, provider, model, operation).
 _checks: list[Callable[[str, Mapping[str, str], str, str, str], None]] = []
+#: hook(call) for every top-level call once it may go (kept across rewiring; the measure
+#: layer counts the calls in flight).
+_start_hooks: list[Callable[[Call], None]] = []
 #: span_start(call) sets call.span; span_end(call, footprint | None, error | None).
 _span_hooks: list[Any] = []
 
@@ -141,6 +145,11 @@ def start_call(provider: str, model: str, operation: str) -> Call:
             hook.start(call)
     except Exception as exc:
         internal_error("span_start", exc)
+    for start in _start_hooks:
+        try:
+            start(call)
+        except Exception as exc:
+            internal_error("start_hook", exc)
     return call
 
 
@@ -169,6 +178,19 @@ def remove_sink(sink: Sink) -> None:
     """Stop a sink added with `add_sink`."""
     try:
         _extra_sinks.remove(sink)
+    except ValueError:
+        pass
+
+
+def add_start_hook(hook: Callable[[Call], None]) -> None:
+    """Call `hook(call)` as every top-level call starts (after its budget check)."""
+    _start_hooks.append(hook)
+
+
+def remove_start_hook(hook: Callable[[Call], None]) -> None:
+    """Stop a hook added with `add_start_hook`."""
+    try:
+        _start_hooks.remove(hook)
     except ValueError:
         pass
 

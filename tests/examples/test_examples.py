@@ -30,7 +30,8 @@ from wattmeter.testing import capture
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 IN_PROCESS = ("openai_quickstart", "anthropic_streaming", "self_hosted_meter",
               "budgets_enforced")
-SUBPROCESS = {"opentelemetry_spans": ["--console"], "multiprocess_workers": []}
+SUBPROCESS = {"opentelemetry_spans": ["--console"], "multiprocess_workers": [],
+              "self_hosted_measured": []}
 TIMEOUT_S = 120
 FLOAT = r"([0-9.]+(?:e-?\d+)?)"
 
@@ -164,6 +165,22 @@ def test_multiprocess_workers(scripts: dict[str, Any]) -> None:
     assert "wattmeter_requests_total{team='ads'} = 2\n" in out
     assert "wattmeter_requests_total{team='search'} = 7\n" in out
     assert "sum matches the workers: True" in out
+
+
+def test_self_hosted_measured(scripts: dict[str, Any]) -> None:
+    out = run_subprocess(scripts, "self_hosted_measured")
+    assert "real Prometheus" in out or "scraping the DCGM exporter directly" in out
+    rows = {m.group(1): [float(x) for x in m.groups()[2:]] for m in re.finditer(
+        rf"^(search|chat) +(\d+) +{FLOAT} +{FLOAT} +{FLOAT}$", out, re.M)}
+    assert set(rows) == {"search", "chat"}, out
+    for estimated, calibrated, measured in rows.values():
+        assert estimated > 0 and calibrated > 0 and measured > 0
+    assert re.search(rf"^idle .* {FLOAT}  \(deployment llama-8b\)$", out, re.M)
+    last = out.strip().splitlines()[-1]
+    m = re.fullmatch(rf"attributed {FLOAT} Wh of {FLOAT} Wh measured \({FLOAT}%\)", last)
+    assert m, last
+    attributed, total, pct = (float(x) for x in m.groups())
+    assert 0 < attributed <= total and pct == pytest.approx(100 * attributed / total, abs=0.1)
 
 
 def _load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:

@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 from ._budget import Budget
 from ._units import ENERGY
 
-__all__ = ["FleetError", "FleetSource", "escape_label_value", "query_for", "redact_url",
-           "selector"]
+__all__ = ["FleetError", "FleetSource", "escape_label_value", "number", "query_for",
+           "redact_url", "selector"]
 
 #: Largest answer read from Prometheus (a scalar query answers in a few hundred bytes).
 MAX_ANSWER_BYTES = 1 << 20
@@ -181,14 +181,18 @@ class FleetSource:
             watchdog.cancel()
             conn.close()
 
-    def query(self, promql: str, at: float) -> float:
-        """The value of a scalar-like PromQL expression at time `at` (0.0 when empty).
+    def data(self, promql: str, at: float | None) -> Any:
+        """The ``data`` of Prometheus' answer to `promql` at time `at` (its resultType and
+        result, unchecked beyond a successful status); `at` None: Prometheus' own now.
 
         Raises `FleetError` when Prometheus is unreachable, slower than ``timeout_s`` in
-        total, or answers anything but finite, non-negative numbers.
+        total, answers an error, too much, or something that is not its JSON.
         """
         try:
-            status, raw = self._post({"query": promql, "time": f"{at:.3f}"})
+            form = {"query": promql}
+            if at is not None:
+                form["time"] = f"{at:.3f}"
+            status, raw = self._post(form)
         except TimeoutError:
             raise FleetError(f"Prometheus at {self.safe_url} gave no full answer within "
                              f"{self.timeout_s:g} s (fleet_timeout_s)") from None
@@ -204,11 +208,25 @@ class FleetSource:
             body = json.loads(raw)
             if body.get("status") != "success":
                 raise FleetError(f"Prometheus query failed: {str(body.get('error', '?'))[:200]}")
-            data = body["data"]
+            return body["data"]
+        except FleetError:
+            raise
+        except Exception as exc:
+            raise FleetError(f"unexpected answer from Prometheus at {self.safe_url}: "
+                             f"{type(exc).__name__}") from None
+
+    def query(self, promql: str, at: float) -> float:
+        """The value of a scalar-like PromQL expression at time `at` (0.0 when empty).
+
+        Raises `FleetError` as `data` does, or when the answer holds anything but finite,
+        non-negative numbers.
+        """
+        data = self.data(promql, at)
+        try:
             if data["resultType"] == "scalar":
-                values = [_number(data["result"][1])]
+                values = [number(data["result"][1])]
             else:
-                values = [_number(r["value"][1]) for r in data["result"]]
+                values = [number(r["value"][1]) for r in data["result"]]
         except FleetError:
             raise
         except Exception as exc:
@@ -226,7 +244,7 @@ class FleetSource:
         return self.query(query_for(budget, now - since), now) * factor
 
 
-def _number(text: Any) -> float:
+def number(text: Any) -> float:
     """A sample value from Prometheus, which must be a finite number >= 0 (counters)."""
     value = float(text)
     if not math.isfinite(value) or value < 0:

@@ -48,6 +48,12 @@ LEDGER_BUSY_S = 2.0
 Publisher = Callable[[str, str, str, float, float, float], None]
 
 
+#: Footprint fields of a ledger row, in its order, that a measured figure corrects.
+_CORRECTED = ("energy_wh", "co2e_g", "accelerator_wh", "co2e_g_low", "co2e_g_high",
+              "co2e_embodied_g", "co2e_embodied_g_low", "co2e_embodied_g_high", "water_ml",
+              "water_ml_low", "water_ml_high", "adpe_kgsbeq")
+
+
 class _State:
     """One budget's running totals in the current period."""
 
@@ -205,6 +211,22 @@ class BudgetManager(Lifecycle):
                     if now >= st.end:
                         self._roll(st, now)
                     st.pending += fp.energy_wh if b.metric == ENERGY else fp.co2e_g
+
+    def correct(self, measured: Any, provisional: Any) -> None:
+        """Replace a call's provisional figure by its measured one (docs/measured.md): a
+        row of the differences that counts no request, so sums become the measured ones."""
+        d = [getattr(measured, n) - getattr(provisional, n) for n in _CORRECTED]
+        now = self.clock()
+        row: Row = (int(now // 60 * 60), measured.team, measured.provider, measured.model,
+                    measured.operation, measured.labels, d[0], d[1], d[2], 0, 0, 0, *d[3:],
+                    measured.grid_zone, METHOD_VERSION)
+        with self._lock:
+            self.ledger.add(row)
+            for st in self._by_team.get(measured.team, ()):
+                b = st.budget
+                if not st.narrowed or b.applies(measured.labels, measured.provider,
+                                                measured.model, measured.operation):
+                    st.pending += d[0] if b.metric == ENERGY else d[1]
 
     # -- periods ---------------------------------------------------------------------
     def _roll(self, st: _State, now: float) -> None:

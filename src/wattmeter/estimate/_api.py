@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
+from ._calibration import RATIOS as _ratios
+from ._calibration import calibrated as _calibrated
 from ._records import Deployment, ModelSpec
 from ._sanitize import (
     MAX_TOKENS,
@@ -289,7 +291,8 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         co2, co2_lo, co2_hi,
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
+        0.0, 0.0))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -390,7 +393,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         co2, co2_lo, co2_hi,
         zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
+        0.0, 0.0))
 
 
 def _operation_of(model: Any, provider: str | None) -> str:
@@ -460,5 +464,10 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     rm = usage.response_model  # read off the provider's response: same care as the name
     if rm is not None and (type(rm) is not str or len(rm) > 200 or not rm.isascii()):
         rm = model_name(rm)
-    return _footprint(c, r, lf, usage.provider, model, usage.operation, team, labels, it, ot,
-                      ct, rt, e0, e1, w, usage.outcome, rm, timestamp)
+    fp = _footprint(c, r, lf, usage.provider, model, usage.operation, team, labels, it, ot,
+                    ct, rt, e0, e1, w, usage.outcome, rm, timestamp)
+    if _ratios:  # an endpoint whose energy is measured: its learned ratio (one lookup)
+        cal = _ratios.get((usage.server_address, usage.server_port))
+        if cal is not None:
+            return _calibrated(fp, cal)
+    return fp

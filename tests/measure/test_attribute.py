@@ -80,3 +80,10 @@ def test_any_calls_and_any_power_sum_to_the_measurement() -> None:
         assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j, rel=1e-9)
 
     check()
+
+
+def test_a_run_of_a_subnormal_duration_gets_a_finite_share() -> None:
+    """Hypothesis found end - start = 1e-308: the rate was infinite and the share NaN."""
+    sp = split(linear(1.0), [Share(0.0, 1.1125369292536007e-308, 2.0)], 0.0, 10.0)
+    assert all(p >= 0 for p in sp.per_call_j) and sp.idle_j >= 0
+    assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j, rel=1e-9)

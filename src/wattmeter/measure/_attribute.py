@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 __all__ = ["Share", "Split", "busy_intervals", "split"]
 
+_MIN_RUN_S = 1e-6
+
 
 class Share(NamedTuple):
     """One call as the split sees it: when it ran and its estimated accelerator joules."""
@@ -75,7 +77,10 @@ def split(energy: Callable[[float, float], float], shares: Sequence[Share], t0: 
     measured = energy(t0, t1)
     n = len(shares)
     weights = [_in_window(s, t0, t1) for s in shares]
-    rates = [s.estimate_j / (s.end - s.start) if s.end > s.start else 0.0 for s in shares]
+    # a run shorter than a microsecond (a clock's rounding) is priced as one: dividing by a
+    # subnormal duration gave an infinite rate and NaN shares
+    rates = [s.estimate_j / max(s.end - s.start, _MIN_RUN_S) if s.end > s.start else 0.0
+             for s in shares]
     edges = sorted({t0, t1, *(x for s in shares for x in (s.start, s.end) if t0 < x < t1)})
     order = sorted((i for i in range(n) if rates[i] > 0), key=lambda i: shares[i].start)
     per_call = [0.0] * n

@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from . import _diffusion, _lifecycle, _text
+from . import _diffusion, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants, percentile
 from ._resolve import Deployment, Subject
@@ -42,6 +42,8 @@ class Coef(NamedTuple):
     # Life-cycle factors per accelerator J (`_lifecycle.factors`): one block of
     # `_lifecycle.LIFE_SIZE` per block of `ratios`, sliced together with it.
     life: tuple[float, ...] = ()
+    regime: str = "tuned"    # provider | tuned | naive (`_regime`)
+    boundary: str = "facility"  # what `energy_wh` counts (`_regime.BOUNDARIES`)
 
 
 def _kind(s: Subject) -> str:
@@ -55,9 +57,11 @@ def _kind(s: Subject) -> str:
 
 
 def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g: GPU,
-          gpus: int | None, batch: float | None) -> tuple[Any, int]:
-    """Physics coefficients for one deployment draw, and the GPU count used."""
-    kt = constants("text")
+          gpus: int | None, batch: float | None,
+          kt: dict[str, Any] | None = None) -> tuple[Any, int]:
+    """Physics coefficients for one deployment draw, and the GPU count used (`kt`: the
+    text constants, replaced by the naive regime's kernels)."""
+    kt = kt or constants("text")
     if kind == "text" or kind == "stt-llm" or kind == "ar-image":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or kt["batch_median"]
@@ -194,25 +198,89 @@ def model_sigma(kind: str, s: Subject) -> float:
     return math.sqrt(base * base + extra)
 
 
+def _provider_draw(rng: random.Random, rp: _regime.ProviderRegime,
+                   nominal: bool) -> tuple[float, float, float]:
+    """(per-user speed, prefix-cache hit share, speculation acceptance) of one draw; the
+    middle of each range when `nominal`."""
+    (s_lo, s_hi), (h_lo, h_hi), (a_lo, a_hi) = rp.speed, rp.prefix_hit, rp.spec_accept
+    if nominal:
+        return math.sqrt(s_lo * s_hi), 0.5 * (h_lo + h_hi), 0.5 * (a_lo + a_hi)
+    return (s_lo * (s_hi / s_lo) ** rng.random(), rng.uniform(h_lo, h_hi),
+            rng.uniform(a_lo, a_hi))
+
+
+def _naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
+                         ref: tuple[float, ...], kt: dict[str, Any]) -> float:
+    """Duration per accelerator J of the reference request under naive inference."""
+    e = nom[0] + nom[1]
+    if e <= 0:
+        return 0.0
+    if kind in ("text", "ar-image"):
+        busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
+        ctx = ref[0] + 0.5 * ref[2]
+        tm = phys.mem0 + phys.mem1 * ctx
+        tc = phys.cmp0 + phys.cmp1 * ctx
+        return (nom[0] / (n * busy_w) + ref[2] * (max(tm, tc) + phys.t0)) / e
+    if kind == "diffusion":
+        kd = constants("diffusion")
+        return 1.0 / (n * (g.idle_w + kd["busy_util"] * (g.tdp_w - g.idle_w)))
+    return 0.0
+
+
 def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
-          intensity_fixed: bool, pue: float, pue_fixed: bool) -> Coef:
-    """Nominal coefficients plus Monte Carlo percentile ratios for one cache key."""
+          intensity_fixed: bool, pue: float, pue_fixed: bool, regime: str = "tuned",
+          when: float | None = None) -> Coef:
+    """Nominal coefficients plus Monte Carlo percentile ratios for one cache key, in one
+    serving regime (`_regime`; `when`: the call's date, for the provider's fleet then)."""
     kind = _kind(s)
-    mix = [(gpu(name), w) for name, w in pd.hardware if w > 0] or [(gpu("H100"), 1.0)]
+    rp = _regime.provider_regime(pd.provider, when) if regime == "provider" else None
+    hw_table = rp.hardware if rp is not None and rp.hardware else pd.hardware
+    mix = [(gpu(name), w) for name, w in hw_table if w > 0] or [(gpu("H100"), 1.0)]
     g_nom = gpu(dep.gpu) if dep.gpu else max(mix, key=lambda m: m[1])[0]
     prec_nom = precision(s.precision)
-    phys, _ = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, dep.batch_size)
+    kt = constants("text")
+    kn: dict[str, Any] = {}
+    fleet = rp is not None and kind in ("text", "ar-image")
+    naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
     d = _defaults(kind, s)
-    ov = constants("overhead")
-    ks = float(ov["server_factor"])
     ref = _reference(kind, d)
+    rng = random.Random(20260216)
+    if fleet:
+        assert rp is not None
+        kt = _regime.fleet_constants(kt)
+        if not s.precision:
+            prec_nom = precision(max(rp.precision, key=lambda p: p[1])[0])
+        phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
+                                     *_provider_draw(rng, rp, True), dep.gpus, dep.batch_size)
+        n_nom = phys.gpus
+    elif naive:
+        kn = _regime.naive_constants()
+        kt = {**kt, "step_s": kn["step_s"], "mfu_prefill": kn["mfu_prefill"]}
+        if s.precision in (None, "bf16", "fp16"):
+            g_nom, prec_nom = _regime.naive_gpu(g_nom, kind)
+        phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
+    else:
+        phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus,
+                            dep.batch_size)
+    ov = constants("overhead")
     nom = components(kind, phys, d, *ref)
+    ks_lo, ks_hi = float(ov["server_factor_low"]), float(ov["server_factor_high"])
+    ks = float(ov["server_factor"])
+    sec_per_j = 0.0
+    if rp is not None:  # host, DRAM, network and idle reserved machines of the fleet
+        (h, h_lo, h_hi), (i, i_lo, i_hi) = _regime.common("host_ratio"), _regime.common(
+            "idle_share")
+        ks, ks_lo, ks_hi = (1.0 + h) / (1.0 - i), (1.0 + h_lo) / (1.0 - i_lo), (
+            1.0 + h_hi) / (1.0 - i_hi)
+    elif naive:  # the node's other accelerators idle and its host draws power meanwhile
+        sec_per_j = _naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
+        ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
+        ks_lo = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_low"])
+        ks_hi = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_high"])
 
     ku = constants("uncertainty")
     sigma = model_sigma(kind, s)
-    kt = constants("text")
     kd = constants("diffusion")
-    rng = random.Random(20260216)
     bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
     weights = [m[1] for m in mix]
@@ -228,22 +296,40 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                   if s.active_hi > s.active_lo else s.active_b)
         active = min(active, total)
         g = gpu(dep.gpu) if dep.gpu else rng.choices(names, weights)[0]
-        prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
-        if kind == "diffusion":
-            gpus = dep.gpus or rng.choice(kd["gpu_choices"])
-            batch = dep.batch_size or rng.choice(kd["batch_choices"])
+        if fleet:
+            assert rp is not None
+            prec = prec_nom if s.precision else precision(rng.choices(
+                [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
+            draw = _provider_draw(rng, rp, False)
+            ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
+                                       dep.gpus, dep.batch_size)
         else:
-            gpus = dep.gpus
-            if kind in ("text", "stt-llm", "ar-image"):
-                if gpus is None:
-                    gpus = _text.gpus_needed(total, prec, g, kt) * (2 if rng.random() < 0.3 else 1)
-                batch = dep.batch_size or kt["batch_median"] * math.exp(rng.gauss(0.0, bsig))
+            if naive:
+                prec = prec_nom
+                if s.precision in (None, "bf16", "fp16"):
+                    g, prec = _regime.naive_gpu(g, kind)
             else:
-                batch = dep.batch_size
-        pkey = (total, active, prec.key, g.key, gpus, batch)
-        ph = memo.get(pkey)
-        if ph is None:  # a given deployment of a disclosed model repeats the same draw
-            ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch)[0]
+                prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
+            if naive:
+                gpus, batch = dep.gpus, 1.0
+            elif kind == "diffusion":
+                gpus = dep.gpus or rng.choice(kd["gpu_choices"])
+                batch = dep.batch_size or rng.choice(kd["batch_choices"])
+            else:
+                gpus = dep.gpus
+                if kind in ("text", "stt-llm", "ar-image"):
+                    if gpus is None:
+                        gpus = _text.gpus_needed(total, prec, g, kt) * (
+                            2 if rng.random() < 0.3 else 1)
+                    batch = dep.batch_size or kt["batch_median"] * math.exp(
+                        rng.gauss(0.0, bsig))
+                else:
+                    batch = dep.batch_size
+            pkey = (total, active, prec.key, g.key, gpus, batch)
+            ph = memo.get(pkey)
+            if ph is None:  # a given deployment of a disclosed model repeats the same draw
+                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch,
+                                        kt if naive else None)[0]
         err = math.exp(rng.gauss(0.0, sigma))
         e = components(kind, ph, d, *ref)
         eu = e
@@ -252,7 +338,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ref_u = list(ref)
             ref_u[5] = lo_q * (hi_q / lo_q) ** rng.random()
             eu = components(kind, ph, d, *ref_u)
-        k_i = rng.triangular(ov["server_factor_low"], ov["server_factor_high"], ks)
+        k_i = rng.triangular(ks_lo, ks_hi, ks)
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
         if intensity_fixed:
             i_i = intensity
@@ -279,4 +365,4 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
                 tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
-                life)
+                life, regime, _regime.BOUNDARIES[regime])

@@ -250,8 +250,10 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         kt = _regime.fleet_constants(kt)
         if not s.precision:
             prec_nom = precision(max(rp.precision, key=lambda p: p[1])[0])
+        load = _regime.common("load_factor")
         phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
-                                     *_provider_draw(rng, rp, True), dep.gpus, dep.batch_size)
+                                     *_provider_draw(rng, rp, True), dep.gpus, dep.batch_size,
+                                     load=load[0])
         n_nom = phys.gpus
     elif naive:
         kn = _regime.naive_constants()
@@ -270,8 +272,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     if rp is not None:  # host, DRAM, network and idle reserved machines of the fleet
         (h, h_lo, h_hi), (i, i_lo, i_hi) = _regime.common("host_ratio"), _regime.common(
             "idle_share")
-        ks, ks_lo, ks_hi = (1.0 + h) / (1.0 - i), (1.0 + h_lo) / (1.0 - i_lo), (
-            1.0 + h_hi) / (1.0 - i_hi)
+        ks = (1.0 + h) / (1.0 - i)
     elif naive:  # the node's other accelerators idle and its host draws power meanwhile
         sec_per_j = _naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
         ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
@@ -302,12 +303,14 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
             draw = _provider_draw(rng, rp, False)
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
-                                       dep.gpus, dep.batch_size)
+                                       dep.gpus, dep.batch_size,
+                                       load=rng.triangular(load[1], load[2], load[0]))
         else:
             if naive:
                 prec = prec_nom
                 if s.precision in (None, "bf16", "fp16"):
-                    g, prec = _regime.naive_gpu(g, kind)
+                    g, prec = _regime.naive_gpu(g, kind, rng.uniform(
+                        kn["conv_share_low"], kn["conv_share_high"]))
             else:
                 prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
             if naive:
@@ -338,7 +341,10 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ref_u = list(ref)
             ref_u[5] = lo_q * (hi_q / lo_q) ** rng.random()
             eu = components(kind, ph, d, *ref_u)
-        k_i = rng.triangular(ks_lo, ks_hi, ks)
+        if rp is not None:  # host and idle share drawn independently
+            k_i = (1.0 + rng.triangular(h_lo, h_hi, h)) / (1.0 - rng.triangular(i_lo, i_hi, i))
+        else:
+            k_i = rng.triangular(ks_lo, ks_hi, ks)
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
         if intensity_fixed:
             i_i = intensity
@@ -353,6 +359,14 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 2 + c].append(a * k_i)
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
+    if fleet:  # a fleet's parameters are ranges: its central is the draws' median
+        m = [percentile(samples[8 + c], 0.5) or 1.0 for c in (0, 1)]
+        phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],
+                             pre_j_cached=phys.pre_j_cached * m[0], idle_w=phys.idle_w * m[1],
+                             dyn_w=phys.dyn_w * m[1])
+        nom = (nom[0] * m[0], nom[1] * m[1])
+        for i, xs in enumerate(samples):
+            samples[i] = [x / m[i % 2] for x in xs]
     central = (1.0, ks, ks * pue, ks * pue * intensity / 3.6e6)
     ratios: list[float] = []
     for off in (0, 8) if spread is not None else (8,):

@@ -220,14 +220,15 @@ def naive_constants() -> dict[str, Any]:
     return out
 
 
-def naive_gpu(g: GPU, kind: str) -> tuple[GPU, Precision]:
+def naive_gpu(g: GPU, kind: str, conv_share: float | None = None) -> tuple[GPU, Precision]:
     """The accelerator and precision of library-default inference: FP32 weights; matrix
-    multiplies in FP32, a U-Net's convolutions in TF32 (PyTorch defaults)."""
+    multiplies in FP32, a U-Net's convolutions (`conv_share` of its FLOPs) in TF32
+    (PyTorch defaults)."""
     k = naive_constants()
     fp32 = g.tflops.get("fp32", g.tflops["bf16"])
     eff = fp32
     if kind == "diffusion":
-        share = float(k["conv_share"])
+        share = float(k["conv_share"] if conv_share is None else conv_share)
         tf32 = g.tflops.get("tf32", fp32)
         eff = 1.0 / (share / tf32 + (1.0 - share) / fp32)
     return g._replace(tflops={**g.tflops, "naive": eff}), Precision("naive", 4.0, "naive")
@@ -280,12 +281,14 @@ def _a2a_s(total: float, active: float, kt: Mapping[str, Any], shape: Mapping[st
 def provider_text(total: float, active: float, prec: Precision, g: GPU,
                   kt: Mapping[str, float], shape: Mapping[str, Any], rp: ProviderRegime,
                   speed: float, hit: float, accept: float, gpus: int | None = None,
-                  batch: float | None = None, ctx: float | None = None) -> _text.TextCoeffs:
+                  batch: float | None = None, ctx: float | None = None,
+                  load: float = 1.0) -> _text.TextCoeffs:
     """Per-token text coefficients of a provider fleet: the replica size (from the memory
     minimum up to `max_gpus`) and batch that give the most tokens per accelerator-second
     with a step no longer than the interactivity target allows, then speculation and
-    prefix caching applied to the per-token costs. `kt`: the text constants with the
-    serving stack's step times (`fleet_constants`); `ctx`: mean context while decoding."""
+    prefix caching applied to the per-token costs; `load`: the replica's average share of
+    that batch. `kt`: the text constants with the serving stack's step times
+    (`fleet_constants`); `ctx`: mean context while decoding."""
     ctx = ctx or common("context_tokens")[0]
     g = g._replace(decode=(1.0, 1.0, 1.0))  # production kernels (`fleet_constants`)
     tp_max = common("tp_max")[0]
@@ -320,6 +323,10 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
             break
         n *= 2
     c = best[1]
+    if load < 1.0 and not batch:
+        b = max(1.0, c.batch * load)
+        c = _retime(_text.text_coeffs(total, active, prec, g, c.gpus, b, kt, shape), kt,
+                    c.gpus, b, tp_max, _a2a_s(total, active, kt, shape, prec, g, c.gpus, b))
     f = 1.0 + (rp.draft_cost if accept > 0 else 0.0)
     return c._replace(
         pre_j_tok=(1.0 - hit) * c.pre_j_tok + hit * c.pre_j_cached,

@@ -289,6 +289,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
     memo: dict[tuple[Any, ...], Any] = {}
+    # a fleet's central: the draws' median at the text reference (so an autoregressive
+    # image's tokens cost what the same tokens cost in chat)
+    t_ref = _reference("text", d)
+    t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
+    med: list[list[float]] = [[], []]
+    srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
+    # then match the text path's draw for draw
     for _ in range(int(ku["samples"])):
         u = rng.random()
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
@@ -334,12 +341,16 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch,
                                         kt if naive else None)[0]
         err = math.exp(rng.gauss(0.0, sigma))
+        if fleet:
+            et = components("text", ph, d, *t_ref)
+            for c in (0, 1):
+                med[c].append(et[c] / (t_nom[c] or 1.0))  # the model error's median is 1
         e = components(kind, ph, d, *ref)
         eu = e
         if spread is not None:  # steps or image tokens: log-uniform in the assumed range
             lo_q, hi_q = spread
             ref_u = list(ref)
-            ref_u[5] = lo_q * (hi_q / lo_q) ** rng.random()
+            ref_u[5] = lo_q * (hi_q / lo_q) ** srng.random()
             eu = components(kind, ph, d, *ref_u)
         if rp is not None:  # host and idle share drawn independently
             k_i = (1.0 + rng.triangular(h_lo, h_hi, h)) / (1.0 - rng.triangular(i_lo, i_hi, i))
@@ -360,7 +371,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
     if fleet:  # a fleet's parameters are ranges: its central is the draws' median
-        m = [percentile(samples[8 + c], 0.5) or 1.0 for c in (0, 1)]
+        m = [percentile(med[c], 0.5) or 1.0 for c in (0, 1)]
         phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],
                              pre_j_cached=phys.pre_j_cached * m[0], idle_w=phys.idle_w * m[1],
                              dyn_w=phys.dyn_w * m[1])

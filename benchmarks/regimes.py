@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from wattmeter.estimate import _regime, _text  # noqa: E402
+from wattmeter.estimate import _regime  # noqa: E402
 from wattmeter.estimate._hardware import gpu, precision  # noqa: E402
 from wattmeter.estimate._physics import constants  # noqa: E402
 from wattmeter.estimate._registry import lookup  # noqa: E402
@@ -64,7 +64,8 @@ def predict(row: dict[str, str], step_s: float, step_tp_s: float) -> tuple[float
     tc = c.cmp0 + c.cmp1 * ctx
     t = max(tm, tc) + c.t0
     busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
-    gpu_s = osl * c.gpus * t / c.batch + isl * (c.pre_j_tok + c.pre_j_pair * 0.5 * isl) / busy_w
+    prefill_j = isl * (c.pre_j_tok + c.pre_j_pair * 0.5 * isl)
+    gpu_s = osl * c.gpus * t / c.batch + prefill_j / busy_w
     return (isl + osl) / gpu_s, c
 
 
@@ -104,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"(x{ratio:.2f}; {c.gpus} GPUs, batch {c.batch:.0f}; fit "
                       f"{s * 1e3:.2f}/{tp * 1e3:.2f} ms)")
     far = [max(x, 1 / x) for x in ratios]
-    print(f"leave-one-configuration-out, {len(ratios)} in-scope rows: median x{statistics.median(far):.2f}"
-          f" off, geometric-mean bias x{math.exp(statistics.fmean(map(math.log, ratios))):.2f},"
+    print(f"leave-one-configuration-out, {len(ratios)} in-scope rows: median "
+          f"x{statistics.median(far):.2f} off, geometric-mean bias x{math.exp(statistics.fmean(map(math.log, ratios))):.2f},"
           f" within x2 {100 * sum(f <= 2 for f in far) / len(far):.0f}%, within x3 "
           f"{100 * sum(f <= 3 for f in far) / len(far):.0f}%")
     if shown:

@@ -76,7 +76,7 @@ def test_bad_regime_is_a_clear_error() -> None:
         estimate("gpt-4o", "openai", deployment=Deployment(regime="fast"), **CHAT)
     with pytest.raises(ValueError, match=r"'regime'.*'auto', 'provider', 'tuned', 'naive'"):
         wattmeter.configure(regime="fast")
-    with pytest.raises(ValueError, match="deployment.regime"):
+    with pytest.raises(ValueError, match=r"deployment\.regime"):
         wattmeter.configure(deployments={"openai": {"regime": "cheap"}})
 
 

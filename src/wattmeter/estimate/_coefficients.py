@@ -304,6 +304,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                   if s.active_hi > s.active_lo else s.active_b)
         active = min(active, total)
         g = gpu(dep.gpu) if dep.gpu else rng.choices(names, weights)[0]
+        ph: Any
         if fleet:
             assert rp is not None
             prec = prec_nom if s.precision else precision(rng.choices(
@@ -320,6 +321,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                         kn["conv_share_low"], kn["conv_share_high"]))
             else:
                 prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
+            batch: float | None
             if naive:
                 gpus, batch = dep.gpus, 1.0
             elif kind == "diffusion":

@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"(x{ratio:.2f}; {c.gpus} GPUs, batch {c.batch:.0f}; fit "
                       f"{s * 1e3:.2f}/{tp * 1e3:.2f} ms)")
     far = [max(x, 1 / x) for x in ratios]
+    bias = math.exp(statistics.fmean(map(math.log, ratios)))
     print(f"leave-one-configuration-out, {len(ratios)} in-scope rows: median "
-          f"x{statistics.median(far):.2f} off, geometric-mean bias x{math.exp(statistics.fmean(map(math.log, ratios))):.2f},"
+          f"x{statistics.median(far):.2f} off, geometric-mean bias x{bias:.2f},"
           f" within x2 {100 * sum(f <= 2 for f in far) / len(far):.0f}%, within x3 "
           f"{100 * sum(f <= 3 for f in far) / len(far):.0f}%")
     if shown:

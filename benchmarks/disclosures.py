@@ -41,6 +41,7 @@ from wattmeter.estimate._lifecycle import onsite_wue  # noqa: E402
 REFERENCE = Path(__file__).with_name("reference") / "disclosures.csv"
 TOKENS = {"input_tokens": 400, "output_tokens": 400}
 GOOGLE = ("gemini-median", "gemini-breakdown", "gemini-median-water")
+OPENAI = ("openai-avg-query",)
 #: Tuned-regime server factor sources (physics.json overhead.server_factor) other than
 #: Delavande et al. 2025: Elsworth et al. 2025 (1.57) and Chung et al. 2025 (1.43-2.0).
 SERVER_FACTOR_WITHOUT_DELAVANDE = (1.57, 1.43, 2.0)
@@ -111,9 +112,9 @@ FIGURES: list[Figure] = [
     ("gemini-median", "Gemini median prompt: CO2e (market-based)", 0.03, "g", "provider",
      "ours location-based", _gemini, lambda f: _tri(f, "co2e_g"), False, GOOGLE),
     ("openai-avg-query", "ChatGPT average query: energy", 0.34, "Wh", "provider",
-     "facility", _gpt, lambda f: _tri(f, "energy_wh"), True, ()),
+     "facility", _gpt, lambda f: _tri(f, "energy_wh"), True, OPENAI),
     ("openai-avg-query", "ChatGPT average query: water (on-site)", 0.32, "mL", "provider",
-     "on-site water", _gpt, lambda f: _onsite(f, "openai"), True, ()),
+     "on-site water", _gpt, lambda f: _onsite(f, "openai"), True, OPENAI),
     ("mistral-lca-le-chat", "Mistral Large 2 response: CO2e", 1.14, "g", "provider",
      "life-cycle", _mistral, lambda f: _tri(f, "co2e_total_g"), True, ()),
     ("mistral-lca-le-chat", "Mistral Large 2 response: water", 45.0, "mL", "provider",
@@ -177,6 +178,9 @@ def main() -> None:
           "theirs is predicted):")
     for name, ids in _regime.disclosure_constants().items():
         print(f"  regimes.json provider_common.{name}: {', '.join(ids)}")
+    for provider, ids in _regime.anchors().items():
+        print(f"  regimes.json providers.{provider} anchor (weights the fleet's draws): "
+              f"{', '.join(ids)}")
     print("  physics.json overhead.server_factor (tuned): vkeb node/GPU ratios and Elsworth "
           "2025 (the node rows use the geometric mean of its other sources)")
     rows = comparisons()

@@ -12,10 +12,10 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from . import _diffusion, _lifecycle, _regime, _text
+from . import _anchor, _diffusion, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants, percentile
-from ._resolve import Deployment, Subject
+from ._resolve import Deployment, Subject, resolve
 
 __all__ = ["Coef", "build", "components", "model_sigma"]
 
@@ -227,6 +227,11 @@ def _naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float,
     return 0.0
 
 
+def _pct(xs: list[float], wts: list[float], q: float) -> float:
+    """A Monte Carlo percentile, weighted when a disclosure anchors the draws."""
+    return _anchor.weighted_percentile(xs, wts, q) if wts else percentile(xs, q)
+
+
 def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
           intensity_fixed: bool, pue: float, pue_fixed: bool, regime: str = "tuned",
           when: float | None = None) -> Coef:
@@ -294,6 +299,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     t_ref = _reference("text", d)
     t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
     med: list[list[float]] = [[], []]
+    anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
+    wts: list[float] = []
     srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
     # then match the text path's draw for draw
     for _ in range(int(ku["samples"])):
@@ -310,9 +317,9 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             prec = prec_nom if s.precision else precision(rng.choices(
                 [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
             draw = _provider_draw(rng, rp, False)
+            load_i = rng.triangular(load[1], load[2], load[0])
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
-                                       dep.gpus, dep.batch_size,
-                                       load=rng.triangular(load[1], load[2], load[0]))
+                                       dep.gpus, dep.batch_size, load=load_i)
         else:
             if naive:
                 prec = prec_nom
@@ -359,6 +366,12 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         else:
             k_i = rng.triangular(ks_lo, ks_hi, ks)
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
+        if anc is not None and rp is not None:  # how well this draw reproduces the
+            # fleet's disclosure (at the provider's own PUE draw)
+            wts.append(anc.weight(rng, rp, g, prec, kt, draw, load_i, k_i,
+                                  rng.uniform(pd.pue_low, pd.pue_high) if pue_fixed else p_i,
+                                  err, (total, active) if anc.model == s.registry_model
+                                  else None))
         if intensity_fixed:
             i_i = intensity
         else:
@@ -373,7 +386,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
     if fleet:  # a fleet's parameters are ranges: its central is the draws' median
-        m = [percentile(med[c], 0.5) or 1.0 for c in (0, 1)]
+        m = [_pct(med[c], wts, 0.5) or 1.0 for c in (0, 1)]
         phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],
                              pre_j_cached=phys.pre_j_cached * m[0], idle_w=phys.idle_w * m[1],
                              dyn_w=phys.dyn_w * m[1])
@@ -384,8 +397,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     ratios: list[float] = []
     for off in (0, 8) if spread is not None else (8,):
         for b in range(4):
-            lo = [min(percentile(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
-            hi = [max(percentile(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
+            lo = [min(_pct(samples[off + 2 * b + c], wts, 0.05), central[b]) for c in (0, 1)]
+            hi = [max(_pct(samples[off + 2 * b + c], wts, 0.95), central[b]) for c in (0, 1)]
             ratios += lo + hi
     # Life-cycle impacts (issue 10): per-J factors of the same hardware mix, zone and PUE.
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)

@@ -25,6 +25,7 @@ __all__ = [
     "BOUNDARIES",
     "REGIMES",
     "ProviderRegime",
+    "anchors",
     "check_regime",
     "choose",
     "common",
@@ -71,6 +72,7 @@ class ProviderRegime(NamedTuple):
     spec_accept: tuple[float, float]  # acceptance rate per drafted token
     draft_cost: float                 # drafting's extra energy per decode step
     source: str
+    anchor: Mapping[str, Any] | None = None  # a disclosure constraining it (`_anchor`)
 
 
 def _data() -> dict[str, Any]:
@@ -92,7 +94,7 @@ def _data() -> dict[str, Any]:
                     (float(e["prefix_hit"][0]), float(e["prefix_hit"][1])),
                     int(e["spec_draft"]),
                     (float(e["spec_accept"][0]), float(e["spec_accept"][1])),
-                    float(e["draft_cost"]), e["source"]))
+                    float(e["draft_cost"]), e["source"], e.get("anchor")))
                 changes.add(timestamp_of(e["effective_from"]))
             _periods[name] = sorted(out, key=lambda r: r.effective_from)
         _changes[:] = sorted(changes)
@@ -207,6 +209,13 @@ def fleet_constants(kt: Mapping[str, Any]) -> dict[str, Any]:
     InferenceMAX, benchmarks/regimes.py) in place of the vLLM ones fitted to ML.ENERGY."""
     return {**kt, "step_s": common("step_s")[0], "step_tp_s": common("step_tp_s")[0],
             "weight_factor_8bit": common("weight_factor_8bit")[0]}
+
+
+def anchors() -> dict[str, list[str]]:
+    """Provider -> the disclosures anchoring its fleet (any effective date)."""
+    _data()
+    return {p: sorted({r.anchor["disclosure"] for r in rs if r.anchor})
+            for p, rs in _periods.items() if any(r.anchor for r in rs)}
 
 
 def naive_constants() -> dict[str, Any]:

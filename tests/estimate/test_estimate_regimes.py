@@ -191,3 +191,10 @@ def test_method_diff_between_two_versions() -> None:
     bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "method-diff"),
                           "no-such-version", "HEAD"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and "neither a git revision nor a method version" in bad.stderr
+
+
+def test_configured_deployment_can_name_the_regime() -> None:
+    wattmeter.configure(deployments={"self-hosted": {"regime": "naive", "gpu": "A100"}})
+    fp = estimate("meta-llama/Llama-3.1-8B-Instruct", "self-hosted", input_tokens=200,
+                  output_tokens=50)
+    assert fp.regime == "naive" and fp.server_wh > 2 * fp.accelerator_wh

@@ -198,35 +198,6 @@ def model_sigma(kind: str, s: Subject) -> float:
     return math.sqrt(base * base + extra)
 
 
-def _provider_draw(rng: random.Random, rp: _regime.ProviderRegime,
-                   nominal: bool) -> tuple[float, float, float]:
-    """(per-user speed, prefix-cache hit share, speculation acceptance) of one draw; the
-    middle of each range when `nominal`."""
-    (s_lo, s_hi), (h_lo, h_hi), (a_lo, a_hi) = rp.speed, rp.prefix_hit, rp.spec_accept
-    if nominal:
-        return math.sqrt(s_lo * s_hi), 0.5 * (h_lo + h_hi), 0.5 * (a_lo + a_hi)
-    return (s_lo * (s_hi / s_lo) ** rng.random(), rng.uniform(h_lo, h_hi),
-            rng.uniform(a_lo, a_hi))
-
-
-def _naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
-                         ref: tuple[float, ...], kt: dict[str, Any]) -> float:
-    """Duration per accelerator J of the reference request under naive inference."""
-    e = nom[0] + nom[1]
-    if e <= 0:
-        return 0.0
-    if kind in ("text", "ar-image"):
-        busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
-        ctx = ref[0] + 0.5 * ref[2]
-        tm = phys.mem0 + phys.mem1 * ctx
-        tc = phys.cmp0 + phys.cmp1 * ctx
-        return (nom[0] / (n * busy_w) + ref[2] * (max(tm, tc) + phys.t0)) / e
-    if kind == "diffusion":
-        kd = constants("diffusion")
-        return 1.0 / (n * (g.idle_w + kd["busy_util"] * (g.tdp_w - g.idle_w)))
-    return 0.0
-
-
 def _pct(xs: list[float], wts: list[float], q: float) -> float:
     """A Monte Carlo percentile, weighted when a disclosure anchors the draws."""
     return _anchor.weighted_percentile(xs, wts, q) if wts else percentile(xs, q)
@@ -257,7 +228,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             prec_nom = precision(max(rp.precision, key=lambda p: p[1])[0])
         load = _regime.common("load_factor")
         phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
-                                     *_provider_draw(rng, rp, True), dep.gpus, dep.batch_size,
+                                     *_regime.fleet_draw(rng, rp, True), dep.gpus, dep.batch_size,
                                      load=load[0])
         n_nom = phys.gpus
     elif naive:
@@ -279,7 +250,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             "idle_share")
         ks = (1.0 + h) / (1.0 - i)
     elif naive:  # the node's other accelerators idle and its host draws power meanwhile
-        sec_per_j = _naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
+        sec_per_j = _regime.naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
         ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
         ks_lo = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_low"])
         ks_hi = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_high"])
@@ -316,7 +287,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             assert rp is not None
             prec = prec_nom if s.precision else precision(rng.choices(
                 [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
-            draw = _provider_draw(rng, rp, False)
+            draw = _regime.fleet_draw(rng, rp, False)
             load_i = rng.triangular(load[1], load[2], load[0])
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
                                        dep.gpus, dep.batch_size, load=load_i)

@@ -14,12 +14,14 @@ import bisect
 import datetime as _dt
 import json
 import math
+import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import _text
 from ._hardware import GPU, Precision
+from ._physics import constants
 
 __all__ = [
     "BOUNDARIES",
@@ -34,8 +36,10 @@ __all__ = [
     "epoch_span",
     "excluded",
     "fleet_constants",
+    "fleet_draw",
     "naive_constants",
     "naive_gpu",
+    "naive_seconds_per_j",
     "naive_server_factor",
     "provider_regime",
     "provider_text",
@@ -342,3 +346,32 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
         mem0=c.mem0 / tau, mem1=c.mem1 / tau, cmp0=c.cmp0 * verify / tau,
         cmp1=c.cmp1 * verify / tau, t0=c.t0 / tau, busy0=c.busy0 / tau,
         idle_w=c.idle_w * f, dyn_w=c.dyn_w * f)
+
+
+def fleet_draw(rng: random.Random, rp: ProviderRegime,
+                   nominal: bool) -> tuple[float, float, float]:
+    """(per-user speed, prefix-cache hit share, speculation acceptance) of one draw; the
+    middle of each range when `nominal`."""
+    (s_lo, s_hi), (h_lo, h_hi), (a_lo, a_hi) = rp.speed, rp.prefix_hit, rp.spec_accept
+    if nominal:
+        return math.sqrt(s_lo * s_hi), 0.5 * (h_lo + h_hi), 0.5 * (a_lo + a_hi)
+    return (s_lo * (s_hi / s_lo) ** rng.random(), rng.uniform(h_lo, h_hi),
+            rng.uniform(a_lo, a_hi))
+
+
+def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
+                         ref: tuple[float, ...], kt: dict[str, Any]) -> float:
+    """Duration per accelerator J of the reference request under naive inference."""
+    e = nom[0] + nom[1]
+    if e <= 0:
+        return 0.0
+    if kind in ("text", "ar-image"):
+        busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
+        ctx = ref[0] + 0.5 * ref[2]
+        tm = phys.mem0 + phys.mem1 * ctx
+        tc = phys.cmp0 + phys.cmp1 * ctx
+        return (nom[0] / (n * busy_w) + ref[2] * (max(tm, tc) + phys.t0)) / e
+    if kind == "diffusion":
+        kd = constants("diffusion")
+        return 1.0 / (n * (g.idle_w + kd["busy_util"] * (g.tdp_w - g.idle_w)))
+    return 0.0

@@ -111,6 +111,9 @@ OPTIONS: dict[str, Option] = {
              optional=True),
         _opt("deployments", "mapping", {}, "Per-provider deployment overrides, e.g. "
              "{'self-hosted': {'gpu': 'H100', 'gpus': 2}}."),
+        _opt("regime", "choice", "auto", "Serving regime of every call: auto (provider fleets "
+             "for provider-served calls, tuned for self-hosted), provider, tuned or naive.",
+             choices=("auto", "provider", "tuned", "naive")),
         _opt("provider_hosts", "mapping", {}, "Provider name for OpenAI-compatible (and other) "
              "base URL hosts, e.g. {'llm.internal': 'self-hosted', 'api.example.com': 'groq'}; "
              "a key also matches subdomains. Unlisted localhost/private hosts are 'self-hosted'."),

@@ -72,6 +72,13 @@ class Footprint(NamedTuple):
     adpe_kgsbeq: float = 0.0
     adpe_kgsbeq_low: float = 0.0
     adpe_kgsbeq_high: float = 0.0
+    # Serving regime (issue 17; docs/regimes.md): "provider", "tuned" or "naive"; the
+    # boundary ``energy_wh`` counts ("comprehensive": a provider fleet's accelerators,
+    # hosts, idle reserved machines and PUE; "facility": server energy x PUE); and the
+    # estimation method's version (`wattmeter._version.METHOD_VERSION`).
+    regime: str = ""
+    boundary: str = "facility"
+    method_version: str = ""
     # Measured and calibrated figures (issue 22; docs/measured.md): the energy-counter
     # window the figure comes from (Unix seconds; 0.0 for an estimate).
     window_start: float = 0.0

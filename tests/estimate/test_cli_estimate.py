@@ -53,3 +53,16 @@ def test_bad_input_exits_2(argv: list[str], field: str,
 def test_unknown_model_warns(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "acme-13b", "--output-tokens", "10"]) == 0
     assert "warning" in capsys.readouterr().out
+
+
+def test_regime_boundary_and_method_version_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "gpt-4o", "--provider", "openai", "--input-tokens", "400",
+                 "--output-tokens", "400"]) == 0
+    assert "regime      provider; energy boundary comprehensive; method wattmeter/" in (
+        capsys.readouterr().out)
+    assert main(["estimate", "stable-diffusion-v1-5", "--operation", "image", "--gpu", "A100",
+                 "--regime", "naive", "--date", "2024-03-01", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert (d["regime"], d["boundary"]) == ("naive", "facility") and d["method_version"]
+    assert main(["estimate", "gpt-4o", "--date", "last week"]) == 2
+    assert "date: got 'last week'" in capsys.readouterr().err

@@ -47,6 +47,9 @@ def test_create_makes_one_genai_client_span(spans: InMemorySpanExporter) -> None
     assert a[sc.ATTR_GRID_INTENSITY] == fp.grid_gco2e_per_kwh
     assert a[sc.ATTR_TEAM] == "search" and a[sc.ATTR_LABEL_PREFIX + "feature"] == "autocomplete"
     assert a[sc.ATTR_METHOD] == fp.method and sc.ATTR_ACCELERATOR_WH in a
+    # serving regime, energy boundary and method version (issue 17)
+    assert (a[sc.ATTR_REGIME], a[sc.ATTR_BOUNDARY]) == ("provider", "comprehensive")
+    assert a[sc.ATTR_METHOD_VERSION] == fp.method_version != ""
 
 
 def test_operation_names_follow_semconv(spans: InMemorySpanExporter) -> None:

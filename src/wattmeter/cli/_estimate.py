@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--gpu", help="H100, H200, B200, A100, L40S, L4, TPU-v5e, TPU-v6e, MI300X")
     d.add_argument("--gpus", type=int, help="GPUs serving the model")
     d.add_argument("--batch-size", type=int, help="concurrent sequences / images per batch")
+    d.add_argument("--regime", choices=("provider", "tuned", "naive"),
+                   help="serving regime (default: provider fleets for provider-served "
+                        "models, tuned for self-hosted ones; docs/regimes.md)")
+    d.add_argument("--date", help="the call's date (ISO, e.g. 2025-05-01): the provider "
+                                  "fleet in effect then (default: today)")
     m = parser.add_argument_group("media")
     for name in ("width", "height", "steps", "frames", "images", "characters"):
         m.add_argument(f"--{name}", type=int)
@@ -112,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
 
     _check_provider(args.provider)
     dep = None
-    if args.gpu or args.gpus is not None or args.batch_size is not None:
-        dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size)
+    if args.gpu or args.gpus is not None or args.batch_size is not None or args.regime:
+        dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size,
+                         regime=args.regime)
     fp = estimate(_model(args), args.provider, args.operation,
                   input_tokens=args.input_tokens or 0, output_tokens=args.output_tokens or 0,
                   cached_input_tokens=args.cached_input_tokens or 0,
@@ -121,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                   width=args.width, height=args.height, steps=args.steps, frames=args.frames,
                   seconds=args.seconds, fps=args.fps, characters=args.characters,
                   audio_seconds=args.audio_seconds, deployment=dep, zone=args.zone,
-                  grid_intensity=args.grid_intensity, pue=args.pue)
+                  grid_intensity=args.grid_intensity, pue=args.pue, date=args.date)
     notes = _notes(args, fp)
     facts = _name_facts(args)
     if args.json:
@@ -154,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label + ' ' + unit:<{width}}{_fmt(c):>12}{_fmt(lo):>12}{_fmt(hi):>12}")
     print(f"grid        {fp.grid_zone} at {fp.grid_gco2e_per_kwh:g} gCO2e/kWh (location-based); "
           f"PUE {fp.pue:g}; method {fp.method}")
+    print(f"regime      {fp.regime}; energy boundary {fp.boundary}; method "
+          f"{fp.method_version}")
     print("boundary    CO2e usage = operational electricity; embodied = hardware manufacturing "
           "amortised; total = both")
     for w in fp.warnings:

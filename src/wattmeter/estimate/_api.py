@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
+from .._version import METHOD_VERSION
 from ._calibration import RATIOS as _ratios
 from ._calibration import calibrated as _calibrated
 from ._records import Deployment, ModelSpec
@@ -40,7 +41,11 @@ _cache: dict[Any, Coef] = {}
 _built: dict[Any, float] = {}
 #: Cached keys whose intensity is `intensity_for(zone)` (may go live), -> that zone.
 _live_zones: dict[Any, str] = {}
-_state: dict[str, Any] = {"hooked": False, "live_updates": 0}
+_state: dict[str, Any] = {"hooked": False, "live_updates": 0, "epoch": 0}
+#: Epoch seconds bounding the span of effective dates "now" falls in: a metered call's
+#: timestamp inside it uses the undated coefficients (`_regime.epoch`).
+_now_span = [-float("inf"), float("inf")]
+_MV = METHOD_VERSION
 _live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again; 0: off
 _INF = float("inf")
 _new = tuple.__new__
@@ -63,6 +68,7 @@ _intensity_for: Any = None
 _speech: dict[str, Any] = {}
 #: The estimate modules `_make` calls, bound by `_hook()`.
 _mods: dict[str, Any] = {}
+_regime: Any = None
 
 
 def clear_cache(*_: Any) -> None:
@@ -75,6 +81,9 @@ def clear_cache(*_: Any) -> None:
     _default_ops.clear()
     cfg = _config.current()
     _live_ttl = float(cfg.live_intensity_ttl_s) if cfg.live_intensity else 0.0
+    if _regime is not None:
+        _state["epoch"] = ep = _regime.epoch(time.time())
+        _now_span[:] = _regime.epoch_span(ep)
 
 
 def _on_live_update() -> None:
@@ -90,7 +99,8 @@ def _on_live_update() -> None:
 
 
 def _hook() -> None:
-    global _components, _intensity_for
+    global _components, _intensity_for, _regime
+    from . import _regime as regime_module
     from ._coefficients import components
     from ._grid import intensity_for
     from ._live import on_live_update
@@ -99,6 +109,7 @@ def _hook() -> None:
 
     _components = components
     _intensity_for = intensity_for
+    _regime = regime_module
     _speech.update(constants("speech"))
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
@@ -115,9 +126,9 @@ def _hook() -> None:
 
 def _make(model: Any, provider: str | None, operation: str, deployment: Any,
           zone: str | None, grid_intensity: float | None,
-          pue: float | None) -> tuple[Coef, str | None]:
+          pue: float | None, when: float | None = None) -> tuple[Coef, str | None]:
     """The coefficients of a key, and the zone whose (possibly live) intensity they use
-    (None when the intensity was given as a number)."""
+    (None when the intensity was given as a number); `when`: the call's date (None: now)."""
     # bound once by `_hook()`: an import statement per first sight costs microseconds
     build = _mods["coefficients"].build  # looked up per call: tests count the builds
     intensity_for, provider_defaults, zone_intensity = _mods["grid"]
@@ -138,6 +149,10 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         dep = Deployment._make(a if a is not None else b for a, b in zip(dep, cd, strict=True))
     s = resolve(model, provider, op)
     pd = provider_defaults(provider or s.provider)
+    # an open-weight model named without a provider runs anywhere: no fleet is implied
+    regime = _regime.choose(dep.regime, cfg.regime, pd.provider, dep.gpu is not None
+                            or dep.gpus is not None or dep.batch_size is not None
+                            or (provider is None and s.disclosed))
     zone = zone or dep.zone
     live: str | None = None
     if grid_intensity is not None:
@@ -161,13 +176,14 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
     # Every name that resolves to the same facts shares one Monte Carlo run: the dated,
     # fine-tuned and deployment names of a registered model, and the guessed names of one
     # size class (issue 23: first sight of a name and cache churn cost microseconds).
-    ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed)
+    ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed,
+            regime, None if when is None else _regime.epoch(when))
     with _class_lock:
         base = _classes.pop(ckey, None)
     if base is None:
         spec = s.registry_model is None and s.name.startswith("spec:")
         base = build(s._replace(name="spec:" if spec else "", warnings=()), dep, pd, zone,
-                     float(intensity), fixed, p, pfixed)
+                     float(intensity), fixed, p, pfixed, regime, when)
     with _class_lock:
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
@@ -177,13 +193,18 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
           zone: str | None = None, grid_intensity: float | None = None,
-          pue: float | None = None) -> Coef:
-    """The cached coefficients of a key, built (and cached) on a miss.
+          pue: float | None = None, when: float | None = None) -> Coef:
+    """The cached coefficients of a key, built (and cached) on a miss; a call dated
+    (`when`) outside today's span of effective dates is keyed by its span.
 
     With live intensity on, a key whose zone was last asked more than the TTL ago asks
     again (which starts a background refresh when due) and is rebuilt if the answer moved.
     """
-    key = (model, provider, operation, deployment, zone, grid_intensity, pue)
+    key: tuple[Any, ...] = (model, provider, operation, deployment, zone, grid_intensity, pue)
+    if when is not None:
+        if not _state["hooked"]:
+            _hook()
+        key += ("epoch", _regime.epoch(when))
     try:
         c = _cache[key]
         if not _live_ttl:
@@ -199,7 +220,7 @@ def _coef(model: Any, provider: str | None, operation: str, deployment: Any = No
     if not _state["hooked"]:
         _hook()
     updates = _state["live_updates"]
-    c, live = _make(model, provider, operation, deployment, zone, grid_intensity, pue)
+    c, live = _make(model, provider, operation, deployment, zone, grid_intensity, pue, when)
     if len(_cache) >= _CACHE_SIZE:
         evict_oldest(_cache, _built, _live_zones, limit=_CACHE_SIZE)
     try:
@@ -268,7 +289,7 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _) = c
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, regime, boundary) = c
     j = e0 + e1
     acc = j / 3600.0
     server = acc * ks
@@ -292,7 +313,7 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        0.0, 0.0))
+        regime, boundary, _MV, 0.0, 0.0))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -304,14 +325,16 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
              characters: int | None = None, audio_seconds: float | None = None,
              deployment: Deployment | None = None, zone: str | None = None,
              grid_intensity: float | None = None, pue: float | None = None,
-             grid_zone: str | None = None) -> Footprint:
+             grid_zone: str | None = None, date: Any = None) -> Footprint:
     """Estimate the energy and CO2e of one generative call (see DESIGN.md and docs/methodology.md).
 
     ``input_tokens`` includes ``cached_input_tokens`` and ``output_tokens`` includes
     ``reasoning_tokens``; when ``reasoning_tokens`` exceeds ``output_tokens`` they were
     counted separately and their sum is decoded. Without ``operation``, the registered
-    model's modality is used ("image" for FLUX.1-dev), else "chat". Bad input raises
-    ``ValueError``. ``grid_zone`` is another name for ``zone`` (the configuration's name).
+    model's modality is used ("image" for FLUX.1-dev), else "chat". ``date`` (a date,
+    datetime, ISO text or epoch seconds; default now) picks the provider fleet in effect
+    then. ``grid_zone`` is another name for ``zone`` (the configuration's name). Bad input
+    raises ``ValueError``.
     """
     if grid_zone is not None:
         if zone is not None and zone != grid_zone:
@@ -339,14 +362,25 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
             or characters is not None or audio_seconds is not None):
         images, width, height, steps, frames, seconds, fps, characters, audio_seconds = check_media(
             images, width, height, steps, frames, seconds, fps, characters, audio_seconds)
+    ts = 0.0
+    when = None
+    if date is not None:
+        if not _state["hooked"]:
+            _hook()
+        ts = _regime.timestamp_of(date)
+        if not _now_span[0] <= ts < _now_span[1]:
+            when = ts
     key = (model, provider, operation, deployment, zone, grid_intensity, pue)
     try:
+        if when is not None:
+            raise KeyError
         c = _cache[key]
         if _live_ttl:
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
-        c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf) = c
+        c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue, when)
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, rg,
+     bd) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -391,10 +425,10 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         energy, en_lo, en_hi, acc, acc_lo, acc_hi,
         server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
         co2, co2_lo, co2_hi,
-        zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
+        zone_, inten, pue_, "estimated", warns, "ok", regm, None, ts,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        0.0, 0.0))
+        rg, bd, _MV, 0.0, 0.0))
 
 
 def _operation_of(model: Any, provider: str | None) -> str:
@@ -430,11 +464,14 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
             or model.isspace()):
         model = model_name(model)
     try:
+        if timestamp and not _now_span[0] <= timestamp < _now_span[1]:
+            raise KeyError  # dated outside today's span: that span's fleet
         c = _cache[(model, usage.provider, usage.operation, None, None, None, None)]
         if _live_ttl:
             c = _coef(model, usage.provider, usage.operation)
     except (KeyError, TypeError):
-        c = _coef(model, usage.provider, usage.operation)
+        c = _coef(model, usage.provider, usage.operation, when=(
+            None if not timestamp or _now_span[0] <= timestamp < _now_span[1] else timestamp))
     it = usage.input_tokens
     ot = usage.output_tokens
     ct = usage.cached_input_tokens

@@ -12,10 +12,10 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from . import _diffusion, _lifecycle, _text
+from . import _anchor, _diffusion, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants, percentile
-from ._resolve import Deployment, Subject
+from ._resolve import Deployment, Subject, resolve
 
 __all__ = ["Coef", "build", "components", "model_sigma"]
 
@@ -42,6 +42,8 @@ class Coef(NamedTuple):
     # Life-cycle factors per accelerator J (`_lifecycle.factors`): one block of
     # `_lifecycle.LIFE_SIZE` per block of `ratios`, sliced together with it.
     life: tuple[float, ...] = ()
+    regime: str = "tuned"    # provider | tuned | naive (`_regime`)
+    boundary: str = "facility"  # what `energy_wh` counts (`_regime.BOUNDARIES`)
 
 
 def _kind(s: Subject) -> str:
@@ -55,9 +57,11 @@ def _kind(s: Subject) -> str:
 
 
 def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g: GPU,
-          gpus: int | None, batch: float | None) -> tuple[Any, int]:
-    """Physics coefficients for one deployment draw, and the GPU count used."""
-    kt = constants("text")
+          gpus: int | None, batch: float | None,
+          kt: dict[str, Any] | None = None) -> tuple[Any, int]:
+    """Physics coefficients for one deployment draw, and the GPU count used (`kt`: the
+    text constants, replaced by the naive regime's kernels)."""
+    kt = kt or constants("text")
     if kind == "text" or kind == "stt-llm" or kind == "ar-image":
         n = gpus or _text.gpus_needed(total, prec, g, kt)
         b = batch or kt["batch_median"]
@@ -194,25 +198,66 @@ def model_sigma(kind: str, s: Subject) -> float:
     return math.sqrt(base * base + extra)
 
 
+def _pct(xs: list[float], wts: list[float], q: float) -> float:
+    """A Monte Carlo percentile, weighted when a disclosure anchors the draws."""
+    return _anchor.weighted_percentile(xs, wts, q) if wts else percentile(xs, q)
+
+
 def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
-          intensity_fixed: bool, pue: float, pue_fixed: bool) -> Coef:
-    """Nominal coefficients plus Monte Carlo percentile ratios for one cache key."""
+          intensity_fixed: bool, pue: float, pue_fixed: bool, regime: str = "tuned",
+          when: float | None = None) -> Coef:
+    """Nominal coefficients plus Monte Carlo percentile ratios for one cache key, in one
+    serving regime (`_regime`; `when`: the call's date, for the provider's fleet then)."""
     kind = _kind(s)
-    mix = [(gpu(name), w) for name, w in pd.hardware if w > 0] or [(gpu("H100"), 1.0)]
+    rp = _regime.provider_regime(pd.provider, when) if regime == "provider" else None
+    hw_table = rp.hardware if rp is not None and rp.hardware else pd.hardware
+    mix = [(gpu(name), w) for name, w in hw_table if w > 0] or [(gpu("H100"), 1.0)]
     g_nom = gpu(dep.gpu) if dep.gpu else max(mix, key=lambda m: m[1])[0]
     prec_nom = precision(s.precision)
-    phys, _ = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, dep.batch_size)
+    kt = constants("text")
+    kn: dict[str, Any] = {}
+    fleet = rp is not None and kind in ("text", "ar-image")
+    naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
     d = _defaults(kind, s)
-    ov = constants("overhead")
-    ks = float(ov["server_factor"])
     ref = _reference(kind, d)
+    rng = random.Random(20260216)
+    if fleet:
+        assert rp is not None
+        kt = _regime.fleet_constants(kt)
+        if not s.precision:
+            prec_nom = precision(max(rp.precision, key=lambda p: p[1])[0])
+        load = _regime.common("load_factor")
+        phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
+                                     *_regime.fleet_draw(rng, rp, True), dep.gpus, dep.batch_size,
+                                     load=load[0])
+        n_nom = phys.gpus
+    elif naive:
+        kn = _regime.naive_constants()
+        kt = {**kt, "step_s": kn["step_s"], "mfu_prefill": kn["mfu_prefill"]}
+        if s.precision in (None, "bf16", "fp16"):
+            g_nom, prec_nom = _regime.naive_gpu(g_nom, kind)
+        phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
+    else:
+        phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus,
+                            dep.batch_size)
+    ov = constants("overhead")
     nom = components(kind, phys, d, *ref)
+    ks_lo, ks_hi = float(ov["server_factor_low"]), float(ov["server_factor_high"])
+    ks = float(ov["server_factor"])
+    sec_per_j = 0.0
+    if rp is not None:  # host, DRAM, network and idle reserved machines of the fleet
+        (h, h_lo, h_hi), (i, i_lo, i_hi) = _regime.common("host_ratio"), _regime.common(
+            "idle_share")
+        ks = (1.0 + h) / (1.0 - i)
+    elif naive:  # the node's other accelerators idle and its host draws power meanwhile
+        sec_per_j = _regime.naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
+        ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
+        ks_lo = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_low"])
+        ks_hi = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_high"])
 
     ku = constants("uncertainty")
     sigma = model_sigma(kind, s)
-    kt = constants("text")
     kd = constants("diffusion")
-    rng = random.Random(20260216)
     bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
     weights = [m[1] for m in mix]
@@ -220,6 +265,15 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
     memo: dict[tuple[Any, ...], Any] = {}
+    # a fleet's central: the draws' median at the text reference (so an autoregressive
+    # image's tokens cost what the same tokens cost in chat)
+    t_ref = _reference("text", d)
+    t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
+    med: list[list[float]] = [[], []]
+    anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
+    wts: list[float] = []
+    srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
+    # then match the text path's draw for draw
     for _ in range(int(ku["samples"])):
         u = rng.random()
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
@@ -228,32 +282,67 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                   if s.active_hi > s.active_lo else s.active_b)
         active = min(active, total)
         g = gpu(dep.gpu) if dep.gpu else rng.choices(names, weights)[0]
-        prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
-        if kind == "diffusion":
-            gpus = dep.gpus or rng.choice(kd["gpu_choices"])
-            batch = dep.batch_size or rng.choice(kd["batch_choices"])
+        ph: Any
+        if fleet:
+            assert rp is not None
+            prec = prec_nom if s.precision else precision(rng.choices(
+                [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
+            draw = _regime.fleet_draw(rng, rp, False)
+            load_i = rng.triangular(load[1], load[2], load[0])
+            ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
+                                       dep.gpus, dep.batch_size, load=load_i)
         else:
-            gpus = dep.gpus
-            if kind in ("text", "stt-llm", "ar-image"):
-                if gpus is None:
-                    gpus = _text.gpus_needed(total, prec, g, kt) * (2 if rng.random() < 0.3 else 1)
-                batch = dep.batch_size or kt["batch_median"] * math.exp(rng.gauss(0.0, bsig))
+            if naive:
+                prec = prec_nom
+                if s.precision in (None, "bf16", "fp16"):
+                    g, prec = _regime.naive_gpu(g, kind, rng.uniform(
+                        kn["conv_share_low"], kn["conv_share_high"]))
             else:
-                batch = dep.batch_size
-        pkey = (total, active, prec.key, g.key, gpus, batch)
-        ph = memo.get(pkey)
-        if ph is None:  # a given deployment of a disclosed model repeats the same draw
-            ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch)[0]
+                prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
+            batch: float | None
+            if naive:
+                gpus, batch = dep.gpus, 1.0
+            elif kind == "diffusion":
+                gpus = dep.gpus or rng.choice(kd["gpu_choices"])
+                batch = dep.batch_size or rng.choice(kd["batch_choices"])
+            else:
+                gpus = dep.gpus
+                if kind in ("text", "stt-llm", "ar-image"):
+                    if gpus is None:
+                        gpus = _text.gpus_needed(total, prec, g, kt) * (
+                            2 if rng.random() < 0.3 else 1)
+                    batch = dep.batch_size or kt["batch_median"] * math.exp(
+                        rng.gauss(0.0, bsig))
+                else:
+                    batch = dep.batch_size
+            pkey = (total, active, prec.key, g.key, gpus, batch)
+            ph = memo.get(pkey)
+            if ph is None:  # a given deployment of a disclosed model repeats the same draw
+                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch,
+                                        kt if naive else None)[0]
         err = math.exp(rng.gauss(0.0, sigma))
+        if fleet:
+            et = components("text", ph, d, *t_ref)
+            for c in (0, 1):
+                med[c].append(et[c] / (t_nom[c] or 1.0))  # the model error's median is 1
         e = components(kind, ph, d, *ref)
         eu = e
         if spread is not None:  # steps or image tokens: log-uniform in the assumed range
             lo_q, hi_q = spread
             ref_u = list(ref)
-            ref_u[5] = lo_q * (hi_q / lo_q) ** rng.random()
+            ref_u[5] = lo_q * (hi_q / lo_q) ** srng.random()
             eu = components(kind, ph, d, *ref_u)
-        k_i = rng.triangular(ov["server_factor_low"], ov["server_factor_high"], ks)
+        if rp is not None:  # host and idle share drawn independently
+            k_i = (1.0 + rng.triangular(h_lo, h_hi, h)) / (1.0 - rng.triangular(i_lo, i_hi, i))
+        else:
+            k_i = rng.triangular(ks_lo, ks_hi, ks)
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
+        if anc is not None and rp is not None:  # how well this draw reproduces the
+            # fleet's disclosure (at the provider's own PUE draw)
+            wts.append(anc.weight(rng, rp, g, prec, kt, draw, load_i, k_i,
+                                  rng.uniform(pd.pue_low, pd.pue_high) if pue_fixed else p_i,
+                                  err, (total, active) if anc.model == s.registry_model
+                                  else None))
         if intensity_fixed:
             i_i = intensity
         else:
@@ -267,16 +356,24 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 2 + c].append(a * k_i)
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
+    if fleet:  # a fleet's parameters are ranges: its central is the draws' median
+        m = [_pct(med[c], wts, 0.5) or 1.0 for c in (0, 1)]
+        phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],
+                             pre_j_cached=phys.pre_j_cached * m[0], idle_w=phys.idle_w * m[1],
+                             dyn_w=phys.dyn_w * m[1])
+        nom = (nom[0] * m[0], nom[1] * m[1])
+        for i, xs in enumerate(samples):
+            samples[i] = [x / m[i % 2] for x in xs]
     central = (1.0, ks, ks * pue, ks * pue * intensity / 3.6e6)
     ratios: list[float] = []
     for off in (0, 8) if spread is not None else (8,):
         for b in range(4):
-            lo = [min(percentile(samples[off + 2 * b + c], 0.05), central[b]) for c in (0, 1)]
-            hi = [max(percentile(samples[off + 2 * b + c], 0.95), central[b]) for c in (0, 1)]
+            lo = [min(_pct(samples[off + 2 * b + c], wts, 0.05), central[b]) for c in (0, 1)]
+            hi = [max(_pct(samples[off + 2 * b + c], wts, 0.95), central[b]) for c in (0, 1)]
             ratios += lo + hi
     # Life-cycle impacts (issue 10): per-J factors of the same hardware mix, zone and PUE.
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)
     life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
                 tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
-                life)
+                life, regime, _regime.BOUNDARIES[regime])

@@ -23,10 +23,17 @@ class ModelSpec(NamedTuple):
 
 
 class Deployment(NamedTuple):
-    """Where a model runs; unset fields come from configuration or provider defaults."""
+    """Where a model runs; unset fields come from configuration or provider defaults.
+
+    ``regime`` is how it is served: "provider" (the provider's fleet; the default for
+    provider-served calls), "tuned" (one tuned replica; the default for self-hosted calls
+    and a deployment that names its hardware) or "naive" (library defaults at batch 1 on
+    a node whose other accelerators idle); docs/regimes.md.
+    """
 
     gpu: str | None = None
     gpus: int | None = None
     batch_size: int | None = None
     pue: float | None = None
     zone: str | None = None
+    regime: str | None = None

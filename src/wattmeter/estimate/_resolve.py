@@ -99,9 +99,12 @@ def check_deployment(dep: Any) -> Deployment:
         from ._zones import zone_intensity
 
         zone = zone_intensity(zone).zone
+    from ._regime import check_regime
+
     return Deployment(gpu, num("gpus", dep.gpus, 1, 4096, integer=True),
                       num("batch_size", dep.batch_size, 1, 1 << 20, integer=True),
-                      num("pue", dep.pue, 1.0, 5.0), zone)
+                      num("pue", dep.pue, 1.0, 5.0), zone,
+                      check_regime(dep.regime, "deployment.regime"))
 
 
 def default_operation(model: Any, provider: str | None) -> str:

@@ -90,6 +90,11 @@ def footprint_attributes(call: Any, fp: Footprint | None, error: BaseException |
         sc.ATTR_ADPE_KGSBEQ_LOW: fp.adpe_kgsbeq_low,
         sc.ATTR_ADPE_KGSBEQ_HIGH: fp.adpe_kgsbeq_high,
     })
+    if fp.regime:  # serving regime, boundary and method version (issue 17)
+        attrs[sc.ATTR_REGIME] = fp.regime
+        attrs[sc.ATTR_BOUNDARY] = fp.boundary
+    if fp.method_version:
+        attrs[sc.ATTR_METHOD_VERSION] = fp.method_version
     if fp.warnings:
         attrs[sc.ATTR_WARNINGS] = list(fp.warnings)
     return attrs

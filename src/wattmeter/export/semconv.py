@@ -132,6 +132,12 @@ __all__ += [
     "ATTR_WATER_ML", "ATTR_WATER_ML_HIGH", "ATTR_WATER_ML_LOW", "LIFECYCLE_ATTRS",
 ]
 
+# --- wattmeter span attributes: serving regime, boundary, method version (issue 17) -------
+ATTR_REGIME = "wattmeter.regime"  # "provider", "tuned" or "naive" (docs/regimes.md)
+ATTR_BOUNDARY = "wattmeter.boundary"  # what wattmeter.energy_wh counts: "comprehensive", ...
+ATTR_METHOD_VERSION = "wattmeter.method.version"  # wattmeter._version.METHOD_VERSION
+__all__ += ["ATTR_BOUNDARY", "ATTR_METHOD_VERSION", "ATTR_REGIME"]
+
 # --- where figures go when the GenAI span had ended (see export/otel.py) -----------------
 FOOTPRINT_SPAN = "wattmeter.footprint"  # a short INTERNAL child span of the ended span
 

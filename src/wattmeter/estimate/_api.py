@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
+from ._failed import produced
 from ._records import Deployment, ModelSpec
 from ._sanitize import (
     MAX_TOKENS,
@@ -401,7 +402,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     The usage is not trusted: counts that are not whole numbers from 0 to 100 M and media
     sizes out of range are replaced (with a warning on the footprint), and an overlong or
     invalid model name is cut and cleaned, so garbage costs microseconds and no counter
-    goes down or turns NaN.
+    goes down or turns NaN. A failed call (``usage.outcome`` not "ok") is charged what its
+    usage shows it produced: nothing when it shows nothing (`_failed.produced`).
     """
     model = usage.model
     if (type(model) is not str or not model or len(model) > 200 or not model.isascii()
@@ -436,6 +438,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
             lf = lf[_LIFE:]
         elif len(lf) > _LIFE:  # the assumed quantity's block comes first
             lf = lf[:_LIFE]
+    if usage.outcome != "ok" and not produced(c.kind, usage, ot, rt):
+        e0 = e1 = 0.0  # a failure that produced nothing is charged nothing (_failed)
     w = c.warnings
     if usage.warnings or bad:
         w = w + tuple(x for x in (*(usage.warnings or ()), *(bad or ())) if x not in w)

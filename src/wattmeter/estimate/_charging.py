@@ -1,16 +1,18 @@
-"""The charging rule for failed calls: a failure is charged what its usage shows it produced.
+"""Charging rules of a metered call beyond its physics: failed calls and the per-call ceiling.
 
-A refusal before generation (a 4xx, a 429, a timeout with nothing back) produced nothing
-and is charged nothing; a failure mid-generation (a cut stream, a timeout after partial
-output) is charged the prefill plus what was produced, read off the usage the same way a
-success is. docs/failure-rules.md gives the rule per modality and entry point.
+A failure is charged what its usage shows it produced. A refusal before generation (a
+4xx, a 429, a timeout with nothing back) produced nothing and is charged nothing; a
+failure mid-generation (a cut stream, a timeout after partial output) is charged the
+prefill plus what was produced, read off the usage the same way a success is. And no
+one call is charged more than a node draws in an hour, whatever its usage reports.
+docs/failure-rules.md gives the rules per modality and entry point.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["produced"]
+__all__ = ["ceiling_warning", "produced"]
 
 
 def _positive(value: Any) -> bool:
@@ -37,3 +39,10 @@ def produced(kind: str, usage: Any, output_tokens: int, reasoning_tokens: int) -
     if kind == "speech":
         return _positive(usage.audio_seconds)
     return False
+
+
+def ceiling_warning(server_j: float, ceiling_j: float) -> str:
+    """The warning of a call whose usage implies `server_j` joules, charged `ceiling_j`."""
+    return (f"reported usage implies {server_j / 3.6e6:,.0f} kWh of server energy for one "
+            f"call, more than an 8-GPU node draws in an hour; charged that ceiling "
+            f"({ceiling_j / 3.6e6:,.1f} kWh)")

@@ -43,7 +43,7 @@ class WattmeterInstrumentor(BaseInstrumentor):
                       kwargs.get("schema_url"))
         if kwargs.get("meter_provider") is not None and not _config.current().otel_metrics:
             _config.configure(otel_metrics=True)
-        self._handle = instrument(*libraries)
+        self._handle: Instrumentation | None = instrument(*libraries)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         # Only what this instrumentor patched: a plain `wattmeter.instrument()` elsewhere

@@ -25,11 +25,12 @@ _DAY = 86_400
 class _Day:
     """One label's values for one day: the kept ones and the candidates, with energy."""
 
-    __slots__ = ("candidates", "kept")
+    __slots__ = ("candidates", "floor", "kept")
 
     def __init__(self) -> None:
         self.kept: dict[str, float] = {}
         self.candidates: dict[str, float] = {}  # insertion order: oldest first
+        self.floor: str | None = None  # the kept value with the least energy, when known
 
 
 class LabelBounds:
@@ -69,16 +70,22 @@ class LabelBounds:
         kept = state.kept
         if value in kept:
             kept[value] += energy
+            if value == state.floor:
+                state.floor = None
             return True
         if len(kept) < self.max_values or (name, value) in self.exempt:
             kept[value] = energy
+            state.floor = None
             return True
         candidates = state.candidates
         total = candidates.pop(value, 0.0) + energy
-        smallest = min(kept, key=kept.__getitem__)
+        smallest = state.floor
+        if smallest is None:  # found again only after the floor value gained or left
+            smallest = state.floor = min(kept, key=kept.__getitem__)
         if total > kept[smallest] and (name, smallest) not in self.exempt:
             del kept[smallest]  # its later calls are pooled; its earlier rows keep its name
             kept[value] = total
+            state.floor = None
             return True
         candidates[value] = total  # most recent last
         if len(candidates) > 4 * self.max_values:

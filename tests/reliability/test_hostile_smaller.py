@@ -108,3 +108,16 @@ def test_fork_during_another_threads_first_import_does_not_hang_the_child() -> N
     out = subprocess.run([sys.executable, str(FORK_SCRIPT)], env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
+
+
+def test_repeated_plain_instrument_calls_keep_one_claim() -> None:
+    pytest.importorskip("openai")
+    from wattmeter.instrument import _KEPT, _owners
+
+    for _ in range(1_000):
+        wattmeter.instrument("openai")
+    gc.collect()
+    assert _owners["openai"] == {_KEPT}
+    with wattmeter.instrument("openai"):
+        assert len(_owners["openai"]) == 2
+    assert "openai" in instrumented()

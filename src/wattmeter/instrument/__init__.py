@@ -15,6 +15,7 @@ import importlib.util
 import itertools
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +51,11 @@ _patches: dict[str, list[Patch]] = {}
 #: Libraries to patch when the application imports them (post-import hooks registered).
 _armed: set[str] = set()
 _hooked: set[str] = set()
-#: Library -> the tokens of the `instrument()` calls that cover it and have not let go.
+#: Library -> the tokens of the `instrument()` calls that cover it and have not let go;
+#: `_KEPT` stands for every call whose handle was dropped without `undo()` (a plain
+#: ``wattmeter.instrument()``), so calling it again and again adds nothing.
 _owners: dict[str, set[int]] = {}
+_KEPT = 0
 _tokens = itertools.count(1)
 # Re-entrant: patching one library can import another whose hook then runs.
 _lock = threading.RLock()
@@ -89,9 +93,11 @@ class Instrumentation:
     """What `instrument()` returns: the libraries it covered; a context manager whose exit
     (or `undo()`) lets go of them, unpatching those no other `instrument()` call holds."""
 
-    def __init__(self, libraries: list[str], token: int = 0) -> None:
+    def __init__(self, libraries: list[str], token: int = _KEPT) -> None:
         self.libraries = libraries
         self._token = token
+        if token != _KEPT:
+            weakref.finalize(self, _keep, token, list(libraries))
 
     def undo(self) -> None:
         """Let go of this call's libraries; idempotent."""
@@ -211,6 +217,16 @@ def _release(token: int, libraries: list[str]) -> None:
             owners.discard(token)
             if not owners:
                 _unpatch(name)
+
+
+def _keep(token: int, libraries: list[str]) -> None:
+    """A handle was dropped without `undo()`: its claim joins the permanent one."""
+    with _lock:
+        for name in libraries:
+            owners = _owners.get(name)
+            if owners is not None and token in owners:
+                owners.discard(token)
+                owners.add(_KEPT)
 
 
 def _unpatch(name: str) -> None:

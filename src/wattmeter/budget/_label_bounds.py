@@ -57,6 +57,12 @@ class LabelBounds:
         energy = energy_wh if energy_wh > 0.0 else 0.0  # NaN and negatives add nothing
         out: dict[str, str] | None = None
         for name, value in labels.items():
+            state = self._labels.get(name)
+            if state is not None and value in state.kept:  # the common case, inline
+                state.kept[value] += energy
+                if value == state.floor:
+                    state.floor = None
+                continue
             if not self._keep(name, value, energy):
                 if out is None:
                     out = dict(labels)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from wattmeter import Budget
-from wattmeter.budget._label_bounds import OTHER, LabelBounds
+from wattmeter.budget._label_bounds import OTHER, LedgerLabelBounds
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "budget"))
 from budget_helpers import Clock, fp, manager
@@ -69,7 +69,7 @@ def test_a_value_a_budget_narrows_on_is_never_pooled(tmp_path: Path) -> None:
 
 
 def test_bounds_start_again_each_day() -> None:
-    bounds = LabelBounds(1)
+    bounds = LedgerLabelBounds(1)
     day = NOON
     assert bounds.bound({"u": "a"}, 1.0, day) == {"u": "a"}
     assert bounds.bound({"u": "b"}, 0.5, day) == {"u": OTHER}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-__all__ = ["OTHER", "LabelBounds"]
+__all__ = ["OTHER", "LedgerLabelBounds"]
 
 #: The value a label takes in the ledger when it is pooled.
 OTHER = "__other__"
@@ -33,7 +33,7 @@ class _Day:
         self.floor: str | None = None  # the kept value with the least energy, when known
 
 
-class LabelBounds:
+class LedgerLabelBounds:
     """Bounds the label values written to the ledger (the caller holds the manager lock)."""
 
     def __init__(self, max_values: int, exempt: Iterable[tuple[str, str]] = ()) -> None:

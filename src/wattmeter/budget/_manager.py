@@ -29,7 +29,7 @@ from .._version import METHOD_VERSION
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
 from ._fleet import FleetError, FleetSource, budget_supported
-from ._label_bounds import LabelBounds
+from ._label_bounds import LedgerLabelBounds
 from ._ledger import Ledger, Row, merge
 from ._status import BudgetStatus, status_of, to_base
 from ._threads import Lifecycle
@@ -126,7 +126,7 @@ class BudgetManager(Lifecycle):
         self._raise_by_team = {t: tuple(s for s in ss if "raise" in s.budget.actions)
                                for t, ss in self._by_team.items()}
         self._raise_by_team = {t: ss for t, ss in self._raise_by_team.items() if ss}
-        self.label_bounds = LabelBounds(int(opts["ledger_max_label_values"]), (
+        self.label_bounds = LedgerLabelBounds(int(opts["ledger_max_label_values"]), (
             item for st in self.states for item in st.budget.labels.items()))
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from wattmeter import Budget
-from wattmeter.budget._label_bounds import OTHER, LedgerLabelBounds
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "budget"))
 from budget_helpers import Clock, fp, manager
 
+OTHER = "__other__"  # the ledger's pooled value (`budget._label_bounds.OTHER`)
 NOON = 1_780_000_000.0 // 86_400 * 86_400 + 43_200  # mid-day UTC: the test stays in one day
 
 
@@ -32,15 +32,15 @@ def _label_values(path: Path, label: str) -> dict[str, float]:
 
 
 def test_fifty_thousand_end_users_make_a_bounded_ledger(tmp_path: Path) -> None:
-    mgr = manager(tmp_path, [], Clock(NOON), ledger_max_label_values=50)
+    mgr = manager(tmp_path, [], Clock(NOON))  # the default bound: 100 values per label
     for i in range(50_000):
         mgr.record(fp(wh=0.001, labels={"litellm_end_user": f"user-{i}"}))
     mgr.ledger.flush()
     values = _label_values(tmp_path / "ledger.sqlite3", "litellm_end_user")
-    assert len(values) <= 51 and OTHER in values
+    assert len(values) <= 101 and OTHER in values
     assert sum(values.values()) == pytest.approx(50.0)  # every call's energy is kept
     with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] <= 51
+        assert conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0] <= 101
 
 
 def test_a_big_spender_arriving_after_a_flood_keeps_its_name(tmp_path: Path) -> None:
@@ -69,6 +69,10 @@ def test_a_value_a_budget_narrows_on_is_never_pooled(tmp_path: Path) -> None:
 
 
 def test_bounds_start_again_each_day() -> None:
+    from wattmeter.budget._label_bounds import OTHER as POOLED
+    from wattmeter.budget._label_bounds import LedgerLabelBounds
+
+    assert POOLED == OTHER
     bounds = LedgerLabelBounds(1)
     day = NOON
     assert bounds.bound({"u": "a"}, 1.0, day) == {"u": "a"}

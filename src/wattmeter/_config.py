@@ -98,6 +98,10 @@ OPTIONS: dict[str, Option] = {
         _opt("ledger_flush_s", "float", 0.5, "Seconds between ledger writes and budget "
              "refreshes (a SIGKILL loses at most this much unwritten use).", minimum=0.01,
              maximum=3600.0),
+        _opt("ledger_max_label_values", "int", 100, "Values of each label the ledger keeps "
+             "by name per UTC day (the top ones by energy); the rest are stored as "
+             "'__other__'. Values a budget narrows on are always kept.", minimum=1,
+             maximum=1_000_000),
         _opt("prometheus_url", "url", None, "Prometheus HTTP API base URL for fleet budgets.",
              optional=True),
         _opt("fleet_ttl_s", "float", 30.0, "Seconds fleet consumption is cached.", minimum=0.0,

@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 
 from . import _config
 from .export.otel import use_providers
-from .instrument import instrument, uninstrument
+from .instrument import Instrumentation, instrument
 
 __all__ = ["WattmeterInstrumentor"]
 
@@ -43,8 +43,13 @@ class WattmeterInstrumentor(BaseInstrumentor):
                       kwargs.get("schema_url"))
         if kwargs.get("meter_provider") is not None and not _config.current().otel_metrics:
             _config.configure(otel_metrics=True)
-        instrument(*libraries)
+        self._handle: Instrumentation | None = instrument(*libraries)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        uninstrument()
+        # Only what this instrumentor patched: a plain `wattmeter.instrument()` elsewhere
+        # in the application keeps its patches.
+        handle: Instrumentation | None = getattr(self, "_handle", None)
+        self._handle = None
+        if handle is not None:
+            handle.undo()
         use_providers()

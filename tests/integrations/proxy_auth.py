@@ -14,6 +14,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 KEYS = {
     "sk-search": ("team-1", "search", "search-backend", "alice"),
     "sk-ads": ("team-2", "ads", "ads-batch", "bob"),
+    "sk-evade": ("team-3", "evade", "evade-key", "mallory"),
 }
 
 

@@ -172,6 +172,21 @@ def test_proxy_meters_chat_stream_and_failure_by_team(proxy: Proxy) -> None:
     assert rows["search"]["energy_wh"] > 0 and rows["ads"]["output_tokens"] == 0
 
 
+def test_proxy_counts_requests_that_reuse_a_client_chosen_call_id(proxy: Proxy) -> None:
+    """Issue 23, item 1: the proxy takes the call id from ``x-litellm-call-id``; 20 requests
+    under one id are 20 calls, and a failure then a success under it are two."""
+    client = proxy.client("sk-evade")
+    same = {"x-litellm-call-id": "one-id-for-everything"}
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="broken", messages=MESSAGES, extra_headers=same)
+    for _ in range(20):
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=50,
+                                       extra_headers=same)
+    proxy.wait_for(lambda: _requests(_get(proxy.metrics_url), "evade", "ok") == 20
+                   and _requests(_get(proxy.metrics_url), "evade", "error") == 1,
+                   "20 ok calls and 1 error for team evade on /metrics")
+
+
 @pytest.fixture
 def logger(simulator: Any) -> Iterator[tuple[WattmeterLogger, dict[str, Any]]]:
     handler = WattmeterLogger()

@@ -37,6 +37,8 @@ def test_a_file_that_is_no_ledger_is_one_line_exit_2(command: str) -> None:
 
 
 def test_demo_with_an_unwritable_ledger_fails_clearly(tmp_path: Path) -> None:
+    # a missing folder is made, as the library does (issue 20); a file in its way is not
+    (tmp_path / "no").write_text("a file, not a folder")
     out = wattmeter("demo", "--quiet", "--ledger", str(tmp_path / "no" / "such" / "l.sqlite3"))
     assert out.returncode != 0, out
     assert "Traceback" not in out.stderr and "--ledger" in out.stderr

@@ -29,6 +29,7 @@ from .._version import METHOD_VERSION
 from ._actions import BudgetEvent, Dispatcher
 from ._budget import Budget
 from ._fleet import FleetError, FleetSource, budget_supported
+from ._label_bounds import LedgerLabelBounds
 from ._ledger import Ledger, Row, merge
 from ._status import BudgetStatus, status_of, to_base
 from ._threads import Lifecycle
@@ -36,7 +37,8 @@ from ._units import ENERGY, format_amount
 
 __all__ = ["BudgetManager", "Publisher"]
 
-_OPTIONS = ("budgets", "ledger", "ledger_always", "ledger_path", "ledger_flush_s", "prometheus_url",
+_OPTIONS = ("budgets", "ledger", "ledger_always", "ledger_path", "ledger_flush_s",
+            "ledger_max_label_values", "prometheus_url",
             "fleet_ttl_s", "fleet_timeout_s", "fail_closed", "timezone", "webhook_url",
             "prometheus")
 #: SQLite busy timeout of the manager's ledger: a locked file fails one background cycle
@@ -130,6 +132,8 @@ class BudgetManager(Lifecycle):
         self._raise_by_team = {t: tuple(s for s in ss if "raise" in s.budget.actions)
                                for t, ss in self._by_team.items()}
         self._raise_by_team = {t: ss for t, ss in self._raise_by_team.items() if ss}
+        self.label_bounds = LedgerLabelBounds(int(opts["ledger_max_label_values"]), (
+            item for st in self.states for item in st.budget.labels.items()))
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._stop = threading.Event()
@@ -203,6 +207,10 @@ class BudgetManager(Lifecycle):
                     METHOD_VERSION)
         states = self._by_team.get(fp.team, ())
         with self._lock:
+            if fp.labels:  # caller-chosen values: the day's top ones by energy keep names
+                bounded = self.label_bounds.bound(fp.labels, fp.energy_wh, now)
+                if bounded is not fp.labels:
+                    row = (*row[:5], bounded, *row[6:])
             self.ledger.add(row)
             for st in states:
                 b = st.budget

@@ -9,6 +9,7 @@ Precedence: explicit argument > `Deployment` field > configuration > provider de
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from .._usage import Usage
 from .._version import METHOD_VERSION
 from ._calibration import RATIOS as _ratios
 from ._calibration import calibrated as _calibrated
+from ._charging import ceiling_warning, produced
 from ._records import Deployment, ModelSpec
 from ._sanitize import (
     MAX_TOKENS,
@@ -69,6 +71,8 @@ _speech: dict[str, Any] = {}
 #: The estimate modules `_make` calls, bound by `_hook()`.
 _mods: dict[str, Any] = {}
 _regime: Any = None
+#: Most server joules one metered call is charged (physics.json `call_ceiling_server_j`).
+_max_call_j = _INF
 
 
 def clear_cache(*_: Any) -> None:
@@ -99,7 +103,7 @@ def _on_live_update() -> None:
 
 
 def _hook() -> None:
-    global _components, _intensity_for, _regime
+    global _components, _intensity_for, _regime, _max_call_j
     from . import _regime as regime_module
     from ._coefficients import components
     from ._grid import intensity_for
@@ -111,6 +115,7 @@ def _hook() -> None:
     _intensity_for = intensity_for
     _regime = regime_module
     _speech.update(constants("speech"))
+    _max_call_j = float(constants("overhead")["call_ceiling_server_j"])
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
     on_live_update(_on_live_update)
@@ -122,6 +127,17 @@ def _hook() -> None:
                         _resolve.resolve, _resolve.determinants)
     _state["hooked"] = True
     clear_cache()
+
+
+def _import_before_fork() -> None:
+    """Finish the estimate layer's lazy imports before a fork: a child forked while another
+    thread was part-way through them (its first metered call, `_hook`) inherits that
+    module's import lock held by a thread it doesn't have, and hangs on its own first call.
+    Importing here waits for such an import to end; `import wattmeter` stays cheap."""
+    from . import _coefficients, _grid, _live, _physics, _regime, _registry, _resolve  # noqa: F401
+
+
+os.register_at_fork(before=_import_before_fork)
 
 
 def _make(model: Any, provider: str | None, operation: str, deployment: Any,
@@ -457,7 +473,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
     The usage is not trusted: counts that are not whole numbers from 0 to 100 M and media
     sizes out of range are replaced (with a warning on the footprint), and an overlong or
     invalid model name is cut and cleaned, so garbage costs microseconds and no counter
-    goes down or turns NaN.
+    goes down or turns NaN. A failed call (``usage.outcome`` not "ok") is charged what its
+    usage shows it produced: nothing when it shows nothing (`_charging`).
     """
     model = usage.model
     if (type(model) is not str or not model or len(model) > 200 or not model.isascii()
@@ -495,6 +512,12 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
             lf = lf[_LIFE:]
         elif len(lf) > _LIFE:  # the assumed quantity's block comes first
             lf = lf[:_LIFE]
+    if usage.outcome != "ok" and not produced(c.kind, usage, ot, rt):
+        e0 = e1 = 0.0  # a failure that produced nothing is charged nothing (_charging)
+    elif (e0 + e1) * c.ks > _max_call_j:  # no one call draws more than a node for an hour
+        bad = [*(bad or ()), ceiling_warning((e0 + e1) * c.ks, _max_call_j)]
+        scale = _max_call_j / ((e0 + e1) * c.ks)
+        e0, e1 = e0 * scale, e1 * scale
     w = c.warnings
     if usage.warnings or bad:
         w = w + tuple(x for x in (*(usage.warnings or ()), *(bad or ())) if x not in w)

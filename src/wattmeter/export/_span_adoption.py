@@ -80,10 +80,18 @@ def watch(provider: Any) -> None:
     """Add our span processor to an SDK `provider` once (no-op for other providers)."""
     if not hasattr(provider, "add_span_processor"):
         return
-    ref = _watched.get(id(provider))
+    key = id(provider)
+    ref = _watched.get(key)
     if ref is None or ref() is not provider:
         provider.add_span_processor(_watcher())
-        _watched[id(provider)] = weakref.ref(provider)
+        _watched[key] = weakref.ref(provider, lambda dead: _forget(key, dead))
+
+
+def _forget(key: int, dead: Any) -> None:
+    """Drop a collected provider's entry (unless its id already went to a new provider),
+    so making TracerProviders one after another leaves nothing behind."""
+    if _watched.get(key) is dead:
+        _watched.pop(key, None)
 
 
 def _watcher() -> Any:

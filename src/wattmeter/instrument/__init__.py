@@ -3,14 +3,19 @@
 Each supported library has a small module here exporting ``DISTRIBUTION`` (its name on
 PyPI), ``SUPPORTED`` (the version range it was tested with, ``(min, max_exclusive)``) and
 ``patch() -> list[Patch]``. Provider SDKs are imported only when a library is instrumented.
+Each `instrument()` call owns the libraries it covered: its handle (or an instrumentor)
+lets go of only those, and a library is unpatched when its last owner lets go;
+`uninstrument()` undoes every owner's.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +51,12 @@ _patches: dict[str, list[Patch]] = {}
 #: Libraries to patch when the application imports them (post-import hooks registered).
 _armed: set[str] = set()
 _hooked: set[str] = set()
+#: Library -> the tokens of the `instrument()` calls that cover it and have not let go;
+#: `_KEPT` stands for every call whose handle was dropped without `undo()` (a plain
+#: ``wattmeter.instrument()``), so calling it again and again adds nothing.
+_owners: dict[str, set[int]] = {}
+_KEPT = 0
+_tokens = itertools.count(1)
 # Re-entrant: patching one library can import another whose hook then runs.
 _lock = threading.RLock()
 
@@ -53,7 +64,9 @@ _lock = threading.RLock()
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int()
+        digits = "".join(ch for ch in piece if "0" <= ch <= "9") if "0" <= piece[:1] <= "9" \
+            else ""
         if not digits:
             break
         parts.append(int(digits))
@@ -77,16 +90,24 @@ def _supported(module: Any, name: str) -> bool:
 
 
 class Instrumentation:
-    """What `instrument()` returns: the libraries patched; a context manager undoing them."""
+    """What `instrument()` returns: the libraries it covered; a context manager whose exit
+    (or `undo()`) lets go of them, unpatching those no other `instrument()` call holds."""
 
-    def __init__(self, libraries: list[str]) -> None:
+    def __init__(self, libraries: list[str], token: int = _KEPT) -> None:
         self.libraries = libraries
+        self._token = token
+        if token != _KEPT:
+            weakref.finalize(self, _keep, token, list(libraries))
+
+    def undo(self) -> None:
+        """Let go of this call's libraries; idempotent."""
+        _release(self._token, self.libraries)
 
     def __enter__(self) -> Instrumentation:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        uninstrument(*self.libraries)
+        self.undo()
 
     def __repr__(self) -> str:
         return f"Instrumentation({self.libraries!r})"
@@ -114,6 +135,7 @@ def instrument(*libraries: str) -> Instrumentation:
     explicit = bool(libraries)
     names = [_canonical(n) for n in libraries] if explicit else list(LIBRARIES)
     done: list[str] = []
+    token = next(_tokens)
     with _lock:
         for name in names:
             if name in _patches or name in _armed:
@@ -139,7 +161,9 @@ def instrument(*libraries: str) -> Instrumentation:
                 hook = _on_import(name)
                 for module_name in (import_name, *_HOOK_ALSO.get(name, ())):
                     wrapt.register_post_import_hook(hook, module_name)
-    return Instrumentation(done)
+        for name in done:
+            _owners.setdefault(name, set()).add(token)
+    return Instrumentation(done, token)
 
 
 def _installed(import_name: str) -> bool:
@@ -175,13 +199,41 @@ def _on_import(name: str) -> Callable[[Any], None]:
 
 
 def uninstrument(*libraries: str) -> None:
-    """Undo `instrument()` for the named libraries (default: all); idempotent."""
+    """Undo `instrument()` for the named libraries (default: all), whoever asked; idempotent."""
     names = [_canonical(n) for n in libraries] if libraries else [*_patches, *_armed]
     with _lock:
         for name in names:
-            _armed.discard(name)
-            for p in reversed(_patches.pop(name, [])):
-                p.undo()
+            _unpatch(name)
+
+
+def _release(token: int, libraries: list[str]) -> None:
+    """Let go of the `instrument()` call `token`'s claim on `libraries`: a library no other
+    call still holds is unpatched, so one owner never undoes another's patches."""
+    with _lock:
+        for name in libraries:
+            owners = _owners.get(name)
+            if owners is None:
+                continue
+            owners.discard(token)
+            if not owners:
+                _unpatch(name)
+
+
+def _keep(token: int, libraries: list[str]) -> None:
+    """A handle was dropped without `undo()`: its claim joins the permanent one."""
+    with _lock:
+        for name in libraries:
+            owners = _owners.get(name)
+            if owners is not None and token in owners:
+                owners.discard(token)
+                owners.add(_KEPT)
+
+
+def _unpatch(name: str) -> None:
+    _owners.pop(name, None)
+    _armed.discard(name)
+    for p in reversed(_patches.pop(name, [])):
+        p.undo()
 
 
 def instrumented() -> list[str]:

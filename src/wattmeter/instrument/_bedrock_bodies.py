@@ -31,7 +31,7 @@ _METRICS = "amazon-bedrock-invocationMetrics"
 
 def count(value: Any) -> int | None:
     """A token count from a body or header: a non-negative int (or digit string), else None."""
-    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX:
         return None

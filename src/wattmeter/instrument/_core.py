@@ -70,7 +70,7 @@ def parse_size(size: object) -> tuple[int | None, int | None]:
     """(width, height) from an image size like ``"1024x1536"``; (None, None) otherwise."""
     if isinstance(size, str) and "x" in size:
         w, _, h = size.partition("x")
-        if w.isdigit() and h.isdigit():
+        if w.isascii() and w.isdigit() and h.isascii() and h.isdigit():  # not "²"
             return int(w), int(h)
     return None, None
 

@@ -56,7 +56,7 @@ LABELS: dict[str, tuple[str, ...]] = {
 _TEAM_KEYS = ("user_api_key_team_alias", "team_alias", "user_api_key_team_id", "team_id")
 #: Longest team or label value kept; longer ones are cut (they are names, not payloads).
 MAX_VALUE_CHARS = 128
-#: Recently recorded call ids: LiteLLM may call both the sync and the async hook of one call.
+#: Recently recorded events: LiteLLM may call both the sync and the async hook of one call.
 _RECENT = 4096
 #: Largest token count believed from a payload (a larger one is a bug, not a call).
 _MAX_TOKENS = 100_000_000
@@ -134,26 +134,39 @@ class WattmeterLogger(CustomLogger):
 
     def __init__(self) -> None:
         super().__init__()
-        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, bool, int], Any] = OrderedDict()
         self._lock = threading.Lock()
         try:
             wire()  # start /metrics (metrics_port) and the ledger when the proxy loads us
         except Exception as exc:
             internal_error("litellm_proxy.wire", exc)
 
-    def _first(self, call_id: Any) -> bool:
-        """True the first time `call_id` is seen (None: always)."""
+    def _first(self, kwargs: Mapping[str, Any], payload: Mapping[str, Any], start_time: Any,
+               failed: bool) -> bool:
+        """True the first time this event (one call's success, or its failure) is seen.
+
+        The call id alone is no identity: the proxy takes it from the client's
+        ``x-litellm-call-id`` header, so a client could make every request look like a
+        repeat. The event is the call id together with the identity of the start-time
+        object LiteLLM made for this call (both hooks of one call get the same object; each
+        request gets its own), held here so its id cannot be reused while remembered.
+        """
+        call_id = kwargs.get("litellm_call_id") or payload.get("litellm_call_id")
         if not isinstance(call_id, str) or not call_id:
             return True
+        stamp = kwargs.get("start_time", start_time)
+        if stamp is None or isinstance(stamp, (int, float, str)):
+            stamp = start_time
+        key = (call_id, failed, id(stamp))
         with self._lock:
-            if call_id in self._recent:
+            if key in self._recent:
                 return False
-            self._recent[call_id] = None
+            self._recent[key] = stamp
             if len(self._recent) > _RECENT:
                 self._recent.popitem(last=False)
             return True
 
-    def _record(self, kwargs: Any, response: Any, failed: bool) -> None:
+    def _record(self, kwargs: Any, response: Any, failed: bool, start_time: Any) -> None:
         try:
             if not isinstance(kwargs, Mapping):
                 return
@@ -165,10 +178,7 @@ class WattmeterLogger(CustomLogger):
             if call_type in _INSTRUMENTED and "litellm" in instrumented():
                 return  # wattmeter.instrument("litellm") meters this call in-process
             usage = usage_for(payload, response, failed)
-            # The call's own id (the payload's ``id`` is the provider's response id,
-            # which need not be unique).
-            if usage is None or not self._first(kwargs.get("litellm_call_id") or
-                                                payload.get("litellm_call_id")):
+            if usage is None or not self._first(kwargs, payload, start_time, failed):
                 return
             team, labels = attribution(payload)
             with attribute(team, **labels):
@@ -178,19 +188,19 @@ class WattmeterLogger(CustomLogger):
 
     def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any,
                           end_time: Any) -> None:
-        self._record(kwargs, response_obj, False)
+        self._record(kwargs, response_obj, False, start_time)
 
     def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any,
                           end_time: Any) -> None:
-        self._record(kwargs, response_obj, True)
+        self._record(kwargs, response_obj, True, start_time)
 
     async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any,
                                       end_time: Any) -> None:
-        self._record(kwargs, response_obj, False)
+        self._record(kwargs, response_obj, False, start_time)
 
     async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any,
                                       end_time: Any) -> None:
-        self._record(kwargs, response_obj, True)
+        self._record(kwargs, response_obj, True, start_time)
 
 
 #: The instance to name in the proxy's config.yaml.

@@ -145,8 +145,12 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
             break
     else:
         p, pfixed = float(pd.pue), False
+    from ._market import market_factor
+
+    mk = market_factor(pd.provider, zone, float(intensity), cfg.grid_market_intensity)[0]
     if s.registry_model is not None or s.disclosed:
-        return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed), live
+        return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed)._replace(
+            market=mk), live
     # Guessed from its name: every name of one size class shares the Monte Carlo run.
     ckey = (s.modality, s.architecture, s.total_b, s.active_b, s.total_lo, s.total_hi,
             s.active_lo, s.active_hi, dep, pd.provider, s.provider, zone, float(intensity),
@@ -160,7 +164,7 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
         _classes[ckey] = base  # most recently used last
-    return base._replace(model=s.name, warnings=s.warnings), live
+    return base._replace(model=s.name, warnings=s.warnings, market=mk), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
@@ -256,7 +260,7 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _) = c
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, mk) = c
     j = e0 + e1
     acc = j / 3600.0
     server = acc * ks
@@ -279,7 +283,8 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         co2, co2_lo, co2_hi,
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
+        energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001, mk))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -327,7 +332,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf) = c
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, mk) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -374,7 +379,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         co2, co2_lo, co2_hi,
         zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi))
+        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
+        energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001, mk))
 
 
 def _operation_of(model: Any, provider: str | None) -> str:

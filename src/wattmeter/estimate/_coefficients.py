@@ -42,6 +42,7 @@ class Coef(NamedTuple):
     # Life-cycle factors per accelerator J (`_lifecycle.factors`): one block of
     # `_lifecycle.LIFE_SIZE` per block of `ratios`, sliced together with it.
     life: tuple[float, ...] = ()
+    market: float = 0.0      # market-based gCO2e/kWh (`_market.market_factor`)
 
 
 def _kind(s: Subject) -> str:

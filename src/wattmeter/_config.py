@@ -59,10 +59,6 @@ OPTIONS: dict[str, Option] = {
              "default: the provider's own.", optional=True),
         _opt("grid_intensity", "float", None, "Explicit grid carbon intensity in gCO2e/kWh for "
              "every call; overrides grid_zone.", optional=True, minimum=0.0, maximum=5000.0),
-        _opt("grid_market_intensity", "float", None, "Your market-based emission factor in "
-             "gCO2e/kWh for every call (docs/grid.md); default: the provider's published one, "
-             "else the residual mix, else the location-based one.", optional=True,
-             minimum=0.0, maximum=5000.0),
         _opt("pue", "float", None, "Power usage effectiveness for every call; default: the "
              "provider's own.", optional=True, minimum=1.0, maximum=5.0),
         _opt("live_intensity", "bool", False, "Fetch grid intensity from Electricity Maps "

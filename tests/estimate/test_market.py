@@ -50,11 +50,6 @@ def test_no_market_figure_means_the_location_factor_stands_in(zone: str) -> None
     assert f == (123.4, "location", f.source, 0) and "location-based" in f.source
 
 
-def test_configured_factor_comes_first() -> None:
-    f = market_factor("google", "DE", 300.0, configured=12.5)
-    assert f.gco2e_per_kwh == 12.5 and f.kind == "configured"
-
-
 def test_footprint_carries_market_co2e_from_the_same_energy() -> None:
     fp = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=1000, output_tokens=400,
                             zone="DE")
@@ -76,18 +71,10 @@ def test_google_market_co2e_is_below_location_co2e() -> None:
     assert 0 < fp.co2e_market_g < fp.co2e_g
 
 
-def test_configured_market_intensity_reaches_every_call() -> None:
-    wattmeter.configure(grid_market_intensity=0.0)
+def test_us_has_no_residual_mix_yet_so_the_location_factor_stands_in() -> None:
     fp = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=100, output_tokens=10)
-    assert fp.co2e_market_g == 0.0 and fp.grid_market_gco2e_per_kwh == 0.0 < fp.co2e_g
-    wattmeter.configure(grid_market_intensity=None)
-    fp = wattmeter.estimate("gpt-4o", provider="openai", input_tokens=100, output_tokens=10)
-    assert fp.grid_market_gco2e_per_kwh == fp.grid_gco2e_per_kwh  # US: no residual mix yet
-
-
-def test_bad_market_intensity_names_the_option() -> None:
-    with pytest.raises(ValueError, match="grid_market_intensity"):
-        wattmeter.configure(grid_market_intensity=-1)
+    assert fp.grid_zone == "US" and fp.grid_market_gco2e_per_kwh == fp.grid_gco2e_per_kwh
+    assert fp.co2e_market_g == pytest.approx(fp.co2e_g)
 
 
 def test_a_metered_call_carries_market_co2e() -> None:

@@ -147,7 +147,7 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         p, pfixed = float(pd.pue), False
     from ._market import market_factor
 
-    mk = market_factor(pd.provider, zone, float(intensity), cfg.grid_market_intensity)[0]
+    mk = market_factor(pd.provider, zone, float(intensity))[0]
     if s.registry_model is not None or s.disclosed:
         return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed)._replace(
             market=mk), live

@@ -1,9 +1,8 @@
 """Market-based emission factors (GHG Protocol Scope 2), beside grid.json's location-based ones.
 
-A call's market-based factor is, in order: the caller's own (configuration
-``grid_market_intensity``); the factor its provider publishes; the residual mix of its zone's
-country; else its location-based factor, as the Scope 2 guidance allows where no residual mix
-is published. Figures, sources and years are in ``data/market.json``; docs/grid.md explains.
+A call's market-based factor is, in order: the factor its provider publishes; the residual
+mix of its zone's country; else its location-based factor, as the Scope 2 guidance allows
+where no residual mix is published. Figures, sources and years are in ``data/market.json``; docs/grid.md explains.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ __all__ = ["MarketFactor", "market_factor", "market_table"]
 class MarketFactor(NamedTuple):
     """One market-based factor (gCO2e/kWh) and where it comes from.
 
-    ``kind`` is "configured", "provider", "residual-mix" or "location" (no market figure
+    ``kind`` is "provider", "residual-mix" or "location" (no market figure
     known: the location-based factor stands in); ``year`` is 0 when not applicable.
     """
 
@@ -71,13 +70,9 @@ def _country(zone: str) -> str | None:
     return None
 
 
-def market_factor(provider: str, zone: str, location: float,
-                  configured: float | None = None) -> MarketFactor:
+def market_factor(provider: str, zone: str, location: float) -> MarketFactor:
     """The market-based factor of a call served by `provider` (canonical name) in `zone`,
     whose location-based factor is `location` gCO2e/kWh."""
-    if configured is not None:
-        return MarketFactor(float(configured), "configured",
-                            "your configuration (grid_market_intensity)", 0)
     table = market_table()
     hit = table["providers"].get(provider)
     if hit is not None:

@@ -147,10 +147,11 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         p, pfixed = float(pd.pue), False
     from ._market import market_factor
 
-    mk = market_factor(pd.provider, zone, float(intensity))[0]
+    m = market_factor(pd.provider, zone, float(intensity))
+    mk, mloc = m.gco2e_per_kwh, m.kind == "location"
     if s.registry_model is not None or s.disclosed:
         return build(s, dep, pd, zone, float(intensity), fixed, p, pfixed)._replace(
-            market=mk), live
+            market=mk, market_is_location=mloc), live
     # Guessed from its name: every name of one size class shares the Monte Carlo run.
     ckey = (s.modality, s.architecture, s.total_b, s.active_b, s.total_lo, s.total_hi,
             s.active_lo, s.active_hi, dep, pd.provider, s.provider, zone, float(intensity),
@@ -164,7 +165,8 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
         _classes[ckey] = base  # most recently used last
-    return base._replace(model=s.name, warnings=s.warnings, market=mk), live
+    return base._replace(model=s.name, warnings=s.warnings, market=mk,
+                         market_is_location=mloc), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
@@ -260,7 +262,7 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, mk) = c
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, mk, mloc) = c
     j = e0 + e1
     acc = j / 3600.0
     server = acc * ks
@@ -284,7 +286,8 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001, mk))
+        *((co2, co2_lo, co2_hi) if mloc else
+          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -332,7 +335,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, mk) = c
+    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, mk,
+     mloc) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -380,7 +384,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         zone_, inten, pue_, "estimated", warns, "ok", regm, None, 0.0,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001, mk))
+        *((co2, co2_lo, co2_hi) if mloc else
+          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
 
 
 def _operation_of(model: Any, provider: str | None) -> str:

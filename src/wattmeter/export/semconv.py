@@ -132,6 +132,16 @@ __all__ += [
     "ATTR_WATER_ML", "ATTR_WATER_ML_HIGH", "ATTR_WATER_ML_LOW", "LIFECYCLE_ATTRS",
 ]
 
+# --- wattmeter span attributes: market-based CO2e (GHG Protocol Scope 2; docs/grid.md) ----
+#: Beside the location-based ``wattmeter.co2e_g``: the same energy times the provider's
+#: published market-based factor, else the residual mix, else the location-based factor.
+ATTR_CO2E_MARKET_G = "wattmeter.co2e_market_g"
+ATTR_CO2E_MARKET_G_LOW = "wattmeter.co2e_market_g.low"
+ATTR_CO2E_MARKET_G_HIGH = "wattmeter.co2e_market_g.high"
+ATTR_GRID_MARKET_INTENSITY = "wattmeter.grid.market_intensity_gco2e_per_kwh"
+__all__ += ["ATTR_CO2E_MARKET_G", "ATTR_CO2E_MARKET_G_HIGH", "ATTR_CO2E_MARKET_G_LOW",
+            "ATTR_GRID_MARKET_INTENSITY", "PROM_CO2E_MARKET"]
+
 # --- where figures go when the GenAI span had ended (see export/otel.py) -----------------
 FOOTPRINT_SPAN = "wattmeter.footprint"  # a short INTERNAL child span of the ended span
 
@@ -144,6 +154,7 @@ OTEL_CALL_ENERGY = "wattmeter.call.energy"  # histogram, J
 PROM_ENERGY = "wattmeter_energy_joules_total"
 PROM_CO2E = "wattmeter_co2e_grams_total"  # usage (operational) CO2e, location-based
 PROM_CO2E_EMBODIED = "wattmeter_co2e_embodied_grams_total"  # hardware manufacturing share
+PROM_CO2E_MARKET = "wattmeter_co2e_market_grams_total"  # usage CO2e, market-based (Scope 2)
 PROM_WATER = "wattmeter_water_liters_total"  # on-site + electricity water, liters
 PROM_ADPE = "wattmeter_adpe_sb_eq_grams_total"  # abiotic depletion, grams of antimony eq.
 PROM_REQUESTS = "wattmeter_requests_total"

@@ -31,6 +31,9 @@ _LIFE_COLUMNS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_
                  "co2e_total_g_high", "water_ml", "water_ml_low", "water_ml_high",
                  "adpe_kgsbeq", "ef_gco2e_per_kwh", "ef_basis", "grid_zones", "ef_sources",
                  "method_versions")
+#: Market-based CO2e (GHG Protocol Scope 2; docs/grid.md), last for the same reason.
+_MARKET_COLUMNS = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high",
+                   "ef_market_gco2e_per_kwh")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=[*group_by, *_COLUMNS, *_LIFE_COLUMNS],
+        writer = csv.DictWriter(sys.stdout, fieldnames=[*group_by, *_COLUMNS, *_LIFE_COLUMNS,
+                                                         *_MARKET_COLUMNS],
                                 extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: "; ".join(v) if isinstance(v, list) else v for k, v in r.items()}
@@ -132,6 +136,9 @@ def _disclose(r: dict[str, Any]) -> dict[str, Any]:
     # energy-weighted location-based factor of the group (live values, when on, included)
     r["ef_gco2e_per_kwh"] = r["co2e_g"] / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_basis"] = "location-based"
+    # market-based beside it (0 for rows written before the market-based columns)
+    market = r.get("co2e_market_g", 0.0)
+    r["ef_market_gco2e_per_kwh"] = market / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_sources"] = [_source(z) for z in r.get("grid_zones", [])]
     return r
 

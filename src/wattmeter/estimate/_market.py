@@ -2,7 +2,8 @@
 
 A call's market-based factor is, in order: the factor its provider publishes; the residual
 mix of its zone's country; else its location-based factor, as the Scope 2 guidance allows
-where no residual mix is published. Figures, sources and years are in ``data/market.json``; docs/grid.md explains.
+where no residual mix is published. Figures, sources and years are in ``data/market.json``;
+docs/grid.md explains.
 """
 
 from __future__ import annotations

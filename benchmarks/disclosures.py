@@ -11,9 +11,10 @@ sources first and not tuned to these rows; docs/methodology.md explains each mis
 Assumptions (the providers publish no token counts): one chat turn of 400 input and 400
 output tokens (Mistral's study is of a 400-token response); the provider's default zone,
 PUE and hardware mix (providers.json); Google's 0.03 gCO2e is market-based and is set
-beside our market-based CO2e, not checked: our Google factor comes from the same paper. Models: Mistral Large 2 (mistral-large-2407) in
-France; Gemini 2.5 Flash, the default Gemini Apps model in May 2025, for Google's median
-prompt; GPT-4o, ChatGPT's default model in mid-2025, for OpenAI's average query.
+beside our market-based CO2e, not checked: our Google factor comes from the same paper.
+Models: Mistral Large 2 (mistral-large-2407) in France; Gemini 2.5 Flash, the default
+Gemini Apps model in May 2025, for Google's median prompt; GPT-4o, ChatGPT's default model
+in mid-2025, for OpenAI's average query.
 """
 
 from __future__ import annotations

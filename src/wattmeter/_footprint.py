@@ -83,6 +83,13 @@ class Footprint(NamedTuple):
     # window the figure comes from (Unix seconds; 0.0 for an estimate).
     window_start: float = 0.0
     window_end: float = 0.0
+    # Market-based CO2e (GHG Protocol Scope 2) beside the location-based ``co2e_g``: the same
+    # facility energy times the provider's published factor, else the residual mix, else the
+    # location-based factor (docs/grid.md). The range is the energy's range.
+    co2e_market_g: float = 0.0
+    co2e_market_g_low: float = 0.0
+    co2e_market_g_high: float = 0.0
+    grid_market_gco2e_per_kwh: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready dict of every field (labels and warnings copied)."""

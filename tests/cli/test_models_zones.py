@@ -71,3 +71,13 @@ def test_zones_bad_kind_exits_2() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["zones", "--kind", "planet"])
     assert exc.value.code == 2
+
+
+def test_zones_cite_each_source_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["zones"]) == 0
+    sources = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("source  ")]
+    assert len(sources) == len(set(sources)) == 3  # OWID/Ember, Google Cloud, Ember world
+    assert any("codecarbon" in s for s in sources)
+    assert main(["zones", "--kind", "country", "--json"]) == 0
+    assert all(r["version"] for r in json.loads(capsys.readouterr().out))

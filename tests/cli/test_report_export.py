@@ -51,8 +51,10 @@ def test_market_based_columns_are_read_when_present(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ledger = write(tmp_path / "l.db")
     conn = sqlite3.connect(ledger)
+    have = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
     for col in ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high"):
-        conn.execute(f"ALTER TABLE usage ADD COLUMN {col} REAL NOT NULL DEFAULT 0")
+        if col not in have:  # the ledger has them since the market-based figures landed
+            conn.execute(f"ALTER TABLE usage ADD COLUMN {col} REAL NOT NULL DEFAULT 0")
     conn.execute("UPDATE usage SET co2e_market_g = co2e_g / 2, co2e_market_g_low = "
                  "co2e_g_low / 2, co2e_market_g_high = co2e_g_high / 2")
     conn.commit()

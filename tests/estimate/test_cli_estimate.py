@@ -66,3 +66,22 @@ def test_regime_boundary_and_method_version_shown(capsys: pytest.CaptureFixture[
     assert (d["regime"], d["boundary"]) == ("naive", "facility") and d["method_version"]
     assert main(["estimate", "gpt-4o", "--date", "last week"]) == 2
     assert "date: got 'last week'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "what"), [
+    (["--provider", "openai", "--zone", "DE"], "residual mix; AIB"),
+    (["--provider", "google"], "the provider's published factor; Elsworth"),
+    (["--provider", "openai"], "location-based stand-in"),
+])
+def test_market_based_row_and_its_source(argv: list[str], what: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "gpt-4o", *argv, "--input-tokens", "100",
+                 "--output-tokens", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "CO2e usage market g" in out
+    (line,) = [x for x in out.splitlines() if x.startswith("market ")]
+    assert "gCO2e/kWh (market-based, GHG Protocol Scope 2)" in line and what in line
+    assert main(["estimate", "gpt-4o", *argv, "--input-tokens", "100", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["co2e_market_g_low"] <= d["co2e_market_g"] <= d["co2e_market_g_high"]
+    assert d["grid_market_gco2e_per_kwh"] > 0

@@ -62,7 +62,7 @@ def test_zone_spellings(spelling: str, zone: str) -> None:
 
 def test_known_values() -> None:
     assert zone_intensity("WORLD").gco2e_per_kwh == 473  # published-figures.csv grid-world-2024
-    assert zone_intensity("US").gco2e_per_kwh == 384
+    assert 300 < zone_intensity("US").gco2e_per_kwh < 450  # Ember via OWID (grid_data.py)
     assert zone_intensity("FR").gco2e_per_kwh < 100 < zone_intensity("PL").gco2e_per_kwh
     # AWS/Azure regions take the figure of the same grid zone as a Google Cloud region
     assert zone_intensity("aws:us-east-1").gco2e_per_kwh == \

@@ -92,6 +92,7 @@ def test_openmetrics_carries_units_and_parses_strictly(reg: CollectorRegistry) -
     assert units == {
         "wattmeter_energy_joules": "joules", "wattmeter_co2e_grams": "grams",
         "wattmeter_co2e_embodied_grams": "grams", "wattmeter_water_liters": "liters",
+        "wattmeter_co2e_market_grams": "grams",
         "wattmeter_adpe_sb_eq_grams": "grams", "wattmeter_call_energy_joules": "joules",
         **{f"{g}_{u}": u for g in sc.BUDGET_GAUGES for u in sc.BUDGET_UNITS},
     }

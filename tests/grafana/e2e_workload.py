@@ -56,6 +56,7 @@ def totals(fps: list[Any]) -> dict[str, Any]:
         "co2e_g": sum(fp.co2e_g for fp in fps),
         "co2e_by_team": by_team,
         "co2e_embodied_g": sum(fp.co2e_embodied_g for fp in fps),
+        "co2e_market_g": sum(fp.co2e_market_g for fp in fps),
         "water_ml": sum(fp.water_ml for fp in fps),
         "adpe_kgsbeq": sum(fp.adpe_kgsbeq for fp in fps),
         "energy_by_team": by_team_wh,

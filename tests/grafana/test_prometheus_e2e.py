@@ -189,6 +189,7 @@ def test_dashboard_queries_on_a_real_prometheus(stack: tuple[Prom, Any, dict[str
     wh, g = want["energy_wh"], want["co2e_g"]
     _close(_value(results["Energy"][0]), wh, "Energy (Wh)")
     _close(_value(results["CO2e"][0]), g, "CO2e (g)")
+    _close(_value(results["CO2e"][1]), want["co2e_market_g"], "CO2e market-based (g)")
     _close(_value(results["Calls"][0]), want["calls"], "Calls")
     _close(_value(results["Smartphone charges"][0]), wh / 12, "Smartphone charges")
     _close(_value(results["Hours of a microwave oven"][0]), wh / 850, "Microwave hours")

@@ -36,24 +36,31 @@ __all__ = ["DATA_ERRORS", "DEFAULT_MAX_QUEUE", "GROUP_KEYS", "Ledger", "Row", "m
 #:  *_LIFE_SUMS, grid_zone, method_version); labels are the stored JSON text or the call's
 #: mapping, turned into JSON by `write` off the call path. The numbers after the labels
 #: are sums; the two texts keep their latest value. A row of the first 12 fields
-#: (written before the life-cycle columns) is accepted: the rest count as 0 and "".
+#: (written before the life-cycle columns) is accepted: the rest count as 0 and "";
+#: so is a row of the layout before the market-based sums (their 3 count as 0).
 Row = tuple[int, str, str, str, str, "str | Mapping[str, str]", float, float, float, int,
-            int, int, float, float, float, float, float, float, float, float, float, str, str]
+            int, int, float, float, float, float, float, float, float, float, float, float,
+            float, float, str, str]
 
 _COLUMNS = ("team", "provider", "model", "operation")
 #: Keys `totals(group_by=...)` accepts besides "label:<name>".
 GROUP_KEYS = (*_COLUMNS, "minute", "hour", "day", "week", "month")
 #: Life-cycle sums (issue 10): what `wattmeter report` needs for a scope 3 / CSRD line.
 #: Low/high are sums of the calls' 5th/95th percentiles (errors taken as fully correlated).
+#: Then the market-based CO2e (GHG Protocol Scope 2; docs/grid.md) beside ``co2e_g``.
+_MARKET_SUMS = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 _LIFE_SUMS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_g_low",
               "co2e_embodied_g_high", "water_ml", "water_ml_low", "water_ml_high",
-              "adpe_kgsbeq")
+              "adpe_kgsbeq", *_MARKET_SUMS)
 #: Text columns kept from the last call of a row's key (its grid zone, its method).
 _LIFE_TEXT = ("grid_zone", "method_version")
 _SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens",
          *_LIFE_SUMS)
 _NSUMS = len(_SUMS)
 _ROW_PAD = (0.0,) * len(_LIFE_SUMS) + ("",) * len(_LIFE_TEXT)
+#: Where the market-based sums start in a row, and the length of a row written without them.
+_MARKET_AT = 6 + _NSUMS - len(_MARKET_SUMS)
+_PRE_MARKET = _MARKET_AT + len(_LIFE_TEXT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -67,7 +74,8 @@ CREATE TABLE IF NOT EXISTS usage (
     co2e_embodied_g_high REAL NOT NULL DEFAULT 0, water_ml REAL NOT NULL DEFAULT 0,
     water_ml_low REAL NOT NULL DEFAULT 0, water_ml_high REAL NOT NULL DEFAULT 0,
     adpe_kgsbeq REAL NOT NULL DEFAULT 0, grid_zone TEXT NOT NULL DEFAULT '',
-    method_version TEXT NOT NULL DEFAULT '',
+    method_version TEXT NOT NULL DEFAULT '', co2e_market_g REAL NOT NULL DEFAULT 0,
+    co2e_market_g_low REAL NOT NULL DEFAULT 0, co2e_market_g_high REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (team, bucket, provider, model, operation, labels)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fired (
@@ -108,7 +116,8 @@ def _wal(conn: sqlite3.Connection, timeout_s: float) -> None:
 
 
 def _add_life_columns(conn: sqlite3.Connection) -> None:
-    """Give a ledger file written before the life-cycle columns existed those columns."""
+    """Give a ledger file written before the life-cycle (or the market-based CO2e) columns
+    existed those columns; its old rows read 0 there."""
     have = {r[1] for r in conn.execute("PRAGMA table_info(usage)")}
     for col in (*_LIFE_SUMS, *_LIFE_TEXT):
         if col not in have:
@@ -179,6 +188,8 @@ def merge(rows: Iterable[Row]) -> list[Row]:
     for r in rows:
         if len(r) <= 12:  # a row of the fields before the life-cycle columns
             r = (*r, *_ROW_PAD)  # type: ignore[assignment]
+        elif len(r) == _PRE_MARKET:  # ... before the market-based sums
+            r = (*r[:_MARKET_AT], 0.0, 0.0, 0.0, *r[_MARKET_AT:])  # type: ignore[assignment]
         problem = _row_problem(r)
         if problem:
             _drop(problem)

@@ -203,7 +203,8 @@ class BudgetManager(Lifecycle):
                     fp.input_tokens, fp.output_tokens,  # labels: JSON in the writer
                     fp.co2e_g_low, fp.co2e_g_high, fp.co2e_embodied_g,
                     fp.co2e_embodied_g_low, fp.co2e_embodied_g_high, fp.water_ml,
-                    fp.water_ml_low, fp.water_ml_high, fp.adpe_kgsbeq, fp.grid_zone,
+                    fp.water_ml_low, fp.water_ml_high, fp.adpe_kgsbeq, fp.co2e_market_g,
+                    fp.co2e_market_g_low, fp.co2e_market_g_high, fp.grid_zone,
                     METHOD_VERSION)
         states = self._by_team.get(fp.team, ())
         with self._lock:

@@ -111,6 +111,20 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}" if x >= 1e-3 or x == 0 else f"{x:.3e}"
 
 
+def _market_line(fp: Any) -> str:
+    """Which market-based factor the call took and where it comes from (docs/grid.md)."""
+    from ..estimate._grid import provider_defaults
+    from ..estimate._market import market_factor
+
+    m = market_factor(provider_defaults(fp.provider).provider, fp.grid_zone,
+                      fp.grid_gco2e_per_kwh)
+    what = {"provider": "the provider's published factor", "residual-mix": "residual mix",
+            "location": "location-based stand-in"}.get(m.kind, m.kind)
+    year = f", {m.year}" if m.year else ""
+    return (f"{fp.grid_market_gco2e_per_kwh:g} gCO2e/kWh (market-based, GHG Protocol Scope 2): "
+            f"{what}; {m.source}{year}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the estimate; a bad argument is a ValueError (exit status 2)."""
     from ..estimate import Deployment, estimate
@@ -148,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         ("server", "Wh", (fp.server_wh, fp.server_wh_low, fp.server_wh_high)),
         ("facility", "Wh", (fp.energy_wh, fp.energy_wh_low, fp.energy_wh_high)),
         ("CO2e usage", "g", (fp.co2e_g, fp.co2e_g_low, fp.co2e_g_high)),
+        ("CO2e usage market", "g", (fp.co2e_market_g, fp.co2e_market_g_low,
+                                    fp.co2e_market_g_high)),
         ("CO2e embodied", "g", (fp.co2e_embodied_g, fp.co2e_embodied_g_low,
                                 fp.co2e_embodied_g_high)),
         ("CO2e total", "g", (fp.co2e_total_g, fp.co2e_total_g_low, fp.co2e_total_g_high)),
@@ -162,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
           f"PUE {fp.pue:g}; method {fp.method}")
     print(f"regime      {fp.regime}; energy boundary {fp.boundary}; method "
           f"{fp.method_version}")
+    print(f"market      {_market_line(fp)}")
     print("boundary    CO2e usage = operational electricity; embodied = hardware manufacturing "
           "amortised; total = both")
     for w in fp.warnings:

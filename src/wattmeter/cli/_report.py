@@ -36,7 +36,7 @@ _LIFE_COLUMNS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_
                  "co2e_total_g_high", "water_ml", "water_ml_low", "water_ml_high",
                  "adpe_kgsbeq", "ef_gco2e_per_kwh", "ef_basis", "grid_zones", "ef_sources",
                  "method_versions", "co2e_market_g", "co2e_market_g_low",
-                 "co2e_market_g_high")
+                 "co2e_market_g_high", "ef_market_gco2e_per_kwh")
 #: Market-based CO2e: present in ledgers written once wattmeter records it; "" before.
 _MARKET = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 
@@ -246,9 +246,12 @@ def _disclose(r: dict[str, Any]) -> dict[str, Any]:
     # energy-weighted location-based factor of the group (live values, when on, included)
     r["ef_gco2e_per_kwh"] = r["co2e_g"] / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_basis"] = "location-based"
+    # market-based beside it (0 for rows written before the market-based columns)
+    market = r.get("co2e_market_g", 0.0)
+    r["ef_market_gco2e_per_kwh"] = market / r["energy_wh"] * 1000.0 if r["energy_wh"] else 0.0
     r["ef_sources"] = [_source(z) for z in r.get("grid_zones", [])]
     if not any(r.get(k) for k in _MARKET):  # an older ledger: not recorded (None in JSON)
-        r.update(dict.fromkeys(_MARKET))
+        r.update(dict.fromkeys((*_MARKET, "ef_market_gco2e_per_kwh")))
     return r
 
 

@@ -28,5 +28,8 @@ def run(args: argparse.Namespace) -> int:
     rows = [(z.zone, z.name, f"{z.gco2e_per_kwh:g}", z.basis, str(z.year)) for z in zones]
     print_table(("zone", "name", "gCO2e/kWh", "basis", "year"), rows)
     print(f"\n{len(rows)} zone(s), location-based. Cloud regions also match without their "
-          "prefix where unambiguous (us-east-1, eastus). Sources: `wattmeter zones --json`.")
+          "prefix where unambiguous (us-east-1, eastus). Per zone: `wattmeter zones --json`; "
+          "market-based factors and how to set your own: docs/grid.md.")
+    for source in sorted({z.source for z in zones}):  # one short citation per source
+        print(f"source  {source}")
     return 0

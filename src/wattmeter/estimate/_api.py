@@ -119,7 +119,9 @@ def _hook() -> None:
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
     on_live_update(_on_live_update)
-    from . import _coefficients, _grid, _resolve
+    from . import _coefficients, _grid, _market, _resolve
+
+    _mods["market"] = _market.market_factor
 
     _mods["coefficients"] = _coefficients
     _mods["grid"] = (_grid.intensity_for, _grid.provider_defaults, _grid.zone_intensity)
@@ -198,8 +200,10 @@ def _make(model: Any, provider: str | None, operation: str, deployment: Any,
         base = _classes.pop(ckey, None)
     if base is None:
         spec = s.registry_model is None and s.name.startswith("spec:")
+        m = _mods["market"](pd.provider, zone, float(intensity))  # in ckey: provider, zone
         base = build(s._replace(name="spec:" if spec else "", warnings=()), dep, pd, zone,
-                     float(intensity), fixed, p, pfixed, regime, when)
+                     float(intensity), fixed, p, pfixed, regime, when)._replace(
+                         market=m.gco2e_per_kwh, market_is_location=m.kind == "location")
     with _class_lock:
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
@@ -305,7 +309,7 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
                labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
                e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
                timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, regime, boundary) = c
+    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, regime, boundary, mk, mloc) = c
     j = e0 + e1
     acc = j / 3600.0
     server = acc * ks
@@ -329,7 +333,9 @@ def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: s
         zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        regime, boundary, _MV, 0.0, 0.0))
+        regime, boundary, _MV, 0.0, 0.0,
+        *((co2, co2_lo, co2_hi) if mloc else
+          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -396,7 +402,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue, when)
     (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, rg,
-     bd) = c
+     bd, mk, mloc) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -444,7 +450,9 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
         zone_, inten, pue_, "estimated", warns, "ok", regm, None, ts,
         emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
         j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        rg, bd, _MV, 0.0, 0.0))
+        rg, bd, _MV, 0.0, 0.0,
+        *((co2, co2_lo, co2_hi) if mloc else
+          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
 
 
 def _operation_of(model: Any, provider: str | None) -> str:

@@ -29,7 +29,7 @@ RATIOS: dict[tuple[str | None, int | None], Calibration] = {}
 
 #: Footprint fields proportional to energy, each with its ``_low`` and ``_high``.
 _SCALED = ("energy_wh", "accelerator_wh", "server_wh", "co2e_g", "co2e_embodied_g",
-           "co2e_total_g", "water_ml", "adpe_kgsbeq")
+           "co2e_total_g", "water_ml", "adpe_kgsbeq", "co2e_market_g")
 _F = Footprint._fields
 #: Their positions in the tuple (value, low, high), and those of method and the window.
 _IDX = tuple((_F.index(n), _F.index(n + "_low"), _F.index(n + "_high")) for n in _SCALED)

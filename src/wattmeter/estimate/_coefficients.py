@@ -44,6 +44,10 @@ class Coef(NamedTuple):
     life: tuple[float, ...] = ()
     regime: str = "tuned"    # provider | tuned | naive (`_regime`)
     boundary: str = "facility"  # what `energy_wh` counts (`_regime.BOUNDARIES`)
+    market: float = 0.0      # market-based gCO2e/kWh (`_market.market_factor`)
+    # True when no market figure is known and the location factor stands in: the market
+    # CO2e is then the location CO2e, range included (which zone serves the call is unknown)
+    market_is_location: bool = False
 
 
 def _kind(s: Subject) -> str:

@@ -3,7 +3,8 @@
 Zones are ISO 3166 country codes (``FR``), ``WORLD``, or cloud regions (``aws:us-east-1``,
 ``gcp:us-central1``, ``azure:eastus``; the cloud prefix may be left out where the region name
 is unambiguous). Values are gCO2e/kWh, location-based, with source, year and basis
-(life-cycle or direct) in ``data/grid.json``. The bottom of the grid layer: `_live` reads
+(life-cycle or direct) in ``data/grid.json``, which scripts/grid_data.py generates from a pinned
+release of a maintained source. The bottom of the grid layer: `_live` reads
 a zone's Electricity Maps key here, and `_grid` chooses between live and table values.
 """
 
@@ -19,7 +20,9 @@ class GridZone(NamedTuple):
     """One grid zone's carbon intensity (gCO2e/kWh) with where the number comes from.
 
     ``kind`` is "world", "country" or "cloud-region"; ``basis`` is "life-cycle" or "direct";
-    ``live_zone`` is the Electricity Maps zone queried for a live value ("" for none).
+    ``live_zone`` is the Electricity Maps zone queried for a live value ("" for none);
+    ``version`` the source's release the figure was read from, ``year`` the data year;
+    ``derived_from`` the zone whose figure a cloud region takes ("" when its own).
     """
 
     zone: str
@@ -30,6 +33,8 @@ class GridZone(NamedTuple):
     year: int
     basis: str = "life-cycle"
     live_zone: str = ""
+    version: str = ""
+    derived_from: str = ""
 
 
 _lock = threading.Lock()
@@ -60,7 +65,8 @@ def _load_zones() -> dict[str, GridZone]:
             for z in data("grid.json")["zones"]:
                 gz = GridZone(z["zone"], z["name"], float(z["gco2e_per_kwh"]), z["kind"],
                               z["source"], int(z["year"]), z.get("basis", "life-cycle"),
-                              z.get("live_zone", ""))
+                              z.get("live_zone", ""), str(z.get("version", "")),
+                              z.get("derived_from", ""))
                 loaded[gz.zone] = gz
                 spellings.setdefault(gz.zone.lower(), []).append(gz.zone)
                 if ":" in gz.zone:

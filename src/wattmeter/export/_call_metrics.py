@@ -27,7 +27,7 @@ __all__ = ["CallMetrics", "FileBackedCallMetrics", "bounded", "call_key"]
 # Slots of an accumulator list: sums, then one count per histogram bucket (+Inf last),
 # then one list of exemplars (span context, joules, time) by bucket.
 (_ENERGY, _CO2E, _EMBODIED, _WATER, _ADPE, _CALLS, _T_UNCACHED, _T_CACHED, _T_OUT,
- _T_REASON, _BUCKETS) = range(11)
+ _T_REASON, _MARKET, _BUCKETS) = range(12)
 _TOKEN_SLOTS = (_T_UNCACHED, _T_CACHED, _T_OUT, _T_REASON)
 #: (family name without _total, unit, help, accumulator slot) of the plain counters.
 _COUNTERS = (
@@ -41,6 +41,9 @@ _COUNTERS = (
      "electricity generation), in liters.", _WATER),
     (sc.PROM_ADPE, "grams", "Abiotic resource depletion of generative-AI calls, in grams "
      "of antimony equivalent (Sb eq).", _ADPE),
+    (sc.PROM_CO2E_MARKET, "grams", "Usage CO2-equivalent emissions of generative-AI calls, "
+     "market-based (GHG Protocol Scope 2: the provider's published factor, else the residual "
+     "mix, else the location-based factor), in grams.", _MARKET),
 )
 _TOKENS_HELP = ("Tokens of metered calls by type; the types are disjoint (uncached_input + "
                 "cached_input = input, output + reasoning = all output), so they sum.")
@@ -75,8 +78,8 @@ def bounded(bounds: LabelBounds, extra_labels: tuple[str, ...],
 
 
 class CallMetrics:
-    """Collector of energy, CO2e (usage, embodied), water, ADPe, requests, tokens and the
-    per-call energy histogram with its exemplars."""
+    """Collector of energy, CO2e (usage location- and market-based, embodied), water, ADPe,
+    requests, tokens and the per-call energy histogram with its exemplars."""
 
     def __init__(self, buckets: tuple[float, ...], extra_labels: tuple[str, ...],
                  bounds: LabelBounds) -> None:
@@ -116,6 +119,7 @@ class CallMetrics:
             acc[_T_CACHED] += cached
             acc[_T_OUT] += output if output > 0 else 0
             acc[_T_REASON] += reasoning
+            acc[_MARKET] += fp.co2e_market_g
             acc[_BUCKETS + slot] += 1
             if exemplar is not None:
                 acc[-1][slot] = exemplar
@@ -251,8 +255,8 @@ class FileBackedCallMetrics:
         children = self._children.get(key)
         if children is None:
             children = self._bind(key)
-        (energy, co2e, embodied, water, adpe, requests, t_uncached, t_cached, t_out, t_reason,
-         hist) = children
+        (energy, co2e, embodied, water, adpe, market, requests, t_uncached, t_cached, t_out,
+         t_reason, hist) = children
         joules = fp.energy_wh * 3600.0
         energy.inc(joules)
         co2e.inc(fp.co2e_g)
@@ -260,7 +264,7 @@ class FileBackedCallMetrics:
         hist.observe(joules)
         cached, reasoning = fp.cached_input_tokens, fp.reasoning_tokens
         for child, amount in ((embodied, fp.co2e_embodied_g), (water, fp.water_ml * 1e-3),
-                              (adpe, fp.adpe_kgsbeq * 1e3),
+                              (adpe, fp.adpe_kgsbeq * 1e3), (market, fp.co2e_market_g),
                               (t_uncached, max(fp.input_tokens - cached, 0)),
                               (t_cached, cached), (t_out, max(fp.output_tokens - reasoning, 0)),
                               (t_reason, reasoning)):

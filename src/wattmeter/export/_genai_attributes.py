@@ -89,6 +89,11 @@ def footprint_attributes(call: Any, fp: Footprint | None, error: BaseException |
         sc.ATTR_ADPE_KGSBEQ: fp.adpe_kgsbeq,
         sc.ATTR_ADPE_KGSBEQ_LOW: fp.adpe_kgsbeq_low,
         sc.ATTR_ADPE_KGSBEQ_HIGH: fp.adpe_kgsbeq_high,
+        # market-based CO2e beside the location-based co2e_g (GHG Protocol Scope 2)
+        sc.ATTR_CO2E_MARKET_G: fp.co2e_market_g,
+        sc.ATTR_CO2E_MARKET_G_LOW: fp.co2e_market_g_low,
+        sc.ATTR_CO2E_MARKET_G_HIGH: fp.co2e_market_g_high,
+        sc.ATTR_GRID_MARKET_INTENSITY: fp.grid_market_gco2e_per_kwh,
     })
     if fp.regime:  # serving regime, boundary and method version (issue 17)
         attrs[sc.ATTR_REGIME] = fp.regime

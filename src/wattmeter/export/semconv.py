@@ -137,6 +137,15 @@ ATTR_REGIME = "wattmeter.regime"  # "provider", "tuned" or "naive" (docs/regimes
 ATTR_BOUNDARY = "wattmeter.boundary"  # what wattmeter.energy_wh counts: "comprehensive", ...
 ATTR_METHOD_VERSION = "wattmeter.method.version"  # wattmeter._version.METHOD_VERSION
 __all__ += ["ATTR_BOUNDARY", "ATTR_METHOD_VERSION", "ATTR_REGIME"]
+# --- wattmeter span attributes: market-based CO2e (GHG Protocol Scope 2; docs/grid.md) ----
+#: Beside the location-based ``wattmeter.co2e_g``: the same energy times the provider's
+#: published market-based factor, else the residual mix, else the location-based factor.
+ATTR_CO2E_MARKET_G = "wattmeter.co2e_market_g"
+ATTR_CO2E_MARKET_G_LOW = "wattmeter.co2e_market_g.low"
+ATTR_CO2E_MARKET_G_HIGH = "wattmeter.co2e_market_g.high"
+ATTR_GRID_MARKET_INTENSITY = "wattmeter.grid.market_intensity_gco2e_per_kwh"
+__all__ += ["ATTR_CO2E_MARKET_G", "ATTR_CO2E_MARKET_G_HIGH", "ATTR_CO2E_MARKET_G_LOW",
+            "ATTR_GRID_MARKET_INTENSITY", "PROM_CO2E_MARKET"]
 
 # --- where figures go when the GenAI span had ended (see export/otel.py) -----------------
 FOOTPRINT_SPAN = "wattmeter.footprint"  # a short INTERNAL child span of the ended span
@@ -150,6 +159,7 @@ OTEL_CALL_ENERGY = "wattmeter.call.energy"  # histogram, J
 PROM_ENERGY = "wattmeter_energy_joules_total"
 PROM_CO2E = "wattmeter_co2e_grams_total"  # usage (operational) CO2e, location-based
 PROM_CO2E_EMBODIED = "wattmeter_co2e_embodied_grams_total"  # hardware manufacturing share
+PROM_CO2E_MARKET = "wattmeter_co2e_market_grams_total"  # usage CO2e, market-based (Scope 2)
 PROM_WATER = "wattmeter_water_liters_total"  # on-site + electricity water, liters
 PROM_ADPE = "wattmeter_adpe_sb_eq_grams_total"  # abiotic depletion, grams of antimony eq.
 PROM_REQUESTS = "wattmeter_requests_total"

@@ -21,7 +21,6 @@ import pytest
 from wattmeter import _config
 from wattmeter.instrument import uninstrument
 
-
 #: Tests started since the last full garbage collection (see `_gc_checkpoint`).
 _SINCE_FULL_GC = [0]
 FULL_GC_EVERY = 200

@@ -2,7 +2,7 @@
 
 OpenLIT 1.45 needs openai<3 and anthropic<1, older than the main test environment's, so
 this module is skipped there and runs in its own pinned environment
-(``scripts/test-openlit``, constraints-openlit.txt). Each case runs in a subprocess
+(``nox -s openlit``, constraints-openlit.txt). Each case runs in a subprocess
 (instrumentors patch process-wide) that refuses every connection but loopback, so OpenLIT
 exports nothing and fetches nothing (its pricing table is a local empty file).
 Only openai is metered beside OpenLIT: anthropic<1 is below wattmeter's tested floor (2.0;

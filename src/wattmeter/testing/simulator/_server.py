@@ -216,6 +216,15 @@ class Simulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    def provider_hosts(self, provider: str = "openai") -> dict[str, str]:
+        """``{host: provider}`` for ``configure(provider_hosts=...)``: calls to the simulator
+        are then metered as `provider`'s (its grid, PUE and fleet), as a real call would be,
+        instead of as a loopback server's ("self-hosted", world-average grid)."""
+        if not isinstance(provider, str) or not provider.strip():
+            raise ValueError(f"Simulator.provider_hosts: provider must be a provider name "
+                             f"such as 'openai', got {provider!r}")
+        return {self.host: provider}
+
     def start(self) -> Simulator:
         sim = self
 

@@ -10,7 +10,6 @@ Precedence: explicit argument > `Deployment` field > configuration > provider de
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 from .. import _config
 from .._footprint import EMPTY_LABELS, Footprint
 from .._usage import Usage
-from .._version import METHOD_VERSION
+from . import _arith
+from ._arith import energy as _energy
+from ._arith import footprint as _footprint
 from ._calibration import RATIOS as _ratios
 from ._calibration import calibrated as _calibrated
 from ._charging import ceiling_warning, produced
+from ._coef_build import _classes, _mods
+from ._coef_build import make as _make
 from ._records import Deployment, ModelSpec
 from ._sanitize import (
     MAX_TOKENS,
@@ -47,29 +50,18 @@ _state: dict[str, Any] = {"hooked": False, "live_updates": 0, "epoch": 0}
 #: Epoch seconds bounding the span of effective dates "now" falls in: a metered call's
 #: timestamp inside it uses the undated coefficients (`_regime.epoch`).
 _now_span = [-float("inf"), float("inf")]
-_MV = METHOD_VERSION
 _live_ttl = 0.0  # live intensity on: seconds between asking a key's zone again; 0: off
 _INF = float("inf")
-_new = tuple.__new__
 #: Cached keys; an entry of a name guessed by size class shares that class's coefficients
 #: (a small tuple of references), so 16,384 names cost about 3 MB, not 16,384 Monte Carlo runs.
 _CACHE_SIZE = 16_384
-#: Coefficients shared by what determines them (the resolved entry, the facts read from the
-#: name, the deployment and grid), not by the raw name (LRU, misses only).
-_classes: dict[Any, Coef] = {}
-_CLASS_SIZE = 1024
-_class_lock = threading.Lock()
 _MAX_TOKENS = MAX_TOKENS
 #: The model's own operation for `estimate()` calls that give none: (model, provider) -> op.
 _default_ops: dict[Any, str] = {}
 #: Length of one block of `Coef.life` (`_lifecycle.LIFE_SIZE`; kept here: no import per call).
 _LIFE = 9
-#: Bound by `_hook()` (before any coefficient exists) so a non-text call runs no import.
-_components: Any = None
+#: Bound by `_hook()` (before any coefficient exists) so a call runs no import.
 _intensity_for: Any = None
-_speech: dict[str, Any] = {}
-#: The estimate modules `_make` calls, bound by `_hook()`.
-_mods: dict[str, Any] = {}
 _regime: Any = None
 #: Most server joules one metered call is charged (physics.json `call_ceiling_server_j`).
 _max_call_j = _INF
@@ -103,7 +95,7 @@ def _on_live_update() -> None:
 
 
 def _hook() -> None:
-    global _components, _intensity_for, _regime, _max_call_j
+    global _intensity_for, _regime, _max_call_j
     from . import _regime as regime_module
     from ._coefficients import components
     from ._grid import intensity_for
@@ -111,10 +103,10 @@ def _hook() -> None:
     from ._physics import constants
     from ._registry import on_registry_change
 
-    _components = components
+    _arith._components = components
     _intensity_for = intensity_for
-    _regime = regime_module
-    _speech.update(constants("speech"))
+    _regime = _mods["regime"] = regime_module
+    _arith._speech.update(constants("speech"))
     _max_call_j = float(constants("overhead")["call_ceiling_server_j"])
     _config.on_change(clear_cache)
     on_registry_change(clear_cache)
@@ -140,75 +132,6 @@ def _import_before_fork() -> None:
 
 
 os.register_at_fork(before=_import_before_fork)
-
-
-def _make(model: Any, provider: str | None, operation: str, deployment: Any,
-          zone: str | None, grid_intensity: float | None,
-          pue: float | None, when: float | None = None) -> tuple[Coef, str | None]:
-    """The coefficients of a key, and the zone whose (possibly live) intensity they use
-    (None when the intensity was given as a number); `when`: the call's date (None: now)."""
-    # bound once by `_hook()`: an import statement per first sight costs microseconds
-    build = _mods["coefficients"].build  # looked up per call: tests count the builds
-    intensity_for, provider_defaults, zone_intensity = _mods["grid"]
-    check_deployment, check_operation, num, resolve, determinants = _mods["resolve"]
-
-    op = check_operation(operation)
-    if provider is not None and not isinstance(provider, str):
-        raise ValueError(f"provider: got {provider!r}; expected a provider name or None")
-    grid_intensity = num("grid_intensity", grid_intensity, 0.0, 5000.0)
-    pue = num("pue", pue, 1.0, 5.0)
-    dep = check_deployment(deployment)
-    if zone is not None:
-        zone = zone_intensity(zone).zone
-    cfg = _config.current()
-    conf = (cfg.deployments or {}).get(provider or "") if provider else None
-    if conf:
-        cd = check_deployment(conf)
-        dep = Deployment._make(a if a is not None else b for a, b in zip(dep, cd, strict=True))
-    s = resolve(model, provider, op)
-    pd = provider_defaults(provider or s.provider)
-    # an open-weight model named without a provider runs anywhere: no fleet is implied
-    regime = _regime.choose(dep.regime, cfg.regime, pd.provider, dep.gpu is not None
-                            or dep.gpus is not None or dep.batch_size is not None
-                            or (provider is None and s.disclosed))
-    zone = zone or dep.zone
-    live: str | None = None
-    if grid_intensity is not None:
-        intensity, fixed, zone = grid_intensity, True, zone or "custom"
-    elif zone is not None:
-        intensity, fixed, live = intensity_for(zone), True, zone
-    elif cfg.grid_intensity is not None:
-        intensity, fixed, zone = float(cfg.grid_intensity), True, "custom"
-    elif cfg.grid_zone is not None:
-        zone = zone_intensity(cfg.grid_zone).zone
-        intensity, fixed, live = intensity_for(zone), True, zone
-    else:
-        zone = pd.zone
-        intensity, fixed, live = intensity_for(zone), False, zone
-    for value in (pue, dep.pue, cfg.pue):
-        if value is not None:
-            p, pfixed = float(value), True
-            break
-    else:
-        p, pfixed = float(pd.pue), False
-    # Every name that resolves to the same facts shares one Monte Carlo run: the dated,
-    # fine-tuned and deployment names of a registered model, and the guessed names of one
-    # size class (issue 23: first sight of a name and cache churn cost microseconds).
-    ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed,
-            regime, None if when is None else _regime.epoch(when))
-    with _class_lock:
-        base = _classes.pop(ckey, None)
-    if base is None:
-        spec = s.registry_model is None and s.name.startswith("spec:")
-        m = _mods["market"](pd.provider, zone, float(intensity))  # in ckey: provider, zone
-        base = build(s._replace(name="spec:" if spec else "", warnings=()), dep, pd, zone,
-                     float(intensity), fixed, p, pfixed, regime, when)._replace(
-                         market=m.gco2e_per_kwh, market_is_location=m.kind == "location")
-    with _class_lock:
-        if len(_classes) >= _CLASS_SIZE:
-            _classes.pop(next(iter(_classes)))
-        _classes[ckey] = base  # most recently used last
-    return base._replace(model=s.name, warnings=s.warnings), live
 
 
 def _coef(model: Any, provider: str | None, operation: str, deployment: Any = None,
@@ -254,88 +177,6 @@ def _coef(model: Any, provider: str | None, operation: str, deployment: Any = No
     except TypeError:  # unhashable deployment mapping: don't cache
         pass
     return c
-
-
-def _energy(c: Coef, it: int, ot: int, ct: int, rt: int, width: Any, height: Any, steps: Any,
-            frames: Any, fps: Any, seconds: Any, items: Any,
-            chars: Any) -> tuple[float, float, bool]:
-    """Accelerator joules of the two components, and whether the call gave the quantity a
-    model's wider ratios assume (diffusion steps, image tokens; see `Coef.ratios`)."""
-    out = ot if rt <= ot else ot + rt  # reasoning counted separately: decode both
-    unc = it - ct if ct < it else 0
-    if c.kind == "text":
-        (pt, pp, pc, m0, m1, c0, c1, t0, iw, dw, wm, wc, _, _, b0) = c.phys
-        e0 = unc * (pt + pp * (ct + 0.5 * unc)) + ct * pc + c.request_j
-        if out <= 0:
-            return e0, 0.0, True
-        ctx = it + 0.5 * out
-        tm = m0 + m1 * ctx
-        tc = c0 + c1 * ctx
-        t = (tm if tm > tc else tc) + t0
-        u = (wm * tm + wc * tc + b0) / t
-        return e0, out * (iw + (u if u < 1.0 else 1.0) * dw) * t, True
-    components = _components
-    d = c.defaults
-    known = True
-    if c.kind == "ar-image":  # image tokens decoded like text (docs/methodology.md)
-        e0, e1 = components(c.kind, c.phys, d, unc, ct, out, width or d[0], height or d[1],
-                            d[2], 0, 1 if items is None else items, 0, 0)
-        known = out > 0
-    elif c.kind == "diffusion":
-        if frames is None:  # frames = seconds x fps + 1 (the first frame is the image at t=0)
-            if seconds:
-                frames = seconds * (fps or d[4]) + 1.0
-            elif fps and d[3] > 1.0:  # the default duration at the given frame rate
-                frames = (d[3] - 1.0) * fps / d[4] + 1.0
-            else:
-                frames = d[3]
-        e0, e1 = components(c.kind, c.phys, d, 0, 0, 0, width or d[0], height or d[1],
-                            steps or d[2], frames, 1 if items is None else items, 0, 0)
-        known = steps is not None
-    elif c.kind == "speech":
-        cps = _speech["chars_per_second"]
-        if seconds is None:
-            seconds = (chars or 0) / cps
-        if chars is None:
-            chars = seconds * cps
-        e0, e1 = components(c.kind, c.phys, d, unc, ct, out, 0, 0, 0, 0, 0, seconds, chars)
-    else:
-        e0, e1 = components(c.kind, c.phys, d, unc, ct, out, 0, 0, 0, 0, 0, seconds or 0, 0)
-    return e0 + c.request_j, e1, known
-
-
-def _footprint(c: Coef, r: tuple[float, ...], lf: tuple[float, ...], provider: str,
-               model: str, operation: str, team: str,
-               labels: Mapping[str, str], it: int, ot: int, ct: int, rt: int, e0: float,
-               e1: float, warnings: tuple[str, ...], outcome: str, response_model: str | None,
-               timestamp: float) -> Footprint:
-    (_, _, _, _, _, ks, pue, inten, zone, _, _, regm, _, _, regime, boundary, mk, mloc) = c
-    j = e0 + e1
-    acc = j / 3600.0
-    server = acc * ks
-    energy = server * pue
-    (ke, kw, ka, me_lo, me_hi, mw_lo, mw_hi, ma_lo, ma_hi) = lf
-    en_lo = (e0 * r[8] + e1 * r[9]) / 3600.0
-    en_hi = (e0 * r[10] + e1 * r[11]) / 3600.0
-    acc_lo = (e0 * r[0] + e1 * r[1]) / 3600.0
-    acc_hi = (e0 * r[2] + e1 * r[3]) / 3600.0
-    co2 = energy * inten / 1000.0
-    co2_lo = e0 * r[12] + e1 * r[13]
-    co2_hi = e0 * r[14] + e1 * r[15]
-    emb = j * ke
-    emb_lo = acc_lo * me_lo
-    emb_hi = acc_hi * me_hi
-    return _new(Footprint, (
-        provider, model, operation, team, labels, it, ot, ct, rt,
-        energy, en_lo, en_hi, acc, acc_lo, acc_hi,
-        server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        co2, co2_lo, co2_hi,
-        zone, inten, pue, "estimated", warnings, outcome, regm, response_model, timestamp,
-        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        regime, boundary, _MV, 0.0, 0.0,
-        *((co2, co2_lo, co2_hi) if mloc else
-          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
 
 
 def estimate(model: str | ModelSpec, provider: str | None = None,
@@ -401,8 +242,7 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
             c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue)
     except (KeyError, TypeError):
         c = _coef(model, provider, operation, deployment, zone, grid_intensity, pue, when)
-    (kind, name, cprov, p, _d, ks, pue_, inten, zone_, r, warns, regm, req_j, lf, rg,
-     bd, mk, mloc) = c
+    (kind, name, cprov, p, _, _, _, _, _, r, warns, _, req_j, lf, _, _, _, _) = c
     if kind == "text":  # inlined hot path of _energy()
         out = ot if rt <= ot else ot + rt
         unc = it - ct
@@ -427,32 +267,8 @@ def estimate(model: str | ModelSpec, provider: str | None = None,
             lf = lf[_LIFE:]
         elif len(lf) > _LIFE:  # the assumed quantity's block comes first
             lf = lf[:_LIFE]
-    j = e0 + e1
-    acc = j / 3600.0
-    server = acc * ks
-    energy = server * pue_
-    (ke, kw, ka, me_lo, me_hi, mw_lo, mw_hi, ma_lo, ma_hi) = lf
-    en_lo = (e0 * r[8] + e1 * r[9]) / 3600.0
-    en_hi = (e0 * r[10] + e1 * r[11]) / 3600.0
-    acc_lo = (e0 * r[0] + e1 * r[1]) / 3600.0
-    acc_hi = (e0 * r[2] + e1 * r[3]) / 3600.0
-    co2 = energy * inten / 1000.0
-    co2_lo = e0 * r[12] + e1 * r[13]
-    co2_hi = e0 * r[14] + e1 * r[15]
-    emb = j * ke
-    emb_lo = acc_lo * me_lo
-    emb_hi = acc_hi * me_hi
-    return _new(Footprint, (
-        provider or cprov, name, operation, "default", EMPTY_LABELS, it, ot, ct, rt,
-        energy, en_lo, en_hi, acc, acc_lo, acc_hi,
-        server, (e0 * r[4] + e1 * r[5]) / 3600.0, (e0 * r[6] + e1 * r[7]) / 3600.0,
-        co2, co2_lo, co2_hi,
-        zone_, inten, pue_, "estimated", warns, "ok", regm, None, ts,
-        emb, emb_lo, emb_hi, co2 + emb, co2_lo + emb_lo, co2_hi + emb_hi,
-        j * kw, en_lo * mw_lo, en_hi * mw_hi, j * ka, en_lo * ma_lo, en_hi * ma_hi,
-        rg, bd, _MV, 0.0, 0.0,
-        *((co2, co2_lo, co2_hi) if mloc else
-          (energy * mk * 0.001, en_lo * mk * 0.001, en_hi * mk * 0.001)), mk))
+    return _footprint(c, r, lf, provider or cprov, name, operation, "default", EMPTY_LABELS,
+                      it, ot, ct, rt, e0, e1, warns, "ok", None, ts)
 
 
 def _operation_of(model: Any, provider: str | None) -> str:

@@ -282,4 +282,6 @@ def _outro(port: int, ledger: str, events: list[str]) -> None:
               f"set its target to 127.0.0.1:{port}, or run the demo with --port "
               f"{LOCAL_SCRAPE_PORT}")
     print(f"\nNext:\n  wattmeter budgets --ledger {ledger}\n  wattmeter report --ledger {ledger}"
+          f"\n  wattmeter report --ledger {ledger} --html report.html   (charts: pip install "
+          "'wattmeter[report]')"
           f"\n  /metrics was at 127.0.0.1:{port}; to scrape a run, add --hold 60: {scrape}.")

@@ -1,4 +1,5 @@
-"""Test-suite wide setup: internal errors re-raise, configuration and patches reset."""
+"""Test-suite wide setup: internal errors re-raise, configuration and patches reset, the
+record queue drained after each test."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wattmeter import _config
+from wattmeter import _config, _queue
 from wattmeter.instrument import uninstrument
 
 
@@ -25,6 +26,7 @@ def _clean_state(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     _config.reset()
     yield
+    _queue.flush()  # the test's calls are processed under its configuration, not the next's
     uninstrument()
     monkeypatch.undo()  # restore env and cwd before reloading the configuration
     _config.reset()

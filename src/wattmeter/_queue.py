@@ -6,11 +6,15 @@ meter core registers the function that processes a batch (`set_drainer`); it run
 ``wattmeter-records`` thread every `INTERVAL_S`, sooner when the queue fills, and on the
 reading thread whenever something reads the figures: `flush()` (public as
 ``wattmeter.flush``), a Prometheus scrape, ``testing.capture``, the budget ledger's
-flush and close, and interpreter exit. When the queue is full a record is dropped and
-counted (``wattmeter_dropped_total{reason="queue_full"}``), never waited for. A forked
-child starts with an empty queue (the parent's records are the parent's to process) and
-starts its own thread on its first record. This module sits below every layer, so the
-exporters and the budget manager can drain it before they read.
+flush and close, and interpreter exit. When the queue is full, the caller processes its
+own record at once (the cost of a call before the queue existed; nothing is lost and
+nothing waits on the background thread), or with ``overflow="drop"`` drops it and counts
+it in ``wattmeter_dropped_total{reason="queue_full"}``; records still queued when the
+exit drain runs out of time are counted as ``reason="exit_timeout"``. A fork waits for a
+batch in progress (so no lock or import is held half-way in the child); the child starts
+with an empty queue (the parent's records are the parent's to process) and starts its
+own thread on its first record. This module sits below every layer, so the exporters
+and the budget manager can drain it before they read.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from typing import Any
 
 from . import _guard
 
-__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "dropped", "flush", "pending", "put",
-           "set_drainer", "set_limit"]
+__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "dropped", "flush", "pending",
+           "put", "set_drainer", "set_limit"]
 
 #: Records waiting at most (about 200 bytes each: ~13 MB when full); beyond, new ones drop.
 MAX_RECORDS = 65_536
@@ -43,7 +47,9 @@ _records: deque[Any] = deque()
 _lock = threading.RLock()
 _drops = itertools.count()  # next() is atomic under the GIL: safe from many callers
 _state: dict[str, Any] = {"drainer": None, "thread": None, "limit": MAX_RECORDS,
-                          "published": 0, "exit": False}
+                          "inline": True, "published": 0, "exit": False}
+#: What a full queue does with a new record: process it on the caller's thread, or drop it.
+OVERFLOW = ("inline", "drop")
 _wake = threading.Event()
 
 
@@ -52,11 +58,15 @@ def set_drainer(drainer: Callable[[list[Any]], None]) -> None:
     _state["drainer"] = drainer
 
 
-def set_limit(limit: int) -> None:
-    """Bound the queue to `limit` records (tests and benchmarks; default `MAX_RECORDS`)."""
+def set_limit(limit: int = MAX_RECORDS, overflow: str = "inline") -> None:
+    """Bound the queue to `limit` records and choose what a full queue does (`OVERFLOW`):
+    ``"inline"`` processes the new record on the caller's thread, ``"drop"`` counts it."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"set_limit(limit=...): got {limit!r}; expected an integer >= 1")
-    _state["limit"] = limit
+    if overflow not in OVERFLOW:
+        raise ValueError(f"set_limit(overflow=...): got {overflow!r}; expected 'inline' or "
+                         "'drop'")
+    _state["limit"], _state["inline"] = limit, overflow == "inline"
 
 
 def put(record: Any) -> None:
@@ -64,7 +74,11 @@ def put(record: Any) -> None:
     records = _records
     n = len(records)
     if n >= _state["limit"]:
-        next(_drops)
+        drainer = _state["drainer"]
+        if _state["inline"] and drainer is not None:
+            drainer([record])  # guarded per record inside; no lock of ours is taken
+        else:
+            next(_drops)
         return
     records.append(record)
     thread = _state["thread"]
@@ -169,10 +183,30 @@ def _at_exit() -> None:
             flush()
         finally:
             _lock.release()
+        return
+    n = len(_records)
+    _records.clear()
+    if n:
+        _guard.count_drop("exit_timeout", n)
+
+
+def _before_fork() -> None:
+    # Bounded: a batch takes milliseconds; a drain stuck longer is not waited for.
+    if _lock.acquire(timeout=2.0):
+        _held.append(_lock)
+
+
+def _after_fork_parent() -> None:
+    while _held:
+        _held.pop().release()
+
+
+_held: list[Any] = []
 
 
 def _after_fork_child() -> None:
     global _lock, _start_lock, _wake
+    _held.clear()
     _records.clear()  # the parent's records: its own thread processes them
     _lock = threading.RLock()
     _start_lock = threading.Lock()
@@ -181,4 +215,5 @@ def _after_fork_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                        after_in_child=_after_fork_child)

@@ -13,7 +13,7 @@ from .._meter import add_sink, flush, remove_sink
 __all__ = ["capture"]
 
 
-class _Captured(list):  # type: ignore[type-arg]
+class _Captured(list):
     """A list of footprints that processes queued calls before it is read, so a call's
     footprint is there as soon as the call has returned (they are estimated in the
     background otherwise)."""
@@ -42,7 +42,7 @@ class _Captured(list):  # type: ignore[type-arg]
         flush()
         return super().__eq__(other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         flush()

@@ -32,14 +32,15 @@ from . import _guard
 __all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "dropped", "flush", "pending",
            "put", "set_drainer", "set_limit"]
 
-#: Records waiting at most (about 200 bytes each: ~13 MB when full); beyond, new ones drop.
-MAX_RECORDS = 65_536
+#: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
+#: ~7 MB when full; ~0.15 s of the background thread's work).
+MAX_RECORDS = 16_384
 #: How often the background thread looks at the queue, in seconds.
 INTERVAL_S = 0.05
 #: Records taken per batch (the drain lock is released between batches).
 BATCH = 512
 #: Queue length at which a caller wakes the thread early (one Event.set per crossing).
-_WAKE_AT = 4_096
+_WAKE_AT = 1_024
 
 _records: deque[Any] = deque()
 #: Held while a batch is processed, so `flush()` returns only after every record queued

@@ -146,3 +146,24 @@ def test_the_exit_drain_counts_what_it_could_not_process() -> None:
         release.set()
         t.join()
     assert _guard.drop_counts["exit_timeout"] - before == 2
+
+
+def test_a_call_queued_before_reconfiguring_reaches_the_replaced_manager(tmp_path) -> None:
+    from wattmeter.budget import current_manager
+
+    def configure(limit_wh: float) -> None:
+        wattmeter.configure(budgets=[wattmeter.Budget(team="search", period="day",
+                                                      limit_wh=limit_wh)],
+                            ledger_path=str(tmp_path / "l.sqlite3"), prometheus=False)
+
+    configure(100)
+    first = current_manager()
+    with _queue._lock:  # the background thread can't take it: still queued at configure
+        with wattmeter.attribute(team="search"):
+            _finish()
+        configure(50)  # a new manager; the old one stops and writes its last rows
+    second = current_manager()
+    assert first is not None and second is not None and second is not first
+    first.close()
+    second.flush()
+    assert second.status()[0].used == first.status()[0].used > 0

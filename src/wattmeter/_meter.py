@@ -234,7 +234,16 @@ def remove_sink(sink: Sink) -> None:
 
 
 def wire(config: _config.Config | None = None) -> None:
-    """(Re)build sinks, checks and span hooks from the configuration."""
+    """(Re)build sinks, checks and span hooks from the configuration.
+
+    The calls already queued are processed first, by the receivers they finished under,
+    so a manager being replaced gets them before it writes its last rows.
+    """
+    if _state["wired"]:
+        try:
+            _queue.flush()
+        except Exception as exc:  # strict mode re-raises; rewiring must go on
+            internal_error("queue", exc)
     cfg = config or _config.current()
     sinks: list[Sink] = []
     checks: list[Any] = []

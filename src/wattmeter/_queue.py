@@ -151,9 +151,10 @@ def _run() -> None:
         wake.wait(INTERVAL_S)
         wake.clear()
         try:
-            with _lock:
-                while _records:
+            while _records:  # the lock is let go between batches, so a fork never waits long
+                with _lock:
                     _drain_batch()
+            with _lock:
                 _publish_drops()
         except Exception as exc:  # strict mode re-raises; the thread must go on
             try:

@@ -1,4 +1,5 @@
-"""Test-suite wide setup: internal errors re-raise, configuration and patches reset.
+"""Test-suite wide setup: internal errors re-raise, configuration and patches reset, the
+record queue drained after each test.
 
 Everything here is per process, so it holds for one pytest process as for each of
 pytest-xdist's workers (``-n auto``): session fixtures (the simulator) start once per
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from wattmeter import _config
+from wattmeter import _config, _queue
 from wattmeter.instrument import uninstrument
 
 #: Tests started since the last full garbage collection (see `_gc_checkpoint`).
@@ -54,6 +55,7 @@ def _clean_state(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
     _config.reset()
     yield
+    _queue.flush()  # the test's calls are processed under its configuration, not the next's
     uninstrument()
     monkeypatch.undo()  # restore env and cwd before reloading the configuration
     _config.reset()

@@ -13,6 +13,7 @@ from ._config import configure
 from ._decorator import meter
 from ._errors import BudgetExceededError
 from ._footprint import Footprint
+from ._meter import flush
 from ._usage import Usage
 from ._version import __version__
 
@@ -34,6 +35,7 @@ __all__ = [
     "attribute",
     "configure",
     "estimate",
+    "flush",
     "instrument",
     "meter",
     "register_model",

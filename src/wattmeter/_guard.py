@@ -11,7 +11,8 @@ import logging
 import os
 from collections.abc import Callable
 
-__all__ = ["count_error", "error_counts", "internal_error", "logger", "on_error", "strict"]
+__all__ = ["count_drop", "count_error", "drop_counts", "error_counts", "internal_error",
+           "logger", "on_drop", "on_error", "strict"]
 
 logger = logging.getLogger("wattmeter")
 
@@ -19,6 +20,9 @@ _logged: set[tuple[str, str]] = set()
 #: Internal errors so far, by where they happened (read by the exporters).
 error_counts: dict[str, int] = {}
 _listeners: list[Callable[[str], None]] = []
+#: Records dropped so far, by reason (read by the exporters as wattmeter_dropped_total).
+drop_counts: dict[str, int] = {}
+_drop_listeners: list[Callable[[str, int], None]] = []
 
 
 def strict() -> bool:
@@ -41,6 +45,25 @@ def count_error(where: str) -> None:
     for listener in _listeners:
         try:
             listener(where)
+        except Exception:  # pragma: no cover - a listener must not make things worse
+            pass
+
+
+def on_drop(listener: Callable[[str, int], None]) -> None:
+    """Call `listener(reason, n)` whenever `n` records are dropped (the exporter counts them)."""
+    _drop_listeners.append(listener)
+
+
+def count_drop(reason: str, n: int = 1) -> None:
+    """Count `n` call records dropped for `reason` (e.g. "queue_full"); logged once."""
+    if reason not in drop_counts:
+        logger.warning("wattmeter dropped %d call record(s): %s (metering can't keep up; "
+                       "further drops are counted in wattmeter_dropped_total{reason=%r})",
+                       n, reason, reason)
+    drop_counts[reason] = drop_counts.get(reason, 0) + n
+    for listener in _drop_listeners:
+        try:
+            listener(reason, n)
         except Exception:  # pragma: no cover - a listener must not make things worse
             pass
 

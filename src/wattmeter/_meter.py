@@ -2,9 +2,11 @@
 
 Provider modules call `start_call()` before the request leaves (budgets may refuse it
 there), then `Call.finish(usage)` exactly once when the response, or the last chunk of a
-stream, is in. Finishing turns the `Usage` into a `Footprint` and hands it to the sinks
-(Prometheus, OpenTelemetry, the budget ledger, `testing.capture`). Everything after the
-budget check runs under the internal-error guard.
+stream, is in. Finishing appends one record to the record queue (`_queue`) and returns:
+the background thread turns it into a `Footprint` and hands that to the sinks
+(Prometheus, OpenTelemetry metrics, the budget ledger, `testing.capture`) in batches. A
+call with a span computes its footprint on the caller's thread, so the span carries it
+before it ends. Everything after the budget check runs under the internal-error guard.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _config, _fork  # noqa: F401 - _fork: fresh locks in forked children
+from . import _config, _fork, _queue  # noqa: F401 - _fork: fresh locks in forked children
 from ._attribution import current_attribution, current_call
 from ._footprint import Footprint
 from ._guard import internal_error
 from ._usage import Usage
 from .estimate import footprint_for
 
-__all__ = ["Call", "add_sink", "add_start_hook", "record", "remove_sink", "remove_start_hook",
-           "start_call", "wire"]
+__all__ = ["Call", "add_sink", "add_start_hook", "flush", "record", "remove_sink",
+           "remove_start_hook", "start_call", "wire"]
 
 Sink = Callable[[Footprint, "Call"], None]
 
@@ -41,13 +43,18 @@ _span_hooks: list[Any] = []
 #: The call in progress (kept in `_attribution`, below the exporters that read it).
 _current_call: contextvars.ContextVar[Call | None] = current_call
 _state: dict[str, Any] = {"wired": False, "default_team": "default"}
+#: (*_sinks, *_extra_sinks), rebuilt when either changes; a record carries the receivers in
+#: force when its call finished, so a reconfiguration doesn't redirect queued calls.
+_receivers: list[tuple[Sink, ...]] = [()]
 
 
 class Call:
     """One metered request; `finish()` is idempotent so a stream can end in many ways."""
 
     __slots__ = (
+        "ended",
         "finished",
+        "fp",
         "inner",
         "labels",
         "model",
@@ -72,9 +79,11 @@ class Call:
         self.span: Any = None
         self.finished = False
         self.started = time.time()
+        self.ended = 0.0  # when finish() was called: sinks may run later, in the background
         self.inner: Usage | None = None
         self.token: contextvars.Token[Call | None] | None = None
         self.usage: Usage | None = None  # what the call finished with (span details)
+        self.fp: Footprint | None = None  # computed once, on demand (`footprint()`)
 
     def enter(self) -> Call:
         """Mark this call as the one in progress, so calls nested inside are not counted twice."""
@@ -91,10 +100,16 @@ class Call:
                 pass
 
     def finish(self, usage: Usage | None, error: BaseException | None = None) -> Footprint | None:
-        """Record the call once: the footprint of `usage`, or an error with no usage."""
+        """Record the call once: the footprint of `usage`, or an error with no usage.
+
+        Without a span this queues one record and returns None (the footprint is computed
+        in the background; `footprint()` computes it now when asked). With a span the
+        footprint is computed here, put on the span, and returned.
+        """
         if self.finished:
             return None
         self.finished = True
+        self.ended = time.time()
         try:
             if self.parent is not None:  # nested: the outer call counts, using our usage if it must
                 if usage is not None and self.parent.inner is None:
@@ -108,24 +123,55 @@ class Call:
                 usage = Usage(self.provider, self.model, self.operation)
             if error is not None:
                 usage.outcome = "error"
-            fp = footprint_for(usage, team=self.team, labels=self.labels,
-                               timestamp=self.started)
             self.usage = usage
+            if self.span is None:  # the fast path: one record, estimated in the background
+                _queue.put((self, error, False, _receivers[0]))
+                return None
+            fp = self.footprint()
         except Exception as exc:
             internal_error("finish", exc)
             return None
-        # Each receiver on its own: a failing span hook must not lose the budget record.
-        for hook in _span_hooks:
+        _end_spans(self, fp, error)
+        _queue.put((self, error, True, _receivers[0]))
+        return fp
+
+    def footprint(self) -> Footprint:
+        """The call's footprint, computed on first use (the one `footprint_for` call)."""
+        fp = self.fp
+        if fp is None:
+            usage = self.usage
+            if usage is None:
+                usage = Usage(self.provider, self.model, self.operation)
+            fp = self.fp = footprint_for(usage, team=self.team, labels=self.labels,
+                                         timestamp=self.started)
+        return fp
+
+
+def _end_spans(call: Call, fp: Footprint | None, error: BaseException | None) -> None:
+    # Each receiver on its own: a failing span hook must not lose the budget record.
+    for hook in _span_hooks:
+        try:
+            hook.end(call, fp, error)
+        except Exception as exc:
+            internal_error("span_end", exc)
+
+
+def _drain(batch: list[tuple[Call, BaseException | None, bool, tuple[Sink, ...]]]) -> None:
+    """Process queued records (the background thread, or a reader's `flush`)."""
+    hooks = bool(_span_hooks)
+    for call, error, spanned, sinks in batch:
+        try:
+            fp = call.footprint()
+        except Exception as exc:
+            internal_error("finish", exc)
+            continue
+        if hooks and not spanned:  # OpenTelemetry metrics, when on
+            _end_spans(call, fp, error)
+        for sink in sinks:
             try:
-                hook.end(self, fp, error)
-            except Exception as exc:
-                internal_error("span_end", exc)
-        for sink in (*_sinks, *_extra_sinks):
-            try:
-                sink(fp, self)
+                sink(fp, call)
             except Exception as exc:
                 internal_error("sink", exc)
-        return fp
 
 
 def start_call(provider: str, model: str, operation: str) -> Call:
@@ -165,13 +211,29 @@ def _new_call(provider: str, model: str, operation: str) -> Call:
 
 def record(usage: Usage) -> Footprint | None:
     """Meter a call that already happened: no budget check (it can't be refused any more)
-    and no span around it, just the footprint handed to the sinks."""
-    return _new_call(usage.provider, usage.model, usage.operation).finish(usage)
+    and no span around it, just the footprint handed to the sinks. Returns the footprint
+    (computed now; None inside another metered call, which counts it)."""
+    call = _new_call(usage.provider, usage.model, usage.operation)
+    fp = call.finish(usage)
+    if fp is None and call.parent is None and call.usage is not None:
+        fp = call.footprint()
+    return fp
+
+
+def flush() -> int:
+    """Process every call finished so far now, on this thread; returns how many.
+
+    Metrics, OpenTelemetry metrics, the budget totals and `testing.capture` then include
+    them (they are processed in the background within ~50 ms otherwise, and at exit).
+    """
+    return _queue.flush()
 
 
 def add_sink(sink: Sink) -> None:
-    """Receive `sink(footprint, call)` for every finished call (kept across `configure`)."""
+    """Receive `sink(footprint, call)` for every finished call (kept across `configure`),
+    on wattmeter's background thread (or the thread calling `flush`)."""
     _extra_sinks.append(sink)
+    _receivers[0] = (*_sinks, *_extra_sinks)
 
 
 def remove_sink(sink: Sink) -> None:
@@ -180,6 +242,7 @@ def remove_sink(sink: Sink) -> None:
         _extra_sinks.remove(sink)
     except ValueError:
         pass
+    _receivers[0] = (*_sinks, *_extra_sinks)
 
 
 def add_start_hook(hook: Callable[[Call], None]) -> None:
@@ -196,7 +259,16 @@ def remove_start_hook(hook: Callable[[Call], None]) -> None:
 
 
 def wire(config: _config.Config | None = None) -> None:
-    """(Re)build sinks, checks and span hooks from the configuration."""
+    """(Re)build sinks, checks and span hooks from the configuration.
+
+    The calls already queued are processed first, by the receivers they finished under,
+    so a manager being replaced gets them before it writes its last rows.
+    """
+    if _state["wired"]:
+        try:
+            _queue.flush()
+        except Exception as exc:  # strict mode re-raises; rewiring must go on
+            internal_error("queue", exc)
     cfg = config or _config.current()
     sinks: list[Sink] = []
     checks: list[Any] = []
@@ -232,6 +304,7 @@ def wire(config: _config.Config | None = None) -> None:
         except Exception as exc:
             internal_error("wire.budgets", exc)
     _sinks[:] = sinks
+    _receivers[0] = (*_sinks, *_extra_sinks)
     _checks[:] = checks
     _span_hooks[:] = hooks
     _state["default_team"] = cfg.default_team
@@ -248,3 +321,4 @@ def _parse_budgets(value: Any) -> Any:
 # parser, and budgets publish through the exporter, without either importing the other.
 _config.register_parser("budgets", _parse_budgets)
 _config.on_change(wire)
+_queue.set_drainer(_drain)

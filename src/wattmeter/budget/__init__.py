@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .. import _queue
+from .._guard import internal_error
 from ._actions import BudgetEvent, post_webhook
 from ._budget import ACTIONS, DEFAULT_THRESHOLDS, Budget, parse_budgets
 from ._fleet import FleetSource, escape_label_value
@@ -103,6 +105,10 @@ def current_manager() -> BudgetManager | None:
 
 def close(timeout_s: float = 5.0) -> None:
     """Flush the ledger and stop the process-wide manager (runs at interpreter exit)."""
+    try:  # the calls still queued reach the ledger first
+        _queue.flush()
+    except Exception as exc:  # strict mode re-raises; closing must go on
+        internal_error("queue", exc)
     with _lock:
         mgr, _state["manager"], _state["key"] = _state["manager"], None, None
         retiring = list(_retiring)

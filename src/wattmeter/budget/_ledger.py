@@ -240,6 +240,7 @@ class Ledger:
         self.max_queue = max_queue
         self.dropped = 0  # records not queued (queue full) or not storable, since start
         self._queue: list[Row] = []
+        self._compactable = True  # False while merging the full queue gained little
         self._queue_lock = threading.Lock()
         #: Held around every use of SQLite, so a fork can wait until no thread is inside it.
         self._write_lock = threading.Lock()
@@ -287,6 +288,13 @@ class Ledger:
             if len(self._queue) < self.max_queue:
                 self._queue.append(row)
                 return
+            if self._compactable:  # full: merge per key and minute before dropping anything
+                self._queue = merge(self._queue)
+                # Little gained (many distinct keys): don't merge again until the next take.
+                self._compactable = len(self._queue) < self.max_queue // 2
+                if len(self._queue) < self.max_queue:
+                    self._queue.append(row)
+                    return
             self.dropped += 1
         self._queue_full(1)
 
@@ -302,6 +310,7 @@ class Ledger:
         """Remove and return everything queued (the caller writes it with `write`)."""
         with self._queue_lock:
             rows, self._queue = self._queue, []
+            self._compactable = True
         return rows
 
     def requeue(self, rows: Sequence[Row]) -> None:

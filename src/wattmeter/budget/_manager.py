@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import _queue
 from .._errors import BudgetExceededError
 from .._guard import count_error, internal_error, logger
 from .._version import METHOD_VERSION
@@ -405,6 +406,7 @@ class BudgetManager(Lifecycle):
     # -- reading and stopping -----------------------------------------------------------
     def status(self) -> list[BudgetStatus]:
         """Every budget's standing now (in-memory; at most one refresh interval old)."""
+        _queue.flush()  # the calls finished so far count
         now = self.clock()
         with self._lock:
             for st in self.states:
@@ -413,5 +415,7 @@ class BudgetManager(Lifecycle):
         return [self._status(st, now) for st in self.states]
 
     def flush(self) -> None:
-        """Write queued ledger rows and refresh totals now (what a background cycle does)."""
+        """Write queued ledger rows and refresh totals now (what a background cycle does),
+        every call finished so far included."""
+        _queue.flush()
         self.sync()

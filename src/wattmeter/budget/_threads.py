@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .. import _queue
 from .._guard import count_error, internal_error, logger
 from ._actions import Dispatcher
 from ._fleet import FleetSource
@@ -126,7 +127,11 @@ class Lifecycle:
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the background threads, write what is queued, deliver queued events
-        (waits up to `timeout_s`; at interpreter exit)."""
+        (waits up to `timeout_s`; at interpreter exit). The calls still queued come first."""
+        try:
+            _queue.flush()
+        except Exception as exc:  # strict mode re-raises; closing must go on
+            self._bg_error("queue", exc)
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread() and \

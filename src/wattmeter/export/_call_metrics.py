@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
+from .. import _queue
 from .._footprint import Footprint
 from .._fork import renew_in_child
 from . import semconv as sc
@@ -145,7 +146,12 @@ class CallMetrics:
         return iter(self._families({}))
 
     def collect(self) -> Iterator[Any]:
-        """The metric families, summed over outcomes where the metric has no outcome label."""
+        """The metric families, summed over outcomes where the metric has no outcome label.
+
+        Queued call records are processed first, so a scrape shows every call finished
+        before it.
+        """
+        _queue.flush()
         with self._lock:
             snapshot = {k: [*v[:-1], list(v[-1])] for k, v in self._sums.items()}
         return iter(self._families(snapshot))

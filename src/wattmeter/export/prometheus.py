@@ -73,6 +73,9 @@ class Exporter:
             self.errors = Counter(_base(sc.PROM_ERRORS), "wattmeter's own internal errors "
                                   "(metering skipped, calls unaffected), by place.",
                                   (sc.LABEL_WHERE,), registry=reg)
+            self.dropped = Counter(_base(sc.PROM_DROPPED), "Metered calls not counted "
+                                   "because wattmeter's record queue was full, by reason.",
+                                   (sc.LABEL_REASON,), registry=reg)
             info = Gauge(sc.PROM_BUILD_INFO, "wattmeter version (always 1).",
                          (sc.LABEL_VERSION,), registry=reg, multiprocess_mode="max")
             info.labels(__version__).set(1)
@@ -124,6 +127,10 @@ class Exporter:
         """Count one internal error at `where`."""
         self.errors.labels(self.bounds.bound(sc.LABEL_WHERE, where)).inc()
 
+    def count_drop(self, reason: str, n: int = 1) -> None:
+        """Count `n` call records dropped for `reason`."""
+        self.dropped.labels(self.bounds.bound(sc.LABEL_REASON, reason)).inc(n)
+
 
 def exporter(config: Any = None, registry: Any = None) -> Exporter:
     """The process-wide exporter of `registry` (default: prometheus_client's REGISTRY).
@@ -147,10 +154,13 @@ def exporter(config: Any = None, registry: Any = None) -> Exporter:
                               int(cfg.max_label_values))
                 for where, n in _guard.error_counts.items():  # errors before we existed
                     ex.errors.labels(ex.bounds.bound(sc.LABEL_WHERE, where)).inc(n)
+                for reason, n in _guard.drop_counts.items():  # and drops
+                    ex.count_drop(reason, n)
                 _exporters[id(reg)] = ex
                 if not _hooked["errors"]:
                     _hooked["errors"] = True
                     _guard.on_error(count_error)
+                    _guard.on_drop(_count_drop)
     ex.configure(cfg)
     if registry is None:
         from . import _server
@@ -190,6 +200,11 @@ def count_error(where: str, registry: Any = None) -> None:
         return
     for ex in list(_exporters.values()):
         ex.count_error(where)
+
+
+def _count_drop(reason: str, n: int) -> None:
+    for ex in list(_exporters.values()):
+        ex.count_drop(reason, n)
 
 
 def mark_process_dead(pid: int) -> None:

@@ -17,13 +17,13 @@ __all__ = [
     "GEN_AI_RESPONSE_MODEL", "GEN_AI_SYSTEM", "GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS",
     "GEN_AI_USAGE_INPUT_TOKENS", "GEN_AI_USAGE_OUTPUT_TOKENS",
     "GEN_AI_USAGE_REASONING_OUTPUT_TOKENS", "LABEL_BUDGET", "LABEL_MODEL", "LABEL_OPERATION",
-    "LABEL_OUTCOME", "LABEL_PROVIDER", "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT",
+    "LABEL_OUTCOME", "LABEL_PROVIDER", "LABEL_REASON", "LABEL_TEAM", "LABEL_TYPE", "LABEL_UNIT",
     "LABEL_VERSION", "LABEL_WHERE", "OPERATION_NAMES", "OTEL_CALL_ENERGY", "OTEL_CO2E",
     "OTEL_ENERGY", "OUTPUT_TYPES", "OVERFLOW", "PROM_ADPE", "PROM_BUDGET_FORECAST",
     "PROM_BUDGET_FORECAST_RATIO", "PROM_BUDGET_LIMIT", "PROM_BUDGET_REMAINING",
     "PROM_BUDGET_USED", "PROM_BUDGET_USED_RATIO", "PROM_BUILD_INFO", "PROM_CALL_ENERGY",
-    "PROM_CO2E", "PROM_CO2E_EMBODIED", "PROM_ENERGY", "PROM_ERRORS", "PROM_REQUESTS",
-    "PROM_TOKENS", "PROM_WATER", "PROVIDER_NAMES", "SERVER_ADDRESS", "SERVER_PORT",
+    "PROM_CO2E", "PROM_CO2E_EMBODIED", "PROM_DROPPED", "PROM_ENERGY", "PROM_ERRORS",
+    "PROM_REQUESTS", "PROM_TOKENS", "PROM_WATER", "PROVIDER_NAMES", "SERVER_ADDRESS", "SERVER_PORT",
     "TOKEN_TYPES",
 ]
 
@@ -166,6 +166,8 @@ PROM_REQUESTS = "wattmeter_requests_total"
 PROM_TOKENS = "wattmeter_tokens_total"
 PROM_CALL_ENERGY = "wattmeter_call_energy_joules"  # histogram: _bucket, _sum, _count
 PROM_ERRORS = "wattmeter_errors_total"
+#: Call records dropped before they were counted (the record queue was full), by reason.
+PROM_DROPPED = "wattmeter_dropped_total"
 PROM_BUILD_INFO = "wattmeter_build_info"
 #: Budget gauges with a unit: one gauge per unit (+ "_joules" or "_grams"), never mixed.
 PROM_BUDGET_LIMIT = "wattmeter_budget_limit"
@@ -187,6 +189,7 @@ LABEL_OPERATION = "operation"
 LABEL_OUTCOME = "outcome"
 LABEL_TYPE = "type"
 LABEL_WHERE = "where"
+LABEL_REASON = "reason"
 LABEL_VERSION = "version"
 LABEL_BUDGET = "budget"
 LABEL_UNIT = "unit"

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from .._footprint import Footprint
 from .._guard import count_error, internal_error, logger
 from .._meter import add_sink, add_start_hook, remove_sink, remove_start_hook
+from .._queue import flush as _flush_records
 from ..estimate._calibration import RATIOS, scaled
 from ._attribute import Share, split
 from ._calibrate import MEASURED_SPREAD, Learner
@@ -89,7 +90,9 @@ class Attributor:
         self.receivers: list[Callable[[Footprint, Footprint, Any], None]] = []
         self._queue: deque[_Pending] = deque()
         self._pending: list[_Pending] = []
-        self._inflight: dict[int, float] = {}
+        #: id -> (call, its start): the call is held so its id can't be reused by another
+        #: call while it is in flight (an abandoned call leaves at `max_wait_s`)
+        self._inflight: dict[int, tuple[Any, float]] = {}
         self._warned: set[str] = set()
         self._base_w: dict[str, float] = {}  # measured idle power per deployment
         self.closed_until = clock()  # windows follow one another from now
@@ -99,7 +102,7 @@ class Attributor:
 
     # -- the caller's side: two dict operations -------------------------------------
     def _started(self, call: Any) -> None:
-        self._inflight[id(call)] = call.started
+        self._inflight[id(call)] = (call, call.started)
 
     def _sink(self, fp: Footprint, call: Any) -> None:
         self._inflight.pop(id(call), None)
@@ -114,7 +117,9 @@ class Attributor:
         if fp.method == "calibrated":
             cal = RATIOS.get(key)
             raw_j = raw_j / cal.ratio if cal is not None and cal.ratio > 0 else raw_j
-        self._queue.append(_Pending(fp, call, key, call.started, self.clock(), raw_j))
+        # the call's own end (its sink may run later, on the record queue's thread)
+        ended = getattr(call, "ended", 0.0) or self.clock()
+        self._queue.append(_Pending(fp, call, key, call.started, ended, raw_j))
 
     # -- life cycle -------------------------------------------------------------------
     def start(self, poll_s: float | None = None) -> Attributor:
@@ -159,6 +164,10 @@ class Attributor:
     def step(self, now: float | None = None) -> list[WindowResult]:
         """Close every window that is due; the results (also kept in `results`)."""
         out: list[WindowResult] = []
+        try:  # calls finished so far reach `_sink` (the record queue's thread may lag)
+            _flush_records()
+        except Exception as exc:
+            internal_error("measure", exc)
         with self._step_lock:
             while True:
                 now_ = self.clock() if now is None else now
@@ -167,7 +176,7 @@ class Attributor:
                 if now_ < t1 + self.settle_s:
                     break
                 late = now_ >= t1 + self.max_wait_s
-                if not late and any(s < t1 for s in list(self._inflight.values())):
+                if not late and any(s < t1 for _, s in list(self._inflight.values())):
                     break
                 closed = self._close(t0, t1, late)
                 if closed is None:
@@ -187,7 +196,7 @@ class Attributor:
 
     def _close(self, t0: float, t1: float, late: bool) -> list[WindowResult] | None:
         self._take()
-        stuck = [k for k, s in list(self._inflight.items()) if s < t1] if late else []
+        stuck = [k for k, (_, s) in list(self._inflight.items()) if s < t1] if late else []
         if stuck:
             self._count("calls_in_flight", f"calls still running {self.max_wait_s:g} s after "
                         "their window ended: the window closed without them")

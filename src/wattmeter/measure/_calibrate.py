@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..estimate._anchor import weighted_percentile as weighted_quantile
 from ..estimate._calibration import RATIOS, Calibration
 
 __all__ = ["HISTORY", "MEASURED_SPREAD", "Learner", "weighted_quantile"]
@@ -24,18 +25,6 @@ HISTORY = 32
 #: benchmarks/measured_attribution.py on the simulator (2026; docs/measured.md). An
 #: assumption outside the simulator.
 MEASURED_SPREAD = (0.70, 1.80)
-
-
-def weighted_quantile(values: list[float], weights: list[float], q: float) -> float:
-    """The `q` quantile of `values` under `weights` (the lower one at a tie)."""
-    pairs = sorted(zip(values, weights, strict=True))
-    total = sum(w for _, w in pairs)
-    acc = 0.0
-    for v, w in pairs:
-        acc += w
-        if acc >= q * total:
-            return v
-    return pairs[-1][0]
 
 
 class Learner:

@@ -121,3 +121,27 @@ def test_the_ledger_counts_each_call_once_at_its_measured_figure(tmp_path: Path)
     assert len(measured) == 3
     assert total == pytest.approx(math.fsum(fp.energy_wh for fp in measured))
     assert sum(r["calls"] for r in rows) == 3
+
+
+def test_a_correction_moves_market_co2e_too_and_keeps_the_bounded_label(
+        tmp_path: Path) -> None:
+    """The correction row was written in the layout before market-based CO2e (its market
+    sums stayed provisional) and under the raw label value, outside the ledger's bound."""
+    wattmeter.configure(ledger_always=True, ledger_path=str(tmp_path / "l.sqlite3"),
+                        ledger_max_label_values=1)
+    mgr = current_manager()
+    assert mgr is not None
+    base = wattmeter.estimate("gpt-4o", "openai", input_tokens=100, output_tokens=50)
+    kept = base._replace(team="t", labels={"user": "kept"})
+    pooled = base._replace(team="t", labels={"user": "flood"})
+    mgr.record(kept, None)  # takes the one named slot of the day
+    mgr.record(pooled, None)  # pooled as __other__
+    twice = {n: 2 * getattr(pooled, n) for n in ("energy_wh", "co2e_g", "co2e_market_g",
+                                                  "co2e_market_g_low", "co2e_market_g_high")}
+    mgr.correct(pooled._replace(**twice), pooled)
+    mgr.flush()
+    rows = {r["label:user"]: r for r in mgr.ledger.totals(group_by=("label:user",))}
+    assert "flood" not in rows
+    other = rows["__other__"]
+    assert other["co2e_market_g"] == pytest.approx(2 * pooled.co2e_market_g)
+    assert other["energy_wh"] == pytest.approx(2 * pooled.energy_wh)

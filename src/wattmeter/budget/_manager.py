@@ -54,7 +54,8 @@ Publisher = Callable[[str, str, str, float, float, float], None]
 #: Footprint fields of a ledger row, in its order, that a measured figure corrects.
 _CORRECTED = ("energy_wh", "co2e_g", "accelerator_wh", "co2e_g_low", "co2e_g_high",
               "co2e_embodied_g", "co2e_embodied_g_low", "co2e_embodied_g_high", "water_ml",
-              "water_ml_low", "water_ml_high", "adpe_kgsbeq")
+              "water_ml_low", "water_ml_high", "adpe_kgsbeq", "co2e_market_g",
+              "co2e_market_g_low", "co2e_market_g_high")
 
 
 class _State:
@@ -227,10 +228,13 @@ class BudgetManager(Lifecycle):
         row of the differences that counts no request, so sums become the measured ones."""
         d = [getattr(measured, n) - getattr(provisional, n) for n in _CORRECTED]
         now = self.clock()
-        row: Row = (int(now // 60 * 60), measured.team, measured.provider, measured.model,
-                    measured.operation, measured.labels, d[0], d[1], d[2], 0, 0, 0, *d[3:],
-                    measured.grid_zone, METHOD_VERSION)
         with self._lock:
+            # the same bounded labels the provisional row was written under (no energy
+            # added: the ranking is by what calls were charged)
+            labels = self.label_bounds.bound(measured.labels, 0.0, now)
+            row: Row = (int(now // 60 * 60), measured.team, measured.provider, measured.model,
+                        measured.operation, labels, d[0], d[1], d[2], 0, 0, 0, *d[3:],
+                        measured.grid_zone, METHOD_VERSION)
             self.ledger.add(row)
             for st in self._by_team.get(measured.team, ()):
                 b = st.budget

@@ -129,3 +129,14 @@ def test_html_report_escapes_every_name(tmp_path: Path) -> None:
     for bad in ("<script", "<img", "<svg onload", "\x1b", "\x07"):
         assert bad not in text, bad
     assert "&lt;script&gt;" in text
+
+
+def test_error_messages_quoting_names_carry_no_control_characters(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`report --team X` for a period without X lists the ledger's teams in its error:
+    they reached stderr raw."""
+    path = _ledger(tmp_path / "l.db", TERMINAL_ATTACKS)
+    assert main(["report", "--ledger", str(path), "--html", str(tmp_path / "r.html"),
+                 "--team", "\x1b]0;nobody\x07"]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and not any(b in err for b in _BAD), repr(err)

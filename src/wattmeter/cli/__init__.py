@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     except ValueError as exc:
-        print(f"wattmeter {args.command}: error: {exc}", file=sys.stderr)
+        from .._safe_text import for_terminal  # a message may quote a team or model name
+
+        print(f"wattmeter {args.command}: error: {for_terminal(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a file that is no ledger: one line, no traceback
         import sqlite3

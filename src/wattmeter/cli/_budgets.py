@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from .. import _numbers as num
 from .._safe_text import for_terminal
 
 __all__ = ["HELP", "NAME", "add_arguments", "run"]
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..budget import FleetSource, Ledger
     from ..budget._fleet import FleetError, budget_supported
     from ..budget._status import status_of
-    from ..budget._units import ENERGY, format_amount
+    from ..budget._units import ENERGY
     from ._report import _ledger_path
 
     cfg = _config.current()
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 used, source = fleet.used(b, start, now), "prometheus"
             except FleetError as exc:
-                print(f"warning: {b.name}: {exc}; falling back to the local ledger",
+                print(f"warning: {for_terminal(b.name)}: {for_terminal(exc)}; falling back "
+                      "to the local ledger",
                       file=sys.stderr)
                 verified = False
         if source == "sqlite" and ledger is not None:
@@ -90,12 +92,20 @@ def run(args: argparse.Namespace) -> int:
               "SOURCE")]
     for s in rows:
         d = s.to_dict(tz)
-        table.append((for_terminal(s.name), for_terminal(s.team), format_amount(s.metric, s.used),
-                      format_amount(s.metric, s.limit), f"{s.ratio * 100:.1f}%",
-                      format_amount(s.metric, s.forecast), s.period,
+        amount = _energy if s.metric == ENERGY else _co2e
+        table.append((for_terminal(s.name), for_terminal(s.team), amount(s.used),
+                      amount(s.limit), f"{s.ratio * 100:.1f}%", amount(s.forecast), s.period,
                       d["period_end_iso"] or "(rolling)",
                       s.source + ("" if s.verified else " (fallback)")))
     widths = [max(len(str(r[i])) for r in table) for i in range(len(table[0]))]
     for r in table:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
     return 0
+
+
+def _energy(wh: float) -> str:
+    return num.energy(wh)
+
+
+def _co2e(g: float) -> str:
+    return num.mass(g, suffix="CO2e")

@@ -95,7 +95,8 @@ def _names(labels: Sequence[str], limit: int = 40) -> list[str]:
     out = []
     for x in labels:
         t = for_terminal(x)
-        out.append(t if len(t) <= limit else t[: limit - 1] + "\u2026")
+        t = t if len(t) <= limit else t[: limit - 1] + "\u2026"
+        out.append(" " + t if t.startswith("_") else t)  # matplotlib hides "_" labels
     return out
 
 

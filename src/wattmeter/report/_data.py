@@ -69,7 +69,6 @@ class Data:
     zones: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     method_versions: set[str] = field(default_factory=set)
     has_market: bool = False
-    teams_in_ledger: set[str] = field(default_factory=set)
 
     @property
     def teams(self) -> list[str]:
@@ -149,8 +148,7 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
         last += 60
         lo = since if since is not None else first
         hi = until if until is not None and math.isfinite(until) else last
-        data = Data(since=lo, until=hi, step=_step(min(hi, last) - max(lo, first)),
-                    teams_in_ledger=teams)
+        data = Data(since=lo, until=hi, step=_step(min(hi, last) - max(lo, first)))
         _query(conn, data, cols, cond, args, tz)
     finally:
         conn.close()

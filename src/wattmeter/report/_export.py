@@ -110,7 +110,7 @@ def export_json(data: Data, tz: tzinfo) -> str:
         "boundary": BOUNDARY, "ranges": RANGES, "sources": sources(data),
         "records": records(data, tz),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json.dumps(doc, indent=2)  # \u-escapes: no C1 or bidi control reaches a terminal
 
 
 def _cell(value: Any) -> Any:

@@ -108,8 +108,9 @@ FIGURES: list[Figure] = [
      "accelerator", _gemini, lambda f: _tri(f, "accelerator_wh"), True, GOOGLE),
     ("gemini-breakdown", "Gemini median prompt: IT (accel.+host+idle)", 0.22, "Wh",
      "provider", "server", _gemini, lambda f: _tri(f, "server_wh"), True, GOOGLE),
-    ("gemini-median-water", "Gemini median prompt: water (on-site)", 0.26, "mL", "provider",
-     "on-site water", _gemini, lambda f: _onsite(f, "google"), True, GOOGLE),
+    # not checked: lifecycle.json's Google WUE is this figure divided by the energy's
+    ("gemini-median-water", "Gemini median prompt: water (on-site; WUE from it)", 0.26, "mL",
+     "provider", "on-site water", _gemini, lambda f: _onsite(f, "google"), False, GOOGLE),
     ("gemini-median", "Gemini median prompt: CO2e (market-based)", 0.03, "g", "provider",
      "market-based (factor from this paper)", _gemini, lambda f: _tri(f, "co2e_market_g"),
      False, GOOGLE),

@@ -234,3 +234,11 @@ def test_cli_prints_what_it_read(capsys: pytest.CaptureFixture[str]) -> None:
     assert d["name_facts"]["precision_tag"] == "bnb-4bit"
     assert main(["estimate", "gpt-4o", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name_facts"] == {}
+
+
+def test_every_quantisation_suffix_the_resolver_strips_is_a_precision_fact() -> None:
+    """`-W4A8` was stripped for matching but read as no fact: the model stayed bf16."""
+    fp = wattmeter.estimate("meta-llama/Meta-Llama-3.1-70B-Instruct-W4A8", output_tokens=10)
+    assert fp.registry_model is not None
+    bf16 = wattmeter.estimate("meta-llama/Meta-Llama-3.1-70B-Instruct", output_tokens=10)
+    assert fp.accelerator_wh != bf16.accelerator_wh

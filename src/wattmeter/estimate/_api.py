@@ -119,8 +119,8 @@ def _hook() -> None:
     _mods["grid"] = (_grid.intensity_for, _grid.provider_defaults, _grid.zone_intensity)
     _mods["resolve"] = (_resolve.check_deployment, _resolve.check_operation, _resolve.num,
                         _resolve.resolve, _resolve.determinants)
+    clear_cache()  # sets today's span of effective dates, read as soon as hooked is seen
     _state["hooked"] = True
-    clear_cache()
 
 
 def _import_before_fork() -> None:
@@ -311,6 +311,8 @@ def footprint_for(usage: Usage, *, team: str, labels: Mapping[str, str],
         if _live_ttl:
             c = _coef(model, usage.provider, usage.operation)
     except (KeyError, TypeError):
+        if not _state["hooked"]:  # today's span is unknown until then: a dated first call
+            _hook()  # would take today's fleet
         c = _coef(model, usage.provider, usage.operation, when=(
             None if not timestamp or _now_span[0] <= timestamp < _now_span[1] else timestamp))
     it = usage.input_tokens

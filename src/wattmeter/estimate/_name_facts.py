@@ -36,7 +36,8 @@ _TAGS = {
     "fp8": "fp8", "fp8-dynamic": "fp8", "f8": "fp8", "e4m3": "fp8", "float8": "fp8",
     "w8a8": "int8", "int8": "int8", "w8a16": "int8", "8bit": "int8", "bnb-8bit": "int8",
     "fp4": "fp4", "nvfp4": "fp4", "mxfp4": "fp4", "float4": "fp4",
-    "int4": "int4", "w4a16": "int4", "awq": "int4", "gptq": "int4", "4bit": "int4",
+    "int4": "int4", "w4a16": "int4", "w4a8": "int4", "awq": "int4", "gptq": "int4",
+    "4bit": "int4",
     "bnb-4bit": "int4", "nf4": "int4", "3bit": "int4", "2bit": "int4",
     "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "f16": "fp16", "float16": "fp16",
 }

@@ -211,8 +211,10 @@ def disclosure_constants() -> dict[str, list[str]]:
 def fleet_constants(kt: Mapping[str, Any]) -> dict[str, Any]:
     """The text constants with a production serving stack's per-step times (fitted to
     InferenceMAX, benchmarks/regimes.py) in place of the vLLM ones fitted to ML.ENERGY."""
+    w8 = common("weight_factor_8bit")[0]  # production FP8 kernels, dense and expert alike:
     return {**kt, "step_s": common("step_s")[0], "step_tp_s": common("step_tp_s")[0],
-            "weight_factor_8bit": common("weight_factor_8bit")[0]}
+            "weight_factor_8bit": w8, "weight_factor_8bit_expert": w8,
+            "u_8bit_expert": 0.0}  # the vLLM expert factors are ML.ENERGY's, not a fleet's
 
 
 def anchors() -> dict[str, list[str]]:

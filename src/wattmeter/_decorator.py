@@ -91,11 +91,13 @@ def meter(model: str, provider: str = "self-hosted", operation: str = "chat",
 
         mark = nvml_marker()
 
-    def begin(provider: str, model: str, operation: str) -> Call:
+    def marked(provider: str, model: str, operation: str) -> Call:
         call = start_call(provider, model, operation)
         if mark is not None and call.parent is None:
             mark(call)
         return call
+
+    begin = start_call if mark is None else marked  # no extra frame unless measuring
 
     def read(result: Any, call: Call) -> Usage | None:
         """The call's usage; None lets an instrumented call made inside supply it."""

@@ -51,3 +51,12 @@ def test_a_non_finite_sample_is_refused() -> None:
 
 def test_power_samples_integrate_like_a_counter() -> None:
     assert integrate_power([0.0, 1.0, 3.0], [100.0, 100.0, 200.0]) == [0.0, 100.0, 400.0]
+
+
+def test_a_bad_sample_at_the_window_start_is_a_bad_sample() -> None:
+    """The sample the window's start interpolates from was not checked: NaN passed into
+    the counters (``max(nan, 0.0)`` is NaN)."""
+    s = series([0.0, 1.0, 2.0], [float("nan"), 100.0, 300.0])
+    with pytest.raises(Fallback) as err:
+        s.check(0.5, 1.5, 5.0)
+    assert err.value.reason == "bad_sample"

@@ -10,6 +10,7 @@ calls keep their estimates.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -54,7 +55,8 @@ class NvmlSource:
         values = [float(self.nvml.nvmlDeviceGetTotalEnergyConsumption(h)) for h in self.handles]
         with self._lock:
             for d, v in zip(self.samples, values, strict=True):
-                d.append((now, v / 1000.0))  # mJ -> J
+                if math.isfinite(v) and v >= 0.0:  # else no sample: the window falls back
+                    d.append((now, v / 1000.0))  # mJ -> J
                 while d and d[0][0] < now - self.retention_s:
                     d.popleft()
 
@@ -112,17 +114,20 @@ def nvml_marker(window_s: float = 1.0) -> Callable[[Any], None] | None:
     return _mark
 
 
-_marked: dict[int, tuple[str | None, int | None]] = {}
+#: id -> (the call, its endpoint key): the call is held so a freed call's id, reused by an
+#: unrelated call, is never charged NVML energy.
+_marked: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
 
 
 def _mark(call: Any) -> None:
     att = _state["attributor"]
     if att is not None:
-        _marked[id(call)] = att.endpoints[0].key
+        _marked[id(call)] = (call, att.endpoints[0].key)
 
 
 def _take(call: Any) -> tuple[str | None, int | None] | None:
-    return _marked.pop(id(call), None)
+    entry = _marked.pop(id(call), None)
+    return entry[1] if entry is not None and entry[0] is call else None
 
 
 def attributor() -> Attributor | None:

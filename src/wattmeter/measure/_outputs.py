@@ -51,12 +51,12 @@ class MeasuredMetrics:
         b = self.bounds.bound
         self.energy.labels(b("team", fp.team), b("provider", fp.provider),
                            b("model", fp.model), b("operation", fp.operation)).inc(
-            max(fp.energy_wh * 3600.0, 0.0))
+            _joules(fp.energy_wh * 3600.0))
 
     def window(self, endpoint: str, measured_j: float, idle_j: float) -> None:
         name = self.bounds.bound("endpoint", endpoint)
-        self.gpu.labels(name).inc(max(measured_j, 0.0))
-        self.idle.labels(name).inc(max(idle_j, 0.0))
+        self.gpu.labels(name).inc(_joules(measured_j))
+        self.idle.labels(name).inc(_joules(idle_j))
 
     def fallback(self, reason: str, n: int = 1) -> None:
         self.fallbacks.labels(reason).inc(n)
@@ -111,3 +111,8 @@ def linked_span(call: Any, fp: Footprint) -> None:
         out.end()
     except Exception as exc:
         internal_error("measure.span", exc)
+
+
+def _joules(x: float) -> float:
+    """What a counter may add: `x` when positive, else 0 (``max(nan, 0.0)`` is NaN)."""
+    return x if x > 0.0 else 0.0

@@ -58,10 +58,12 @@ class Series:
                            "start (a series born inside the window, or a gap)")
         lo = max(bisect.bisect_right(ts, t0) - 1, 0)
         hi = min(bisect.bisect_left(ts, t1), len(ts) - 1)
-        for i in range(lo + 1, hi + 1):
+        for i in range(lo, hi + 1):  # the sample at the window's start is read too
             if not (math.isfinite(js[i]) and js[i] >= 0):
                 raise Fallback("bad_sample", f"{self.key}: a sample that is not a finite, "
                                "non-negative number")
+            if i == lo:
+                continue
             if js[i] < js[i - 1]:
                 raise Fallback("counter_reset", f"{self.key}: the energy counter went down "
                                "(exporter or GPU restarted)")
@@ -84,7 +86,8 @@ class Series:
 
     def between(self, a: float, b: float) -> float:
         """Joules spent in [a, b] (after `check`)."""
-        return max(self.at(b) - self.at(a), 0.0)
+        d = self.at(b) - self.at(a)
+        return d if d > 0.0 else 0.0  # max(nan, 0.0) would be NaN
 
 
 def integrate_power(times: Sequence[float], watts: Sequence[float]) -> list[float]:

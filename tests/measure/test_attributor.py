@@ -220,3 +220,23 @@ def test_a_call_that_never_finishes_holds_windows_only_until_max_wait() -> None:
     assert att.step(now=time.time() + 6.0)  # and it holds nothing any more
     att.stop()
     assert att.fallbacks.get("calls_in_flight") == 1 and len(got) == 1
+
+
+def test_one_lagging_endpoint_fails_only_itself() -> None:
+    """A NotReady from one endpoint escaped the per-endpoint handling: the endpoints after it
+    were never read and, once late, every endpoint fell back as a scrape gap."""
+    from wattmeter.measure._series import NotReady
+
+    class Lagging(FakeSource):
+        def read(self, ep: Endpoint, t0: float, t1: float, lookback_s: float) -> Any:
+            if ep.name == "slow":
+                raise NotReady(ep.name)
+            return super().read(ep, t0, t1, lookback_s)
+
+    slow = Endpoint("http://127.0.0.1:8001/v1", gpus={"Hostname": "node-2"}, name="slow")
+    att, got, _ = make(Lagging(watts(300.0)), eps=[slow, EP], max_wait_s=0.5)
+    served("search", 300, 50, 0.05)
+    results = close_all(att)
+    by_endpoint = {r.endpoint: r.reason for r in results}
+    assert by_endpoint.get("llama", "missing") is None, results
+    assert by_endpoint.get("slow") == "scrape_gap", results

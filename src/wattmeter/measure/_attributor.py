@@ -207,7 +207,7 @@ class Attributor:
         failed: dict[str, Fallback] = {}
         try:
             self.source.check_clock()
-            for ep in self.endpoints:
+            for ep in self.endpoints:  # each on its own: one lagging endpoint fails only itself
                 try:
                     found, metric = self.source.read(ep, t0, t1, self.max_gap_s)
                     if not found:
@@ -219,9 +219,14 @@ class Attributor:
                         self._count("power_gauge", f"{ep.name}: no energy counter; power "
                                     "samples integrated instead", fallback=False)
                     series[ep.name] = found
+                except NotReady:
+                    if not late:
+                        return None  # wait for its next sample: the window closes later
+                    failed[ep.name] = Fallback("scrape_gap", f"no sample after the window "
+                                               f"ending {t1:.0f} within max_wait_s")
                 except Fallback as fb:
                     failed[ep.name] = fb
-        except NotReady:
+        except NotReady:  # from the clock check
             if not late:
                 return None
             for ep in self.endpoints:

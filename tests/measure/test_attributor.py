@@ -240,3 +240,4 @@ def test_one_lagging_endpoint_fails_only_itself() -> None:
     by_endpoint = {r.endpoint: r.reason for r in results}
     assert by_endpoint.get("llama", "missing") is None, results
     assert by_endpoint.get("slow") == "scrape_gap", results
+    assert len(got) == 1 and got[0][0].method == "measured"  # llama's call kept its figure

@@ -87,3 +87,15 @@ def test_the_bound_is_validated() -> None:
 
     with pytest.raises(ValueError, match="ledger_max_label_values"):
         wattmeter.configure(ledger_max_label_values=0)
+
+
+def test_a_budget_value_with_little_energy_does_not_freeze_the_others() -> None:
+    """An exempt value that was the day's smallest blocked every replacement."""
+    from wattmeter.budget._label_bounds import OTHER, LedgerLabelBounds
+
+    b = LedgerLabelBounds(2, exempt=[("user", "vip")])
+    b.bound({"user": "vip"}, 0.1, 0.0)
+    b.bound({"user": "small"}, 1.0, 0.0)
+    assert b.bound({"user": "big"}, 5.0, 0.0) == {"user": "big"}  # replaces "small"
+    assert b.bound({"user": "small"}, 0.5, 0.0) == {"user": OTHER}
+    assert b.bound({"user": "vip"}, 0.0, 0.0) == {"user": "vip"}

@@ -87,8 +87,12 @@ class LedgerLabelBounds:
         total = candidates.pop(value, 0.0) + energy
         smallest = state.floor
         if smallest is None:  # found again only after the floor value gained or left
-            smallest = state.floor = min(kept, key=kept.__getitem__)
-        if total > kept[smallest] and (name, smallest) not in self.exempt:
+            # a value a budget narrows on is never replaced, so it is no floor either
+            # (an exempt floor used to keep every other value of the day pooled)
+            smallest = state.floor = min(
+                (v for v in kept if (name, v) not in self.exempt), key=kept.__getitem__,
+                default=None)
+        if smallest is not None and total > kept[smallest]:
             del kept[smallest]  # its later calls are pooled; its earlier rows keep its name
             kept[value] = total
             state.floor = None

@@ -11,6 +11,7 @@ import pytest
 
 from wattmeter import _meter
 from wattmeter._usage import Usage
+from wattmeter.testing import _Captured
 
 
 @pytest.fixture
@@ -20,7 +21,8 @@ def usages(monkeypatch: pytest.MonkeyPatch) -> list[Usage]:
     Footprints carry tokens but not every usage field; this spies on the meter core's
     footprint step (wattmeter's own code, not a provider SDK) to see them.
     """
-    seen: list[Usage] = []
+    # footprints are made on the record queue's thread: reading this list flushes it first
+    seen: list[Usage] = _Captured()
     original = _meter.footprint_for
 
     def spy(usage: Usage, **kwargs: Any) -> Any:

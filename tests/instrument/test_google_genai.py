@@ -24,7 +24,7 @@ import wattmeter
 from wattmeter._usage import Usage
 from wattmeter.instrument import google_genai as gg
 from wattmeter.instrument import instrument, uninstrument
-from wattmeter.testing import capture
+from wattmeter.testing import _Captured, capture
 
 SECRET = "the quick brown fox whispers a secret prompt"
 
@@ -50,7 +50,7 @@ def vertex(simulator: Any) -> genai.Client:
 @pytest.fixture
 def usages(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Usage]]:
     """The `Usage` of every recorded call (media fields are not on the Footprint)."""
-    seen: list[Usage] = []
+    seen: list[Usage] = _Captured()  # made in the background: reading it flushes the queue
     estimate_module = importlib.import_module("wattmeter._meter")  # where the core calls it
     real = estimate_module.footprint_for
 

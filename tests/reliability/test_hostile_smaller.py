@@ -121,3 +121,18 @@ def test_repeated_plain_instrument_calls_keep_one_claim() -> None:
     with wattmeter.instrument("openai"):
         assert len(_owners["openai"]) == 2
     assert "openai" in instrumented()
+
+
+def test_the_fork_hook_imports_every_module_of_the_estimate_layer() -> None:
+    """A module left out of the before-fork imports (`_market`, added later) hung a child
+    forked during another thread's first estimate, 2 of 6 times without bytecode caches."""
+    import importlib
+    import pkgutil
+
+    from wattmeter.estimate import _api
+
+    package = importlib.import_module("wattmeter.estimate")
+    every = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    imported_at_import = {"_api", "_arith", "_calibration", "_charging", "_coef_build",
+                          "_records", "_sanitize"}  # `import wattmeter` loads these already
+    assert every - imported_at_import == set(_api.LAZY_MODULES)

@@ -127,8 +127,19 @@ def _import_before_fork() -> None:
     """Finish the estimate layer's lazy imports before a fork: a child forked while another
     thread was part-way through them (its first metered call, `_hook`) inherits that
     module's import lock held by a thread it doesn't have, and hangs on its own first call.
-    Importing here waits for such an import to end; `import wattmeter` stays cheap."""
-    from . import _coefficients, _grid, _live, _physics, _regime, _registry, _resolve  # noqa: F401
+    Importing here waits for such an import to end; `import wattmeter` stays cheap. Every
+    module of the layer is listed (`LAZY_MODULES`; a test holds the list complete): one
+    left out (`_market`) hung a child."""
+    import importlib
+
+    for name in LAZY_MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+
+
+#: The estimate layer's modules imported on first use (see `_import_before_fork`).
+LAZY_MODULES = ("_aliases", "_anchor", "_coefficients", "_diffusion", "_grid", "_hardware",
+                "_lifecycle", "_live", "_market", "_model_entries", "_name_facts", "_names",
+                "_physics", "_regime", "_registry", "_resolve", "_text", "_zones")
 
 
 os.register_at_fork(before=_import_before_fork)

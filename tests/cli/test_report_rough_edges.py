@@ -4,6 +4,7 @@ prints no scientific notation."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,6 +25,20 @@ def test_report_and_budgets_read_the_demo_ledger(capsys: pytest.CaptureFixture[s
     assert "search" in out and f"reading the demo's {DEMO_LEDGER}" in err
     assert main(["budgets"]) == 0
     assert "search-daily" in capsys.readouterr().out
+
+
+def test_configured_budgets_do_not_read_the_demo_ledger(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With budgets of its own and no ledger yet, `wattmeter budgets` took its "used" from
+    a leftover demo ledger."""
+    write(Path(DEMO_LEDGER))
+    monkeypatch.setenv("WATTMETER_BUDGETS",
+                       '[{"name": "search-mine", "team": "search", "limit": "50 Wh"}]')
+    assert main(["budgets", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "demo" not in err
+    (row,) = json.loads(out)
+    assert row["name"] == "search-mine" and row["used"] == 0
 
 
 def test_the_hint_names_the_demo_ledger(capsys: pytest.CaptureFixture[str]) -> None:

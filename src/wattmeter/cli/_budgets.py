@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = _config.current()
     budgets = cfg.budgets
-    path = _ledger_path(args, cfg.ledger_path) or cfg.ledger_path
+    # configured budgets read their own ledger (none yet: nothing used); the demo's ledger
+    # stands in only when nothing is configured, with its saved budgets
+    path = (str(args.ledger or cfg.ledger_path) if budgets
+            else _ledger_path(args, cfg.ledger_path) or cfg.ledger_path)
     if not budgets and os.path.exists(path):
         # None configured here: show the budgets in force when the ledger was written
         # (e.g. by `wattmeter demo`).

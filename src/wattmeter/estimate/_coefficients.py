@@ -8,6 +8,7 @@ component into 5th/95th-percentile ratios (docs/methodology.md, "Uncertainty").
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from typing import Any, NamedTuple
@@ -225,12 +226,16 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     d = _defaults(kind, s)
     ref = _reference(kind, d)
     rng = random.Random(20260216)
+    precs: list[Precision] = []
+    p_cum: list[float] = []
     if fleet:
         assert rp is not None
         kt = _regime.fleet_constants(kt)
         if not s.precision:
             prec_nom = precision(max(rp.precision, key=lambda p: p[1])[0])
         load = _regime.common("load_factor")
+        precs = [precision(p[0]) for p in rp.precision]
+        p_cum = list(itertools.accumulate(p[1] for p in rp.precision))
         phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
                                      *_regime.fleet_draw(rng, rp, True), dep.gpus, dep.batch_size,
                                      load=load[0])
@@ -264,7 +269,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     kd = constants("diffusion")
     bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
     names = [m[0] for m in mix]
-    weights = [m[1] for m in mix]
+    cum = list(itertools.accumulate(m[1] for m in mix))  # what `choices(weights=)` sums per call
     spread = _spread(kind, s)
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
@@ -285,12 +290,11 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         active = (s.active_lo * (s.active_hi / s.active_lo) ** u
                   if s.active_hi > s.active_lo else s.active_b)
         active = min(active, total)
-        g = gpu(dep.gpu) if dep.gpu else rng.choices(names, weights)[0]
+        g = gpu(dep.gpu) if dep.gpu else rng.choices(names, cum_weights=cum)[0]
         ph: Any
         if fleet:
             assert rp is not None
-            prec = prec_nom if s.precision else precision(rng.choices(
-                [p[0] for p in rp.precision], [p[1] for p in rp.precision])[0])
+            prec = prec_nom if s.precision else rng.choices(precs, cum_weights=p_cum)[0]
             draw = _regime.fleet_draw(rng, rp, False)
             load_i = rng.triangular(load[1], load[2], load[0])
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,

@@ -58,6 +58,8 @@ _periods: dict[str, list[ProviderRegime]] = {}
 _changes: list[float] = []  # every effective date (epoch seconds), sorted
 #: Disclosure ids whose derived constants are refitted without them (benchmarks only).
 _excluded: set[str] = set()
+#: `common()`'s answers for the current exclusions (a fleet build asks thousands of times).
+_common: dict[str, tuple[float, float, float]] = {}
 
 
 class ProviderRegime(NamedTuple):
@@ -179,6 +181,7 @@ def set_excluded(ids: Iterable[str]) -> None:
     then clear the estimate cache)."""
     _excluded.clear()
     _excluded.update(ids)
+    _common.clear()
 
 
 def excluded() -> frozenset[str]:
@@ -189,13 +192,19 @@ def excluded() -> frozenset[str]:
 def common(name: str) -> tuple[float, float, float]:
     """(central, low, high) of a provider-fleet constant; a constant with several sources is
     their geometric mean, without any source whose disclosure is excluded."""
+    got = _common.get(name)
+    if got is not None:
+        return got
     e = _data()["provider_common"][name]
     if "values" not in e:
         v = float(e["value"])
-        return v, float(e.get("low", v)), float(e.get("high", v))
-    vals = [float(s["value"]) for s in e["values"] if s.get("disclosure") not in _excluded]
-    c = math.exp(sum(math.log(v) for v in vals) / len(vals))
-    return c, float(e["low"]), float(e["high"])
+        got = v, float(e.get("low", v)), float(e.get("high", v))
+    else:
+        vals = [float(s["value"]) for s in e["values"] if s.get("disclosure") not in _excluded]
+        c = math.exp(sum(math.log(v) for v in vals) / len(vals))
+        got = c, float(e["low"]), float(e["high"])
+    _common[name] = got
+    return got
 
 
 def disclosure_constants() -> dict[str, list[str]]:
@@ -314,30 +323,40 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
     budget = tau / speed * (1.0 if rp.disaggregated else 1.0 - rp.prefill_share)
     kv = _text.kv_bytes_per_token(total, active, kt, shape)
     n_min = gpus or _text.gpus_needed(total, prec, g, kt)
-    best: tuple[float, _text.TextCoeffs] | None = None
+    # the search needs step times only: the model's roofline once, scaled per (n, b)
+    r = _text.roof(total, active, prec, g, kt, shape)
+    f_w, f_x = _text.weight_factors(prec, g, kt)
+    f_kv, eff = kt["kv_factor"] * g.decode[2], kt["bw_eff"]
+
+    def step_at(n: int, b: float) -> float:
+        st = _text.step_terms_at(r, n, b)
+        mem0, mem1 = _text.mem_times(st, f_w, f_x, f_kv, eff)
+        tm = mem0 + mem1 * ctx
+        tc = (st.cmp0 + st.cmp1 * ctx) * verify
+        t_tp = kt["step_tp_s"] * (min(float(n), tp_max) - 1.0) + _a2a_s(
+            total, active, kt, shape, prec, g, n, b)
+        return (tm if tm > tc else tc) + (kt["step_s"] + t_tp + kt["step_seq_s"] * b)
+
+    best: tuple[float, int, float] | None = None
     n = n_min
     while True:
         if batch:
             b = float(batch)
         else:
-            c1 = _retime(_text.text_coeffs(total, active, prec, g, n, 1, kt, shape), kt, n, 1,
-                         tp_max, _a2a_s(total, active, kt, shape, prec, g, n, 1.0))
-            c2 = _retime(_text.text_coeffs(total, active, prec, g, n, 256, kt, shape), kt, n,
-                         256, tp_max, _a2a_s(total, active, kt, shape, prec, g, n, 256.0))
-            t1, t2 = _step(c1, ctx, verify), _step(c2, ctx, verify)
+            t1, t2 = step_at(n, 1.0), step_at(n, 256.0)
             slope = max((t2 - t1) / 255.0, 1e-9)
             free = n * g.memory_gb * 1e9 - total * 1e9 * prec.bytes
             b_mem = max(free / (kv * ctx), 1.0)
             b = min(max(1.0 + (budget - t1) / slope, 1.0), b_mem, b_max)
-        c = _retime(_text.text_coeffs(total, active, prec, g, n, b, kt, shape), kt, n, b,
-                    tp_max, _a2a_s(total, active, kt, shape, prec, g, n, b))
-        rate = b * tau / (n * _step(c, ctx, verify))  # tokens per accelerator-second
+        rate = b * tau / (n * step_at(n, b))  # tokens per accelerator-second
         if best is None or rate > best[0]:
-            best = (rate, c)
+            best = (rate, n, b)
         if gpus or n * 2 > max(rp.max_gpus, n_min):
             break
         n *= 2
-    c = best[1]
+    _, n, b = best
+    c = _retime(_text.text_coeffs(total, active, prec, g, n, b, kt, shape), kt, n, b, tp_max,
+                _a2a_s(total, active, kt, shape, prec, g, n, b))
     if load < 1.0 and not batch:
         b = max(1.0, c.batch * load)
         c = _retime(_text.text_coeffs(total, active, prec, g, c.gpus, b, kt, shape), kt,

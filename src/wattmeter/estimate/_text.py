@@ -20,6 +20,8 @@ from ._hardware import GPU, Precision
 __all__ = [
     "ABSENT_MEANS",
     "REQUIRED_BY_ARCHITECTURE",
+    "MoeLayout",
+    "Roof",
     "StepTerms",
     "TextCoeffs",
     "attn_flops_per_ctx",
@@ -27,8 +29,12 @@ __all__ = [
     "embed_coeffs",
     "gpus_needed",
     "kv_bytes_per_token",
+    "mem_times",
+    "moe_layout",
     "prefill_j",
+    "roof",
     "step_terms",
+    "step_terms_at",
     "text_coeffs",
     "weight_factors",
     "weights_read_b",
@@ -88,19 +94,36 @@ class StepTerms(NamedTuple):
     batch: float
 
 
-def _moe_layout(total_b: float, active_b: float, shape: Mapping[str, Any]) -> tuple[
-        float, float, float]:
-    """(always-read billions, one expert's billions, experts) of an MoE; experts 0: dense."""
+class MoeLayout(NamedTuple):
+    """Always-read billions, one expert's billions, experts (0: dense) and the shape's
+    experts routed per token (0: unknown) of a model."""
+
+    dense_b: float
+    expert_b: float
+    experts: float
+    k: float
+
+
+def moe_layout(total_b: float, active_b: float, shape: Mapping[str, Any]) -> MoeLayout:
+    """The model's `MoeLayout` from its sizes and shape."""
     experts = float(shape.get("experts", 0.0))
-    k = float(shape.get("experts_active", 0.0))
+    k = k_given = float(shape.get("experts_active", 0.0))
     if active_b >= total_b:
-        return total_b, 0.0, 0.0
+        return MoeLayout(total_b, 0.0, 0.0, k)
     if experts <= k or k <= 0:
         # experts unknown: a fine-grained MoE of 8 active experts in 128 (Qwen3, gpt-oss
         # style) is the class default
         experts, k = 128.0, 8.0
     expert_b = (total_b - active_b) / (experts - k)
-    return max(active_b - k * expert_b, 0.0), expert_b, experts
+    return MoeLayout(max(active_b - k * expert_b, 0.0), expert_b, experts, k_given)
+
+
+def _read_b(total_b: float, m: MoeLayout, batch: float) -> tuple[float, float]:
+    if m.experts <= 0:
+        return total_b, 0.0
+    k = m.k if 0 < m.k < m.experts else 8.0
+    touched = m.experts * (1.0 - (1.0 - k / m.experts) ** max(1.0, batch))
+    return m.dense_b, min(total_b - m.dense_b, max(k, touched) * m.expert_b)
 
 
 def weights_read_b(total_b: float, active_b: float, batch: float,
@@ -108,14 +131,7 @@ def weights_read_b(total_b: float, active_b: float, batch: float,
     """Billions of parameters one decode step reads: (the always-active part, the experts
     at least one of the batch's tokens is routed to). Uniform routing touches
     E x (1 - (1 - k/E)^batch) distinct experts of E per MoE layer."""
-    dense_b, expert_b, experts = _moe_layout(total_b, active_b, shape)
-    if experts <= 0:
-        return total_b, 0.0
-    k = float(shape.get("experts_active", 0.0))
-    if not 0 < k < experts:
-        k = 8.0
-    touched = experts * (1.0 - (1.0 - k / experts) ** max(1.0, batch))
-    return dense_b, min(total_b - dense_b, max(k, touched) * expert_b)
+    return _read_b(total_b, moe_layout(total_b, active_b, shape), batch)
 
 
 def kv_bytes_per_token(total_b: float, active_b: float, k: Mapping[str, float],
@@ -165,24 +181,58 @@ def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float
     return 1 << (n - 1).bit_length()
 
 
-def step_terms(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
-               batch: float, k: Mapping[str, float], shape: Mapping[str, Any] = _EMPTY,
-               ctx: float = 1000.0) -> StepTerms:
-    """The decode step's roofline terms at unit constants (see `StepTerms`)."""
-    n = float(gpus)
-    b = max(1.0, float(batch))
-    bw = gpu.bandwidth_gbs * 1e9
-    flops = gpu.flops(prec.compute) * k["mfu_decode"]
-    dense_b, expert_b = weights_read_b(total_b, active_b, b, shape)
+class Roof(NamedTuple):
+    """What a decode step's terms share across replica sizes and batches: one model, one
+    precision, one accelerator (`roof`); `step_terms_at` scales it to a deployment."""
+
+    total_b: float
+    active_b: float
+    prec_bytes: float
+    moe: MoeLayout
+    bw: float       # bytes/s of one accelerator
+    flops: float    # decode FLOP/s of one accelerator
+    state: float    # bytes of recurrent state per sequence
+    kv: float       # KV bytes per context token (sliding windows applied)
+    attn: float     # attention FLOPs per (query, context) pair
+
+
+def roof(total_b: float, active_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float],
+         shape: Mapping[str, Any] = _EMPTY, ctx: float = 1000.0) -> Roof:
+    """The deployment-independent part of `step_terms`."""
     # Mamba layers keep a fixed-size state per sequence, read and written every step
     # (heads x head dim x state size elements, bf16).
     state = 2.0 * 2.0 * float(shape.get("mamba_layers", 0.0)) * float(
         shape.get("mamba_state", 0.0))
-    kv = kv_bytes_per_token(total_b, active_b, k, shape) * _window_share(shape, ctx)
-    attn = attn_flops_per_ctx(total_b, active_b, k, shape)
-    per_b = 1e9 * prec.bytes / (n * bw)
-    return StepTerms(dense_b * per_b, expert_b * per_b, b * state / (n * bw), b * kv / (n * bw),
-                     b * 2.0 * active_b * 1e9 / (n * flops), b * attn / (n * flops), n, b)
+    return Roof(total_b, active_b, prec.bytes, moe_layout(total_b, active_b, shape),
+                gpu.bandwidth_gbs * 1e9,
+                gpu.flops(prec.compute) * k["mfu_decode"], state,
+                kv_bytes_per_token(total_b, active_b, k, shape) * _window_share(shape, ctx),
+                attn_flops_per_ctx(total_b, active_b, k, shape))
+
+
+def step_terms_at(r: Roof, gpus: float, batch: float) -> StepTerms:
+    """The decode step's roofline terms of `r` on `gpus` accelerators at `batch`."""
+    n = float(gpus)
+    b = max(1.0, float(batch))
+    bw, flops = r.bw, r.flops
+    dense_b, expert_b = _read_b(r.total_b, r.moe, b)
+    per_b = 1e9 * r.prec_bytes / (n * bw)
+    return StepTerms(dense_b * per_b, expert_b * per_b, b * r.state / (n * bw),
+                     b * r.kv / (n * bw), b * 2.0 * r.active_b * 1e9 / (n * flops),
+                     b * r.attn / (n * flops), n, b)
+
+
+def step_terms(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus: int,
+               batch: float, k: Mapping[str, float], shape: Mapping[str, Any] = _EMPTY,
+               ctx: float = 1000.0) -> StepTerms:
+    """The decode step's roofline terms at unit constants (see `StepTerms`)."""
+    return step_terms_at(roof(total_b, active_b, prec, gpu, k, shape, ctx), gpus, batch)
+
+
+def mem_times(st: StepTerms, f_w: float, f_x: float, f_kv: float, eff: float) -> tuple[
+        float, float]:
+    """(mem0, mem1) of `TextCoeffs` from a step's terms and the weight/KV factors."""
+    return (st.mem_w * f_w + st.mem_x * f_x + st.mem_s * f_kv) / eff, st.mem_kv * f_kv / eff
 
 
 def weight_factors(prec: Precision, gpu: GPU, k: Mapping[str, float]) -> tuple[float, float]:
@@ -211,8 +261,7 @@ def text_coeffs(total_b: float, active_b: float, prec: Precision, gpu: GPU, gpus
     eff = k["bw_eff"]
     f_w, f_x = weight_factors(prec, gpu, k)
     f_kv = k["kv_factor"] * gpu.decode[2]
-    mem0 = (st.mem_w * f_w + st.mem_x * f_x + st.mem_s * f_kv) / eff
-    mem1 = st.mem_kv * f_kv / eff
+    mem0, mem1 = mem_times(st, f_w, f_x, f_kv, eff)
     t_fix = k["step_s"]
     t_tp = k["step_tp_s"] * (n - 1.0)
     t_seq = k["step_seq_s"] * b

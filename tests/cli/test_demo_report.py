@@ -55,8 +55,11 @@ def test_budgets_and_report_read_the_demo_ledger(
 
 def test_report_errors_name_the_option(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["report", "--ledger", str(tmp_path / "none.sqlite3")]) == 1
-    assert "no ledger" in capsys.readouterr().err
+    assert main(["report", "--ledger", str(tmp_path / "none.sqlite3")]) == 2
+    assert "--ledger: no ledger at" in capsys.readouterr().err
+    html = str(tmp_path / "r.html")
+    assert main(["report", "--ledger", str(tmp_path / "none.sqlite3"), "--html", html]) == 2
+    assert "--ledger: no ledger at" in capsys.readouterr().err
     assert main(["report", "--by", "colour", "--ledger", "x"]) == 2
     assert "--by: got 'colour'" in capsys.readouterr().err
     assert main(["report", "--since", "yesterday", "--ledger", "x"]) == 2

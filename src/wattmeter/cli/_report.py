@@ -152,10 +152,14 @@ def run(args: argparse.Namespace) -> int:
     if path is None or not os.path.exists(path):
         from ._demo import DEMO_LEDGER
 
-        print(f"wattmeter report: no ledger at {path or cfg.ledger_path}. Configure budgets "
-              "or set ledger_always = true, or run `wattmeter demo` and then `wattmeter "
-              f"report --ledger {DEMO_LEDGER}`.", file=sys.stderr)
-        return 1
+        named = "--ledger: " if args.ledger else ""
+        print(f"wattmeter report: {named}no ledger at {path or cfg.ledger_path}. Give the "
+              "file a ledger was written to with --ledger, configure budgets or set "
+              "ledger_always = true, or run `wattmeter demo` and then `wattmeter report "
+              f"--ledger {DEMO_LEDGER}`.", file=sys.stderr)
+        # a file named by --ledger is bad input (2); no ledger anywhere is nothing to
+        # report yet (1, like `wattmeter budgets` with none configured)
+        return 2 if args.ledger else 1
     if html_out or getattr(args, "export", None):
         return _document(args, path, since, until, tz, html_out)
     rows = Ledger(path).totals(since, until, group_by=group_by, tz=tz,

@@ -37,6 +37,23 @@ class Anchor(NamedTuple):
     shape: Mapping[str, Any]
     model: str                          # registry id: the estimated model is the anchor's
     model_sigma: float                  # the anchor model's own physics error (log sd)
+    vendor: str | None = None           # the anchor model's own provider (its siblings')
+
+    def sibling_draw(self, rng: random.Random, s: Any, total: float, active: float,
+                     sigma: float) -> tuple[float, float, float] | None:
+        """The anchor model's (total, active, physics error) given this draw of a sibling
+        `s` (an undisclosed model of the same vendor, sized against the anchor in the
+        registry): the centrals' ratio, off by a log-normal of `sigma` (how far the size
+        ratio may stray), within the anchor's range; its error is its own. None when `s` is
+        not a sibling (the anchor model's size is then drawn on its own)."""
+        if (s.disclosed or s.registry_model is None or s.registry_model == self.model
+                or s.provider != self.vendor or s.total_hi <= s.total_lo):
+            return None
+        off = math.exp(rng.gauss(0.0, sigma))
+        (t_lo, t_c, t_hi), (a_lo, a_c, a_hi) = self.total, self.active
+        t = min(max(total * t_c / s.total_b * off, t_lo), t_hi)
+        a = min(max(active * a_c / s.active_b * off, a_lo), a_hi)
+        return t, min(a, t), math.exp(rng.gauss(0.0, self.model_sigma))
 
     def weight(self, rng: random.Random, rp: _regime.ProviderRegime, g: GPU,
                prec: Precision, kt: Mapping[str, Any], draw: Sequence[float], load: float,
@@ -74,7 +91,7 @@ def anchor_for(rp: _regime.ProviderRegime, resolve: Any, model_sigma: Any) -> An
                   float(a["input_tokens"]), float(a["output_tokens"]),
                   (s.total_lo, s.total_b, s.total_hi), (s.active_lo, s.active_b, s.active_hi),
                   s.precision, s.shape, s.registry_model or s.name,
-                  float(model_sigma("text", s)))
+                  float(model_sigma("text", s)), s.provider)
 
 
 def weighted_percentile(xs: Sequence[float], ws: Sequence[float], q: float) -> float:

@@ -280,6 +280,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
     med: list[list[float]] = [[], []]
     anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
+    sib_sigma = _regime.common("sibling_size_sigma")[0] if anc is not None else 0.0
     wts: list[float] = []
     srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
     # then match the text path's draw for draw
@@ -347,10 +348,14 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
         if anc is not None and rp is not None:  # how well this draw reproduces the
             # fleet's disclosure (at the provider's own PUE draw)
+            own: tuple[float, float] | None = (total, active)
+            a_err = err
+            if anc.model != s.registry_model:  # a sibling's size tells the anchor model's
+                sib = anc.sibling_draw(rng, s, total, active, sib_sigma)
+                a_err, own = (sib[2], (sib[0], sib[1])) if sib else (err, None)
             wts.append(anc.weight(rng, rp, g, prec, kt, draw, load_i, k_i,
                                   rng.uniform(pd.pue_low, pd.pue_high) if pue_fixed else p_i,
-                                  err, (total, active) if anc.model == s.registry_model
-                                  else None))
+                                  a_err, own))
         if intensity_fixed:
             i_i = intensity
         else:

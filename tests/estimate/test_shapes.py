@@ -97,14 +97,17 @@ def test_open_diffusion_models_carry_every_field(model_id: str) -> None:
                         "config with the source"
 
 
-#: Open text models registered before the audit without any shape: the family size laws stand
-#: in for them (docs/methodology.md, "Shapes"). The audit holds the list from growing; each
-#: entry leaves when its config is transcribed.
 def _unshaped_text() -> list[str]:
     return [m for m in _open("text") if not next(i for i in all_models() if i.id == m).shape]
 
 
-UNSHAPED_TEXT_LIMIT = 72
+#: Open text models without a shape, each with why: the family size laws stand in for them
+#: (docs/methodology.md, "Shapes"). Every other open text model carries its published shape.
+UNSHAPED_TEXT: dict[str, str] = {
+    "mistral/ministral-3b": "size published, weights (and so config.json) not",
+    "zai-org/GLM-5.3-Flash": "hybrid sparse/linear-attention layout not yet transcribed and "
+                             "checked against its config.json",
+}
 
 
 def test_text_models_with_a_shape_carry_every_field() -> None:
@@ -118,11 +121,15 @@ def test_text_models_with_a_shape_carry_every_field() -> None:
     assert not bad, f"shapes lacking fields the physics reads: {bad}"
 
 
-def test_unshaped_open_text_models_do_not_grow() -> None:
-    unshaped = _unshaped_text()
-    assert len(unshaped) <= UNSHAPED_TEXT_LIMIT, (
-        f"{len(unshaped)} open text models without a shape (limit {UNSHAPED_TEXT_LIMIT}); a "
-        "new registration needs its published shape")
+def test_open_text_models_are_all_shaped() -> None:
+    """Issue 18: a registered open text model carries its published shape; the few named
+    above say why not, and leave the list when their config is transcribed."""
+    unshaped = set(_unshaped_text())
+    new = sorted(unshaped - set(UNSHAPED_TEXT))
+    assert not new, f"open text models without a shape: {new}; a registration needs its " \
+                    "published shape (layers, heads, kv_heads, head_dim, ...) with the source"
+    stale = sorted(set(UNSHAPED_TEXT) - unshaped)
+    assert not stale, f"{stale} now shaped or gone: remove them from UNSHAPED_TEXT"
 
 
 def test_calibrated_models_are_all_shaped() -> None:

@@ -113,8 +113,9 @@ OPTIONS: dict[str, Option] = {
         _opt("timezone", "str", "UTC", "Time zone of calendar budget periods (IANA name)."),
         _opt("webhook_url", "url", None, "Default HTTP webhook for budget events.",
              optional=True),
-        _opt("deployments", "mapping", {}, "Per-provider deployment overrides, e.g. "
-             "{'self-hosted': {'gpu': 'H100', 'gpus': 2}}."),
+        _opt("deployments", "mapping", {}, "Per-provider deployment overrides (gpu, gpus, "
+             "batch_size, pue, zone, regime, kv_cache), e.g. "
+             "{'self-hosted': {'gpu': 'H100', 'gpus': 2, 'kv_cache': 'fp8'}}."),
         _opt("regime", "choice", "auto", "Serving regime of every call: auto (provider fleets "
              "for provider-served calls, tuned for self-hosted), provider, tuned or naive.",
              choices=("auto", "provider", "tuned", "naive")),

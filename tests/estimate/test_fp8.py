@@ -61,3 +61,43 @@ def test_prefill_runs_on_the_precisions_tensor_cores() -> None:
     fp8 = wattmeter.estimate("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", input_tokens=8000,
                              deployment=dep)
     assert fp8.accelerator_wh < bf16.accelerator_wh
+
+
+def test_an_fp8_kv_cache_halves_the_cache_bytes_only() -> None:
+    """Deployment(kv_cache="fp8") (vLLM's --kv-cache-dtype fp8): the decode step reads half
+    the KV bytes per context token; prefill and a context-free decode are unchanged."""
+    k = dict(constants("text"))
+    shape = {"layers": 32, "kv_heads": 8, "head_dim": 128}
+    bf16 = step_terms(8, 8, precision("fp8"), H100, 1, 64, k, shape)
+    fp8 = step_terms(8, 8, precision("fp8"), H100, 1, 64, {**k, "kv_cache_bytes": 1.0}, shape)
+    assert fp8.mem_kv == pytest.approx(bf16.mem_kv / 2) and fp8.mem_w == bf16.mem_w
+
+    def run(kv: str | None, context: int) -> wattmeter.Footprint:
+        dep = wattmeter.Deployment(gpu="H100", gpus=1, batch_size=64, kv_cache=kv)
+        return wattmeter.estimate("meta-llama/Llama-3.1-8B-Instruct", "self-hosted",
+                                  input_tokens=context, output_tokens=500, deployment=dep)
+    long_bf16, long_fp8 = run(None, 30_000), run("fp8", 30_000)
+    assert long_fp8.accelerator_wh < 0.9 * long_bf16.accelerator_wh
+    assert run("bf16", 30_000).accelerator_wh == long_bf16.accelerator_wh  # the default
+    # a short context: the weights dominate the step, the cache saves little
+    assert run("fp8", 10).accelerator_wh > 0.9 * run(None, 10).accelerator_wh
+
+
+def test_kv_cache_values_are_checked_and_normalised() -> None:
+    from wattmeter.estimate._resolve import check_deployment
+
+    assert check_deployment({"kv_cache": "FP8"}).kv_cache == "fp8"
+    assert check_deployment({"kv_cache": "fp8_e4m3"}).kv_cache == "fp8"
+    assert check_deployment({"kv_cache": "auto"}).kv_cache == "bf16"
+    for bad in ("int3", 8, ""):
+        with pytest.raises(ValueError, match=r"deployment\.kv_cache: got .*expected one of"):
+            check_deployment({"kv_cache": bad})
+    wattmeter.configure(deployments={"self-hosted": {"kv_cache": "fp8"}})
+    try:
+        fp = wattmeter.estimate("meta-llama/Llama-3.1-8B-Instruct", "self-hosted",
+                                input_tokens=30_000, output_tokens=500)
+    finally:
+        wattmeter.configure(deployments={})
+    plain = wattmeter.estimate("meta-llama/Llama-3.1-8B-Instruct", "self-hosted",
+                               input_tokens=30_000, output_tokens=500)
+    assert fp.accelerator_wh < plain.accelerator_wh

@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d.add_argument("--gpu", help="H100, H200, B200, A100, L40S, L4, TPU-v5e, TPU-v6e, MI300X")
     d.add_argument("--gpus", type=int, help="GPUs serving the model")
     d.add_argument("--batch-size", type=int, help="concurrent sequences / images per batch")
+    d.add_argument("--kv-cache", help="the KV cache's precision: bf16 (default) or fp8")
     d.add_argument("--regime", choices=("provider", "tuned", "naive"),
                    help="serving regime (default: provider fleets for provider-served "
                         "models, tuned for self-hosted ones; docs/regimes.md)")
@@ -131,9 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
     _check_provider(args.provider)
     dep = None
-    if args.gpu or args.gpus is not None or args.batch_size is not None or args.regime:
+    if (args.gpu or args.gpus is not None or args.batch_size is not None or args.regime
+            or args.kv_cache):
         dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size,
-                         regime=args.regime)
+                         regime=args.regime, kv_cache=args.kv_cache)
     fp = estimate(_model(args), args.provider, args.operation,
                   input_tokens=args.input_tokens or 0, output_tokens=args.output_tokens or 0,
                   cached_input_tokens=args.cached_input_tokens or 0,

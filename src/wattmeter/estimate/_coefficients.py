@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from . import _anchor, _diffusion, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._physics import constants, percentile
-from ._resolve import Deployment, Subject, resolve
+from ._resolve import KV_CACHE_BYTES, Deployment, Subject, resolve
 
 __all__ = ["Coef", "build", "components", "model_sigma"]
 
@@ -220,6 +220,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     g_nom = gpu(dep.gpu) if dep.gpu else max(mix, key=lambda m: m[1])[0]
     prec_nom = precision(s.precision)
     kt = constants("text")
+    if dep.kv_cache:  # an FP8 KV cache: half the bytes read per context token, and stored
+        kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
     fleet = rp is not None and kind in ("text", "ar-image")
     naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
@@ -248,7 +250,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
     else:
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus,
-                            dep.batch_size)
+                            dep.batch_size, kt)
     ov = constants("overhead")
     nom = components(kind, phys, d, *ref)
     ks_lo, ks_hi = float(ov["server_factor_low"]), float(ov["server_factor_high"])
@@ -327,8 +329,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             pkey = (total, active, prec.key, g.key, gpus, batch)
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
-                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch,
-                                        kt if naive else None)[0]
+                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]
         err = math.exp(rng.gauss(0.0, sigma))
         if fleet:
             et = components("text", ph, d, *t_ref)

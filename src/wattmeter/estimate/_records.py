@@ -28,7 +28,10 @@ class Deployment(NamedTuple):
     ``regime`` is how it is served: "provider" (the provider's fleet; the default for
     provider-served calls), "tuned" (one tuned replica; the default for self-hosted calls
     and a deployment that names its hardware) or "naive" (library defaults at batch 1 on
-    a node whose other accelerators idle); docs/regimes.md.
+    a node whose other accelerators idle); docs/regimes.md. ``kv_cache`` is the KV cache's
+    precision: "bf16" (the default: vLLM's and SGLang's ``auto`` keeps it at the
+    activations' 16 bits, FP8 checkpoints included) or "fp8" (``--kv-cache-dtype fp8``),
+    which halves the cache's bytes (docs/methodology.md, "FP8 and FP4").
     """
 
     gpu: str | None = None
@@ -37,3 +40,4 @@ class Deployment(NamedTuple):
     pue: float | None = None
     zone: str | None = None
     regime: str | None = None
+    kv_cache: str | None = None

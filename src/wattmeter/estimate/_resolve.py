@@ -16,9 +16,11 @@ from ._physics import constants
 from ._records import Deployment, ModelSpec
 
 __all__ = [
+    "KV_CACHE_BYTES",
     "MODALITY_OF",
     "Subject",
     "check_deployment",
+    "check_kv_cache",
     "check_operation",
     "default_operation",
     "determinants",
@@ -104,7 +106,26 @@ def check_deployment(dep: Any) -> Deployment:
     return Deployment(gpu, num("gpus", dep.gpus, 1, 4096, integer=True),
                       num("batch_size", dep.batch_size, 1, 1 << 20, integer=True),
                       num("pue", dep.pue, 1.0, 5.0), zone,
-                      check_regime(dep.regime, "deployment.regime"))
+                      check_regime(dep.regime, "deployment.regime"),
+                      check_kv_cache(dep.kv_cache))
+
+
+#: KV-cache precisions a deployment may name -> bytes per element.
+KV_CACHE_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
+
+
+def check_kv_cache(value: Any) -> str | None:
+    """A `Deployment.kv_cache` value, normalised ("FP8" -> "fp8"), or a clear error."""
+    if value is None:
+        return None
+    key = value.strip().lower().replace("_", "").replace("-", "") if isinstance(
+        value, str) else None
+    key = {"fp8e4m3": "fp8", "fp8e5m2": "fp8", "auto": "bf16"}.get(key or "", key)
+    if key not in KV_CACHE_BYTES:
+        raise ValueError(f"deployment.kv_cache: got {value!r}; expected one of "
+                         f"{', '.join(KV_CACHE_BYTES)} (the KV cache's precision, e.g. 'fp8' "
+                         "for vLLM's --kv-cache-dtype fp8)")
+    return key
 
 
 def default_operation(model: Any, provider: str | None) -> str:

@@ -136,7 +136,8 @@ def weights_read_b(total_b: float, active_b: float, batch: float,
 
 def kv_bytes_per_token(total_b: float, active_b: float, k: Mapping[str, float],
                        shape: Mapping[str, Any] = _EMPTY) -> float:
-    """KV-cache bytes per context token (bf16 K and V over the attention layers).
+    """KV-cache bytes per context token (K and V over the attention layers; bf16 unless
+    ``k["kv_cache_bytes"]`` says otherwise).
 
     From the architecture when known: attention layers x KV heads x head dim x 2 x 2 bytes
     (GQA), or layers x (MLA latent rank + RoPE dims) x 2 bytes (MLA). Otherwise the size
@@ -144,12 +145,14 @@ def kv_bytes_per_token(total_b: float, active_b: float, k: Mapping[str, float],
     """
     layers = float(shape.get("attention_layers") or shape.get("layers") or 0.0)
     if layers and shape.get("kv_lora_rank"):
-        return layers * (float(shape["kv_lora_rank"]) + float(shape.get("rope_head_dim", 64)
-                                                               )) * 2.0
-    if layers and shape.get("kv_heads") and shape.get("head_dim"):
-        return layers * float(shape["kv_heads"]) * float(shape["head_dim"]) * 4.0
-    size = math.sqrt(total_b * active_b)
-    return k["kv_bytes_8b"] * (size / 8.0) ** k["kv_exponent"]
+        v = layers * (float(shape["kv_lora_rank"]) + float(shape.get("rope_head_dim", 64))
+                      ) * 2.0
+    elif layers and shape.get("kv_heads") and shape.get("head_dim"):
+        v = layers * float(shape["kv_heads"]) * float(shape["head_dim"]) * 4.0
+    else:
+        v = k["kv_bytes_8b"] * (math.sqrt(total_b * active_b) / 8.0) ** k["kv_exponent"]
+    elem = k.get("kv_cache_bytes", 2.0)  # a Deployment's kv_cache (bytes per element)
+    return v if elem == 2.0 else v * elem / 2.0
 
 
 def attn_flops_per_ctx(total_b: float, active_b: float, k: Mapping[str, float],

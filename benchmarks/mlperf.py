@@ -17,6 +17,7 @@ InferenceMAX (benchmarks/regimes.py), so these rows are an independent check.
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import statistics
 import sys
@@ -25,9 +26,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from regimes import load  # noqa: E402
 
 from wattmeter.estimate import _regime, _text  # noqa: E402
 from wattmeter.estimate._hardware import gpu, precision  # noqa: E402
@@ -44,7 +42,8 @@ OFFLINE_TPS = 1e-3
 
 def load_rows(path: Path = REFERENCE) -> list[dict[str, str]]:
     """The MLPerf reference rows (comment lines skipped)."""
-    return load(path)
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
 def predict(row: dict[str, str], isl_scale: float = 1.0) -> tuple[float, float, Any]:

@@ -187,6 +187,24 @@ def test_bad_options_are_refused() -> None:
         Attributor(FakeSource(watts(1.0)), [EP], window_s=0)
     with pytest.raises(ValueError, match="max_gap_s"):
         Attributor(FakeSource(watts(1.0)), [EP], max_gap_s=float("nan"))
+    # every duration is checked where it enters, naming the option (issue 22's review)
+    for field, bad in (("settle_s", -1.0), ("settle_s", float("inf")), ("max_wait_s", 0),
+                       ("max_wait_s", "60"), ("max_wait_s", float("nan")),
+                       ("half_life", 0), ("half_life", float("nan")), ("half_life", True)):
+        with pytest.raises(ValueError, match=rf"{field}: got "):
+            Attributor(FakeSource(watts(1.0)), [EP], **{field: bad})
+    att = Attributor(FakeSource(watts(1.0)), [EP], settle_s=0)  # no settling is allowed
+    for bad in (0, -0.5, float("nan"), 10_000.0):
+        with pytest.raises(ValueError, match=r"poll_s: got .*expected seconds"):
+            att.start(poll_s=bad)
+    from wattmeter.measure import PrometheusSource, ScrapeSource
+
+    with pytest.raises(ValueError, match="max_skew_s: got"):
+        PrometheusSource("http://127.0.0.1:9", max_skew_s=float("nan"))
+    with pytest.raises(ValueError, match="timeout_s: got"):
+        PrometheusSource("http://127.0.0.1:9", timeout_s=-2)
+    with pytest.raises(ValueError, match="interval_s: got"):
+        ScrapeSource("http://127.0.0.1:9/metrics", interval_s=0)
 
 
 def test_the_measured_figure_goes_on_a_span_linked_to_the_calls(spans: Any) -> None:

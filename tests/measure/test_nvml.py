@@ -29,7 +29,10 @@ class FakeNvml(types.ModuleType):
         self.t0 = time.time()
 
     def nvmlInit(self) -> None:
-        pass
+        self.inits = getattr(self, "inits", 0) + 1
+
+    def nvmlShutdown(self) -> None:
+        self.inits -= 1
 
     def nvmlDeviceGetCount(self) -> int:
         return self.devices
@@ -133,3 +136,18 @@ def test_on_a_real_gpu() -> None:
         time.sleep(0.05)
     _nvml.reset()
     assert got and got[0].method == "measured" and got[0].accelerator_wh > 0
+
+
+def test_a_stopped_source_releases_nvml(fake: FakeNvml) -> None:
+    source = _nvml.NvmlSource(fake, interval_s=0.01)
+    assert fake.inits == 1
+    source.stop()
+    source._thread.join(2.0)
+    assert fake.inits == 0
+
+
+@pytest.mark.parametrize("field", ["interval_s", "retention_s"])
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "1", True])
+def test_nvml_source_numbers_are_checked(fake: FakeNvml, field: str, bad: object) -> None:
+    with pytest.raises(ValueError, match=rf"{field}: got .*expected seconds"):
+        _nvml.NvmlSource(fake, **{field: bad})  # type: ignore[arg-type]

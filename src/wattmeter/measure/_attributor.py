@@ -25,7 +25,7 @@ from ..estimate._calibration import RATIOS, scaled
 from ._attribute import Share, split
 from ._calibrate import MEASURED_SPREAD, Learner
 from ._endpoints import Endpoint, endpoints
-from ._series import Fallback, NotReady, Series
+from ._series import Fallback, NotReady, Series, seconds
 
 __all__ = ["Attributor", "WindowResult"]
 
@@ -68,16 +68,15 @@ class Attributor:
                  half_life: float = 8.0, clock: Callable[[], float] = time.time,
                  metrics: Any = None, ledger: bool = True, spans: bool = True,
                  match: Callable[[Any], Key | None] | None = None) -> None:
-        for name, v in (("window_s", window_s), ("max_gap_s", max_gap_s)):
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name}: got {v!r}; expected seconds > 0")
+        self.window_s = seconds("window_s", window_s)
+        self.settle_s = seconds("settle_s", settle_s, default=min(self.window_s, 2.0),
+                                zero=True)
+        self.max_wait_s = seconds("max_wait_s", max_wait_s, default=5 * self.window_s,
+                                  hi=7 * 86_400.0)
+        self.max_gap_s = seconds("max_gap_s", max_gap_s)
         self.source = source
         self.endpoints = endpoints(eps)
         self._by_key: dict[Key, Endpoint] = {ep.key: ep for ep in self.endpoints}
-        self.window_s = float(window_s)
-        self.settle_s = float(settle_s if settle_s is not None else min(window_s, 2.0))
-        self.max_wait_s = float(max_wait_s if max_wait_s is not None else 5 * window_s)
-        self.max_gap_s = float(max_gap_s)
         self.spread_idle = spread_idle
         self.learner = Learner(half_life) if calibrate else None
         self.clock = clock
@@ -124,10 +123,10 @@ class Attributor:
     # -- life cycle -------------------------------------------------------------------
     def start(self, poll_s: float | None = None) -> Attributor:
         """Receive calls and close windows every `poll_s` on a daemon thread."""
+        wait = seconds("poll_s", poll_s, default=min(self.window_s / 4, 1.0), hi=3600.0)
         add_start_hook(self._started)
         add_sink(self._sink)
         if self._thread is None:
-            wait = float(poll_s if poll_s is not None else min(self.window_s / 4, 1.0))
             self._thread = threading.Thread(target=self._run, args=(wait,), daemon=True,
                                             name="wattmeter-measure")
             self._thread.start()

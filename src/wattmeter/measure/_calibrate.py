@@ -31,8 +31,10 @@ class Learner:
     """Ratios per endpoint key and the calibration they give."""
 
     def __init__(self, half_life: float = 8.0) -> None:
-        if not half_life > 0:
-            raise ValueError(f"half_life: got {half_life!r}; expected windows > 0")
+        if isinstance(half_life, bool) or not isinstance(half_life, (int, float)) or not (
+                0 < half_life < 1e6):  # NaN and infinity fail too
+            raise ValueError(f"half_life: got {half_life!r}; expected a number of windows "
+                             "above 0 (default 8)")
         self.half_life = float(half_life)
         self.history: dict[tuple[str | None, int | None], deque[float]] = {}
 

@@ -21,7 +21,7 @@ from .._guard import count_error, logger
 from ._attributor import Attributor
 from ._endpoints import Endpoint
 from ._outputs import metrics_for
-from ._series import Series
+from ._series import Series, seconds
 
 __all__ = ["URL", "NvmlSource", "attributor", "nvml_marker", "reset"]
 
@@ -36,6 +36,8 @@ class NvmlSource:
 
     def __init__(self, nvml: Any, *, interval_s: float = 0.05, retention_s: float = 300.0,
                  clock: Callable[[], float] = time.time) -> None:
+        interval_s = seconds("interval_s", interval_s, hi=3600.0)
+        retention_s = seconds("retention_s", retention_s, hi=7 * 86_400.0)
         self.nvml = nvml
         nvml.nvmlInit()
         n = int(nvml.nvmlDeviceGetCount())
@@ -66,6 +68,10 @@ class NvmlSource:
                 self.poll()
             except Exception:  # a driver hiccup: a gap the windows will see
                 count_error("measure_nvml_read")
+        try:  # stopped: release the library (NVML counts its inits), after the last read
+            self.nvml.nvmlShutdown()
+        except Exception:
+            count_error("measure_nvml_read")
 
     def check_clock(self) -> None:
         """Samples are stamped by this process' clock: no skew."""

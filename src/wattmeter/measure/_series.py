@@ -14,13 +14,27 @@ import bisect
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["REASONS", "Fallback", "NotReady", "Series", "integrate_power"]
+__all__ = ["REASONS", "Fallback", "NotReady", "Series", "integrate_power", "seconds"]
 
 #: Every counted reason a window's figure falls back to the estimate (or is qualified):
 #: the ``reason`` label of ``wattmeter_measure_fallbacks_total`` (docs/measured.md).
 REASONS = ("prometheus_down", "missing_series", "counter_reset", "scrape_gap", "clock_skew",
            "late_call", "calls_in_flight", "bad_sample", "no_gpu", "shared_gpu",
            "power_gauge")
+
+
+def seconds(name: str, value: object, *, default: float | None = None,
+            lo: float = 0.0, hi: float = 86_400.0, zero: bool = False) -> float:
+    """A duration option checked at the boundary: a finite number of seconds in (lo, hi]
+    (or [0, hi] with `zero`), else a ValueError naming the option; None takes `default`."""
+    if value is None and default is not None:
+        return float(default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value) and (lo <= value if zero else lo < value) and value <= hi
+    if not ok:
+        low = f"from {lo:g}" if zero else f"above {lo:g}"
+        raise ValueError(f"{name}: got {value!r}; expected seconds {low} up to {hi:g}")
+    return float(value)  # type: ignore[arg-type]
 
 
 class Fallback(Exception):

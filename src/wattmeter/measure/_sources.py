@@ -20,7 +20,7 @@ from typing import Any
 
 from ..budget._fleet import FleetError, FleetSource, number
 from ._endpoints import Endpoint, matches, promql_selector
-from ._series import Fallback, Series, integrate_power
+from ._series import Fallback, Series, integrate_power, seconds
 
 __all__ = ["ENERGY", "POWER", "PrometheusSource", "ScrapeSource", "series_key"]
 
@@ -40,8 +40,8 @@ class PrometheusSource:
 
     def __init__(self, url: str, *, timeout_s: float = 2.0, max_skew_s: float = 2.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.fleet = FleetSource(url, timeout_s=timeout_s)
-        self.max_skew_s = float(max_skew_s)
+        self.fleet = FleetSource(url, timeout_s=seconds("timeout_s", timeout_s, hi=600.0))
+        self.max_skew_s = seconds("max_skew_s", max_skew_s, zero=True, hi=3600.0)
         self.clock = clock
 
     def check_clock(self) -> None:
@@ -119,9 +119,9 @@ class ScrapeSource:
             raise ValueError(f"ScrapeSource(url=...): got {url!r}; expected the exporter's "
                              "http:// URL, e.g. 'http://node-1:9400/metrics'")
         self.url = url
-        self.interval_s = float(interval_s)
-        self.timeout_s = float(timeout_s)
-        self.retention_s = float(retention_s)
+        self.interval_s = seconds("interval_s", interval_s, hi=3600.0)
+        self.timeout_s = seconds("timeout_s", timeout_s, hi=600.0)
+        self.retention_s = seconds("retention_s", retention_s, hi=7 * 86_400.0)
         self.clock = clock
         self.failures = 0
         self._samples: dict[tuple[str, str], tuple[dict[str, str], deque[tuple[float, float]]]] = {}

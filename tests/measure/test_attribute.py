@@ -35,6 +35,9 @@ def test_spread_idle_puts_the_idle_line_on_the_calls() -> None:
     sp = split(linear(10.0), shares, 0.0, 10.0, spread_idle=True)
     assert sp.idle_j == 0.0
     assert sp.per_call_j == [pytest.approx(25.0), pytest.approx(75.0)]
+    # the idle pieces' measured power is still known (the attributor learns the GPUs'
+    # floor from it; it fell to 0 on every window with calls when it read idle_j)
+    assert sp.idle_seen_j / sp.idle_s == pytest.approx(10.0)
 
 
 def test_a_window_without_calls_is_all_idle() -> None:

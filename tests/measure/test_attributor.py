@@ -259,3 +259,14 @@ def test_one_lagging_endpoint_fails_only_itself() -> None:
     assert by_endpoint.get("llama", "missing") is None, results
     assert by_endpoint.get("slow") == "scrape_gap", results
     assert len(got) == 1 and got[0][0].method == "measured"  # llama's call kept its figure
+
+
+def test_spread_idle_still_learns_the_gpus_idle_power() -> None:
+    """With spread_idle the idle line goes to the calls, but the GPUs' measured floor is
+    still learned from the idle pieces (it read as 0 W after every window with calls)."""
+    att, got, _ = make(FakeSource(watts(300.0)), window_s=1.0, spread_idle=True)
+    served("search", 100, 10, 0.05)
+    close_all(att)
+    assert got and att._base_w
+    floors = att._base_w.values()  # two GPUs of 300 W
+    assert all(w == pytest.approx(600.0, rel=0.05) for w in floors), att._base_w

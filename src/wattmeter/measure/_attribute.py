@@ -35,6 +35,7 @@ class Split(NamedTuple):
     measured_j: float
     weights_j: list[float]
     idle_s: float = 0.0  # seconds of the window with no call in flight
+    idle_seen_j: float = 0.0  # joules of those seconds, before `spread_idle` gives them away
 
 
 def busy_intervals(shares: Sequence[Share], t0: float, t1: float) -> list[tuple[float, float]]:
@@ -103,7 +104,8 @@ def split(energy: Callable[[float, float], float], shares: Sequence[Share], t0: 
         for i in active:
             per_call[i] += base + rest * rates[i] / total
     given = sum(per_call)
+    seen = idle
     if spread_idle and given > 0:
         per_call = [p + idle * p / given for p in per_call]
         idle = 0.0
-    return Split(per_call, idle, measured, weights, idle_s)
+    return Split(per_call, idle, measured, weights, idle_s, seen)

@@ -279,7 +279,8 @@ class Attributor:
         sp = split(energy, [Share(p.start, p.end, p.raw_j) for p in mine], t0, t1,
                    spread_idle=self.spread_idle, base_w=self._base_w.get(label, 0.0))
         if sp.idle_s >= IDLE_SAMPLE_S:  # the GPUs' floor, from this window's idle pieces
-            self._base_w[label] = sp.idle_j / sp.idle_s
+            # (what they measured, also when spread_idle handed it to the calls)
+            self._base_w[label] = sp.idle_seen_j / sp.idle_s
         for p, part in zip(mine, sp.per_call_j, strict=True):
             if p.part_j == 0.0 and p.first == 0.0:
                 p.first = t0

@@ -145,3 +145,22 @@ def test_a_correction_moves_market_co2e_too_and_keeps_the_bounded_label(
     other = rows["__other__"]
     assert other["co2e_market_g"] == pytest.approx(2 * pooled.co2e_market_g)
     assert other["energy_wh"] == pytest.approx(2 * pooled.energy_wh)
+
+
+def test_a_correction_goes_to_the_minute_of_its_call(tmp_path: Path) -> None:
+    """A call measured after midnight corrects the day it ran (it was booked at the minute
+    the window closed, so yesterday's calls moved energy into today's budget)."""
+    wattmeter.configure(ledger_always=True, ledger_path=str(tmp_path / "l.sqlite3"))
+    mgr = current_manager()
+    assert mgr is not None
+    base = wattmeter.estimate("gpt-4o", "openai", input_tokens=100, output_tokens=50)
+    fp = base._replace(team="t")
+    mgr.record(fp, None)
+    ended = time.time() - 2 * 86_400.0  # a call of two days ago, measured now
+    mgr.correct(fp._replace(energy_wh=3 * fp.energy_wh), fp, ended)
+    mgr.correct(fp._replace(energy_wh=2 * fp.energy_wh), fp, float("nan"))  # now
+    mgr.flush()
+    rows = mgr.ledger.totals(group_by=("team",), since=ended - 60, until=ended + 60)
+    assert rows and rows[0]["energy_wh"] == pytest.approx(2 * fp.energy_wh)
+    today = mgr.ledger.totals(group_by=("team",), since=time.time() - 3600)
+    assert today[0]["energy_wh"] == pytest.approx(2 * fp.energy_wh)

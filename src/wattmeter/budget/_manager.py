@@ -223,23 +223,29 @@ class BudgetManager(Lifecycle):
                         self._roll(st, now)
                     st.pending += fp.energy_wh if b.metric == ENERGY else fp.co2e_g
 
-    def correct(self, measured: Any, provisional: Any) -> None:
+    def correct(self, measured: Any, provisional: Any, at: float | None = None) -> None:
         """Replace a call's provisional figure by its measured one (docs/measured.md): a
-        row of the differences that counts no request, so sums become the measured ones."""
+        row of the differences that counts no request, so sums become the measured ones.
+        The row goes to the minute of `at` (the call's end, where its provisional row went;
+        default now), so a call just before midnight corrects its own day; a budget counts
+        it only while that instant is in its current period."""
         d = [getattr(measured, n) - getattr(provisional, n) for n in _CORRECTED]
         now = self.clock()
+        ts = at if isinstance(at, float) and math.isfinite(at) and 0 < at <= now else now
         with self._lock:
             # the same bounded labels the provisional row was written under (no energy
-            # added: the ranking is by what calls were charged)
+            # added: the ranking is by what calls were charged; today's bounds, which a
+            # past instant would reset)
             labels = self.label_bounds.bound(measured.labels, 0.0, now)
-            row: Row = (int(now // 60 * 60), measured.team, measured.provider, measured.model,
+            row: Row = (int(ts // 60 * 60), measured.team, measured.provider, measured.model,
                         measured.operation, labels, d[0], d[1], d[2], 0, 0, 0, *d[3:],
                         measured.grid_zone, METHOD_VERSION)
             self.ledger.add(row)
             for st in self._by_team.get(measured.team, ()):
                 b = st.budget
-                if not st.narrowed or b.applies(measured.labels, measured.provider,
-                                                measured.model, measured.operation):
+                if (st.start <= ts < st.end) and (not st.narrowed or b.applies(
+                        measured.labels, measured.provider, measured.model,
+                        measured.operation)):
                     st.pending += d[0] if b.metric == ENERGY else d[1]
 
     # -- periods ---------------------------------------------------------------------

@@ -320,7 +320,7 @@ class Attributor:
         if self.metrics is not None:
             self.metrics.measured(fp)
         if self.ledger:
-            _outputs.correct_ledger(fp, p.fp)
+            _outputs.correct_ledger(fp, p.fp, p.end)
         if self.spans:
             _outputs.linked_span(p.call, fp)
         for receive in self.receivers:

@@ -76,13 +76,15 @@ def metrics_for(registry: Any = None) -> MeasuredMetrics | None:
     return found[1]
 
 
-def correct_ledger(measured: Footprint, provisional: Footprint) -> None:
-    """Give the budget ledger (if one runs) the difference measured - provisional."""
+def correct_ledger(measured: Footprint, provisional: Footprint, at: float | None = None
+                   ) -> None:
+    """Give the budget ledger (if one runs) the difference measured - provisional, booked
+    at `at` (the call's end: the minute its provisional row went to)."""
     from ..budget import current_manager
 
     mgr = current_manager()
     if mgr is not None:
-        mgr.correct(measured, provisional)
+        mgr.correct(measured, provisional, at)
 
 
 def linked_span(call: Any, fp: Footprint) -> None:

@@ -12,7 +12,7 @@ import html
 import re
 from typing import Any
 
-__all__ = ["for_csv", "for_html", "for_terminal"]
+__all__ = ["for_csv", "for_html", "for_terminal", "lines_for_terminal"]
 
 # C0 controls (tab too: it would misalign a table), DEL, C1 controls
 # (U+0080-U+009F, incl. the 8-bit CSI/OSC/ST), and the Unicode bidi controls that reorder
@@ -39,6 +39,19 @@ def for_terminal(value: Any) -> str:
     if text.isprintable() and text.isascii():
         return text
     return _CONTROLS.sub("", _ESC_SEQ.sub("", text))
+
+
+_CONTROLS_BUT_LINES = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+    "\u202a-\u202e\u2066-\u2069]|\r(?!\n)")  # a bare CR rewrites the line on screen
+
+
+def lines_for_terminal(text: str) -> str:
+    """A document (CSV, JSON) bound for a terminal: as `for_terminal`, but its line breaks
+    (LF, CR LF) and tabs kept; a bare CR inside a quoted cell goes too."""
+    if _CONTROLS_BUT_LINES.search(text) is None:  # ESC is one of them
+        return text
+    return _CONTROLS_BUT_LINES.sub("", _ESC_SEQ.sub("", text))
 
 
 def for_csv(value: Any) -> Any:

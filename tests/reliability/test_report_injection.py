@@ -104,6 +104,28 @@ def test_csv_cells_are_no_formulas_and_cr_is_quoted(
     assert all(r[0] != "" for r in rows)  # no row broken in two by a bare CR
 
 
+@pytest.mark.parametrize("export", [False, True])
+def test_csv_on_a_terminal_carries_no_escape_sequences(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        export: bool) -> None:
+    """CSV is data for a file, but printed to a terminal its cells could drive it: there
+    the escapes and controls go (line breaks stay); a file gets the names as recorded."""
+    import sys
+
+    path = _ledger(tmp_path / "l.db", TERMINAL_ATTACKS)
+    args = ["report", "--ledger", str(path), "--format", "csv"]
+    args += ["--export", "csrd"] if export else ["--by", "team,model,label:feature"]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert not any(b in out for b in _BAD if b != "\r"), repr(out)
+    assert "\r" not in out.replace("\r\n", ""), repr(out)  # no bare CR left
+    assert "ZWNobyBwd25lZA" not in out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert main(args) == 0
+    assert "\x1b]52;" in capsys.readouterr().out  # to a file: as recorded
+
+
 def test_export_csv_is_safe_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _ledger(tmp_path / "l.db", FORMULAS)
     assert main(["report", "--ledger", str(path), "--export", "csrd", "--format", "csv"]) == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .._numbers import plain
-from .._safe_text import for_csv, for_terminal
+from .._safe_text import for_csv, for_terminal, lines_for_terminal
 
 __all__ = ["HELP", "NAME", "add_arguments", "period_bounds", "run"]
 
@@ -121,6 +122,12 @@ def _ledger_path(args: argparse.Namespace, configured: str) -> str | None:
     return None
 
 
+def _out(text: str) -> None:
+    """Write a CSV or JSON document to stdout; on a terminal, without the escape sequences
+    and control characters a caller-chosen name could carry (a file gets it byte for byte)."""
+    sys.stdout.write(lines_for_terminal(text) if sys.stdout.isatty() else text)
+
+
 def run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -168,11 +175,13 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2, default=str))
     elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=[*group_by, *_COLUMNS, *_LIFE_COLUMNS],
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=[*group_by, *_COLUMNS, *_LIFE_COLUMNS],
                                 extrasaction="ignore", lineterminator="\r\n")
         writer.writeheader()
         writer.writerows({k: for_csv("; ".join(v) if isinstance(v, list) else v)
                           for k, v in r.items()} for r in rows)
+        _out(buf.getvalue())
     elif getattr(args, "disclosure", False):
         _disclosure_table(rows, group_by)
     else:
@@ -203,8 +212,7 @@ def _document(args: argparse.Namespace, path: str, since: float | None,
     if getattr(args, "export", None):
         from ..report._export import export_csv, export_json
 
-        sys.stdout.write(export_json(data, tz) + "\n" if args.format == "json"
-                         else export_csv(data, tz))
+        _out(export_json(data, tz) + "\n" if args.format == "json" else export_csv(data, tz))
     if html_out:
         try:
             text = report.html(data, tz, path, team=args.team)

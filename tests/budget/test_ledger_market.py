@@ -95,3 +95,36 @@ def test_a_non_finite_market_sum_drops_only_its_row(tmp_path) -> None:
     ledger.flush()
     (row,) = ledger.totals(group_by=("team",))
     assert row["calls"] == 1 and row["co2e_market_g"] == 0.8
+
+
+def test_a_period_with_older_rows_counts_their_location_based_co2e_as_market(
+        tmp_path, capsys) -> None:
+    """Old rows (no market-based figure) beside new ones counted 0 in the market-based sums,
+    so a period spanning the upgrade under-reported them; their location-based CO2e now
+    stands in (the GHG Protocol's grid-average fallback), per group, and says how much."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_BEFORE_MARKET)
+    conn.commit()
+    conn.close()
+    ledger = Ledger(path)
+    ledger.add((120, "a", "openai", "gpt-4o", "chat", "{}", 2.0, 1.0, 1.0, 1, 5, 5, 0.5, 2.0,
+                0.25, 0.1, 0.9, 3.0, 1.0, 9.0, 1e-9, 0.8, 0.1, 7.0, "DE", METHOD_VERSION))
+    ledger.add((120, "b", "openai", "gpt-4o", "chat", "{}", 2.0, 1.0, 1.0, 1, 5, 5, 0.5, 2.0,
+                0.25, 0.1, 0.9, 3.0, 1.0, 9.0, 1e-9, 0.8, 0.1, 7.0, "DE", METHOD_VERSION))
+    ledger.flush()
+    rows = {r["team"]: r for r in ledger.totals(group_by=("team",))}
+    a, b = rows["a"], rows["b"]
+    assert (a["co2e_market_g"], a["co2e_market_g_low"], a["co2e_market_g_high"]) == \
+        pytest.approx((1.8, 0.6, 9.0))
+    assert a["co2e_market_standin_g"] == 1.0
+    assert b["co2e_market_g"] == 0.8 and "co2e_market_standin_g" not in b
+    only_old = ledger.totals(group_by=("team",), until=100)
+    assert only_old[0]["co2e_market_g"] == 0.0  # nothing recorded: not made up
+    ledger.close()
+    from wattmeter.report._data import load
+
+    data = load(str(path), None, None, __import__("datetime").timezone.utc)
+    assert data.has_market and data.market_standin_g == 1.0
+    assert data.total["co2e_market_g"] == pytest.approx(2.6)
+    assert data.by_team["a"]["co2e_market_g"] == pytest.approx(1.8)

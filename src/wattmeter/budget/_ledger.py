@@ -57,6 +57,8 @@ _LIFE_TEXT = ("grid_zone", "method_version")
 _SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens",
          *_LIFE_SUMS)
 _NSUMS = len(_SUMS)
+#: A row written before the market-based columns (they read 0 there).
+_UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_high = 0)"
 _ROW_PAD = (0.0,) * len(_LIFE_SUMS) + ("",) * len(_LIFE_TEXT)
 #: Where the market-based sums start in a row, and the length of a row written without them.
 _MARKET_AT = 6 + _NSUMS - len(_MARKET_SUMS)
@@ -462,7 +464,9 @@ class Ledger:
                                  f"{', '.join(GROUP_KEYS)} or 'label:<name>'")
         sql = ["SELECT bucket, team, provider, model, operation, labels, "
                + ", ".join(f"SUM({s})" for s in _SUMS) + ", " + ", ".join(
-                   f"MAX({c})" for c in _LIFE_TEXT) + " FROM usage WHERE 1=1"]
+                   f"MAX({c})" for c in _LIFE_TEXT) + ", " + ", ".join(
+                   f"SUM(CASE WHEN {_UNRECORDED} THEN {c} ELSE 0 END)" for c in (
+                       "co2e_g", "co2e_g_low", "co2e_g_high")) + " FROM usage WHERE 1=1"]
         args: list[Any] = []
         if since is not None:
             sql.append("AND bucket >= ?")
@@ -479,24 +483,34 @@ class Ledger:
         groups: dict[tuple[Any, ...], list[Any]] = {}
         texts: dict[tuple[Any, ...], tuple[set[str], set[str]]] = {}
         end = 6 + _NSUMS
+        tend = end + len(_LIFE_TEXT)
         with self._write_lock:
             found = self._conn().execute(" ".join(sql), args).fetchall()
         for row in found:
             gk = tuple(_group_value(k, row, tz) for k in keys)
             acc = groups.get(gk)
+            sums = (*row[6:end], *row[tend:])  # then the older rows' location-based CO2e
             if acc is None:
-                groups[gk] = list(row[6:end])
+                groups[gk] = list(sums)
                 texts[gk] = (set(), set())
             else:
-                for i, v in enumerate(row[6:end]):
+                for i, v in enumerate(sums):
                     acc[i] += v
-            for seen, value in zip(texts[gk], row[end:], strict=True):
+            for seen, value in zip(texts[gk], row[end:tend], strict=True):
                 if value:
                     seen.add(value)
         out = []
+        m = _SUMS.index("co2e_market_g")
         for gk in sorted(groups, key=lambda t: tuple(str(x) for x in t)):
             d: dict[str, Any] = dict(zip(keys, gk, strict=True))
-            d.update(zip(_SUMS, groups[gk], strict=True))
+            acc = groups[gk]
+            standin = acc[_NSUMS:]
+            if acc[m] and standin[0]:  # both kinds of rows: the older ones' location-based
+                # CO2e stands in for their market-based (the GHG Protocol's grid average)
+                for i in range(3):
+                    acc[m + i] += standin[i]
+                d["co2e_market_standin_g"] = standin[0]
+            d.update(zip(_SUMS, acc[:_NSUMS], strict=True))
             d["grid_zones"], d["method_versions"] = (sorted(t) for t in texts[gk])
             out.append(d)
         return out

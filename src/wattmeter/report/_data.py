@@ -25,6 +25,10 @@ FIELDS = ("calls", "energy_wh", "co2e_g", "co2e_g_low", "co2e_g_high", "co2e_emb
           "water_ml_high", "adpe_kgsbeq", "input_tokens", "output_tokens", "co2e_market_g",
           "co2e_market_g_low", "co2e_market_g_high")
 _IX = {f: i for i, f in enumerate(FIELDS)}
+#: A row written before the market-based columns (they read 0) and what stands in for it.
+UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_high = 0)"
+MARKET_STANDIN = {"co2e_market_g": "co2e_g", "co2e_market_g_low": "co2e_g_low",
+                  "co2e_market_g_high": "co2e_g_high"}
 #: A minute's calls of one model whose mean output is below this count as "short outputs"
 #: (answers of a sentence or two, classification, extraction: where a smaller model fits).
 SHORT_OUTPUT_TOKENS = 300
@@ -69,6 +73,9 @@ class Data:
     zones: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     method_versions: set[str] = field(default_factory=set)
     has_market: bool = False
+    #: location-based CO2e (g) of rows written before the market-based columns, standing
+    #: in for their market-based figure when the period has both kinds of rows
+    market_standin_g: float = 0.0
 
     @property
     def teams(self) -> list[str]:
@@ -158,7 +165,17 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
 def _query(conn: sqlite3.Connection, data: Data, cols: set[str], cond: str,
            args: list[Any], tz: tzinfo) -> None:
     """Sum in SQLite (a C loop over the rows), then combine the few groups in Python."""
-    sums = ", ".join(f"SUM({f})" if f in cols else "0" for f in FIELDS)
+    expr = {f: f for f in FIELDS if f in cols}
+    if set(MARKET_STANDIN) <= cols:
+        recorded, standin = conn.execute(
+            f"SELECT SUM(co2e_market_g), SUM(CASE WHEN {UNRECORDED} THEN co2e_g ELSE 0 END) "
+            f"FROM usage WHERE {cond}", args).fetchone()
+        if recorded and standin:  # both kinds of rows: the older ones' location-based
+            # figure stands in (the GHG Protocol's last market-based step, grid average)
+            data.market_standin_g = float(standin)
+            for m, loc in MARKET_STANDIN.items():
+                expr[m] = f"CASE WHEN {UNRECORDED} THEN {loc} ELSE {m} END"
+    sums = ", ".join(f"SUM({expr[f]})" if f in expr else "0" for f in FIELDS)
     short = f"output_tokens < {SHORT_OUTPUT_TOKENS} * calls"
     zone = "grid_zone" if "grid_zone" in cols else "''"
     version = "method_version" if "method_version" in cols else "''"

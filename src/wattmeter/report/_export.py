@@ -107,6 +107,9 @@ def export_json(data: Data, tz: tzinfo) -> str:
         "schema": SCHEMA, "wattmeter_version": __version__, "method_version": METHOD_VERSION,
         "period": {"start": _iso(data.since, tz), "end": _iso(data.until, tz)},
         "market_based": "recorded" if data.has_market else "not recorded",
+        # location-based CO2e of older rows counted in the market-based figures (their own
+        # was not recorded): the GHG Protocol's grid-average fallback
+        "market_based_standin_kg": round(data.market_standin_g / 1000.0, 9),
         "boundary": BOUNDARY, "ranges": RANGES, "sources": sources(data),
         "records": records(data, tz),
     }

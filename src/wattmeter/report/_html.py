@@ -181,6 +181,11 @@ def _market(data: Data) -> str:
     note = ("" if data.has_market else '<p class="muted">Market-based CO2e: not recorded. '
             "This ledger was written before wattmeter recorded market-based figures; "
             "calls metered with a newer version fill these columns.</p>")
+    if data.has_market and data.market_standin_g:
+        note = ('<p class="muted">Calls recorded before wattmeter kept market-based figures '
+                f"({_co2(data.market_standin_g)} location-based) count with their "
+                "location-based CO2e in the market-based column (the GHG Protocol's "
+                "grid-average fallback).</p>")
     return _table(["Team", "Location-based", "p5\u2013p95", "Market-based", "p5\u2013p95"],
                   rows) + note
 

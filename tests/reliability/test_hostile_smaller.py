@@ -102,11 +102,15 @@ def test_new_tracer_providers_leave_no_tracking_entry() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_fork_during_another_threads_first_import_does_not_hang_the_child() -> None:
+@pytest.mark.parametrize("slow", ["wattmeter.estimate._coefficients", "tomllib"])
+def test_fork_during_another_threads_first_import_does_not_hang_the_child(slow: str) -> None:
+    """The child inherits the module lock of an import the other thread is inside; the
+    before-fork hook finishes such imports first (the estimate layer's, and the standard
+    library's the configuration reader imports: `tomllib` hung a child 1 time in 10)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("WATTMETER_STRICT", None)
-    out = subprocess.run([sys.executable, str(FORK_SCRIPT)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run([sys.executable, str(FORK_SCRIPT), slow], env=env,
+                         capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
 
 

@@ -55,12 +55,17 @@ INSERT INTO usage VALUES (60, 'a', 'openai', 'gpt-4o', 'chat', '{}', 2, 1, 1, 1,
 """
 
 
-def test_ledger_from_before_the_market_columns_gains_them(tmp_path) -> None:
-    path = tmp_path / "old.db"
+def _old_ledger(path):
+    """A ledger file of the layout before the market-based columns, with one row."""
     conn = sqlite3.connect(path)
     conn.executescript(_BEFORE_MARKET)
     conn.commit()
     conn.close()
+    return path
+
+
+def test_ledger_from_before_the_market_columns_gains_them(tmp_path) -> None:
+    path = _old_ledger(tmp_path / "old.db")
     ledger = Ledger(path)
     (row,) = ledger.totals(group_by=("team",))
     assert all(row[name] == 0.0 for name in MARKET)  # never recorded: 0, not made up
@@ -102,11 +107,7 @@ def test_a_period_with_older_rows_counts_their_location_based_co2e_as_market(
     """Old rows (no market-based figure) beside new ones counted 0 in the market-based sums,
     so a period spanning the upgrade under-reported them; their location-based CO2e now
     stands in (the GHG Protocol's grid-average fallback), per group, and says how much."""
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(_BEFORE_MARKET)
-    conn.commit()
-    conn.close()
+    path = _old_ledger(tmp_path / "old.db")
     ledger = Ledger(path)
     ledger.add((120, "a", "openai", "gpt-4o", "chat", "{}", 2.0, 1.0, 1.0, 1, 5, 5, 0.5, 2.0,
                 0.25, 0.1, 0.9, 3.0, 1.0, 9.0, 1e-9, 0.8, 0.1, 7.0, "DE", METHOD_VERSION))

@@ -8,13 +8,13 @@ tokens/s per GPU median x1.32 off, 88% within x2; J per output token median x1.3
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import statistics
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from scripts_helpers import load_script
 
 from wattmeter.estimate._hardware import gpu, precision
 from wattmeter.estimate._registry import lookup
@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mlperf", ROOT / "benchmarks" / "mlperf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/mlperf.py")
 
 
 def _off(ratios: list[float]) -> tuple[float, float]:

@@ -5,7 +5,6 @@ that check the regimes against published figures and production-serving data."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import random
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from scripts_helpers import load_script
 
 import wattmeter
 from wattmeter import Deployment, ModelSpec, estimate
@@ -26,11 +26,7 @@ CHAT = {"input_tokens": 400, "output_tokens": 400}
 
 
 def _bench(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"benchmarks/{name}.py")
 
 
 def test_defaults_provider_for_served_models_tuned_for_self_hosted() -> None:

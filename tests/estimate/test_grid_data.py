@@ -3,12 +3,12 @@ one short citation per source, and the committed file is exactly what the script
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from scripts_helpers import load_script
 
 from wattmeter.estimate._grid import all_zones, zone_intensity
 
@@ -17,11 +17,7 @@ GRID = ROOT / "src" / "wattmeter" / "estimate" / "data" / "grid.json"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("grid_data", ROOT / "scripts" / "grid_data.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/grid_data.py")
 
 
 def test_every_row_has_source_version_and_year() -> None:

@@ -13,22 +13,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from scripts_helpers import load_script
 
 import wattmeter
 from wattmeter.estimate import _registry
 from wattmeter.estimate._registry import dated_aliases, lookup, register_model
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "model_coverage.py"
 #: Share of each list's models of each modality that must resolve to a registered model.
 TARGET = 0.97
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("model_coverage", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/model_coverage.py")
 
 
 cov = _script()

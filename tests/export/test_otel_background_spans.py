@@ -4,6 +4,10 @@ on the caller's thread, before it ends."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,3 +176,35 @@ def test_uninstrumenting_an_explicit_provider_ends_queued_spans_through_it() -> 
     finally:
         instrumentor.uninstrument()
     assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o"]
+
+
+def test_spans_queued_at_exit_end_before_a_later_provider_shuts_down() -> None:
+    # The provider is made after wattmeter's first record, so its shutdown was registered
+    # after our exit drain; noticing it puts the drain first again.
+    code = textwrap.dedent("""
+        import wattmeter
+        from wattmeter import Usage, _queue
+        from wattmeter._meter import record, start_call
+        _queue.INTERVAL_S = 60.0  # the background thread stays asleep: exit drains
+        record(Usage("openai", "gpt-4o", input_tokens=1))
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter)
+        class Printing(InMemorySpanExporter):
+            def export(self, spans):
+                print("exported", [s.name for s in spans], flush=True)
+                return super().export(spans)
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(Printing()))
+        trace.set_tracer_provider(provider)
+        start_call("openai", "gpt-4o", "chat").finish(Usage("openai", "gpt-4o",
+                                                            input_tokens=1))
+        print("queued", _queue.pending(), flush=True)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env={"WATTMETER_STRICT": "1", "PATH": "",
+                                              "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["queued 2", "exported ['chat gpt-4o']"], out.stdout

@@ -4,7 +4,7 @@ With no SDK configured (the global tracer provider is the API's proxy) the hooks
 after one comparison; a provider installed later is noticed on the next call. Modes
 (config ``spans``): ``auto`` enriches the current GenAI span of another instrumentation
 (official GenAI instrumentations, OpenLLMetry, logfire) or makes one; ``enrich`` only
-enriches; ``create`` always makes one.
+enriches; ``create`` always makes one (after the call, with the call's start time).
 
 One span per call, whatever the order the wrappers were installed in:
 
@@ -103,24 +103,24 @@ class SpanHooks:
         return self._tracer
 
     def start(self, call: Any) -> None:
-        """Find the span to enrich, or open ours (create) or defer it (auto)."""
+        """Find the span to enrich, or note what ours needs (it is made after the call)."""
         if self.mode == "off":
             return
         tracer = self._current_tracer()
         if tracer is None:
             return
         mode = self.mode
+        parent = otel_context.get_current()
         if mode != "create":
-            current = self._trace.get_current_span()
+            current = self._trace.get_current_span(parent)
             if current.is_recording() and is_genai_span(current):
                 call.span = CallSpan(current, owned=False)
                 return
-            call.span = CallSpan(None, owned=True, parent=otel_context.get_current(),
-                                 pending=True, make=mode == "auto", tracer=tracer)
-            return
-        span = tracer.start_span(span_name(call.operation, call.model),
-                                 kind=self._trace.SpanKind.CLIENT)
-        call.span = CallSpan(span, owned=True)
+        # Ours: made after the call finishes (on the record queue's thread) with the start
+        # time taken here and this parent; until then another GenAI span starting inside
+        # the call may be adopted instead (not in create mode, which always makes its own).
+        call.span = CallSpan(None, owned=True, parent=parent, pending=mode != "create",
+                             make=mode != "enrich", tracer=tracer)
 
     def defer(self, call: Any) -> bool:
         """At the call's finish: True when its span is ours (made or ended later, in the

@@ -303,9 +303,11 @@ def run_isolated(client: Any, samples: int) -> dict[str, float]:
             "chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
 
 
-def run_throughput(records: int) -> dict[str, Any]:
+def run_throughput(records: int, spans: bool = False) -> dict[str, Any]:
     """Records per second the background work processes on one thread: queued calls turned
-    into footprints and fed to the sinks (Prometheus and a budget ledger's queue)."""
+    into footprints and fed to the sinks (Prometheus and a budget ledger's queue); with
+    `spans`, each also makes, annotates and ends wattmeter's own span through an SDK
+    TracerProvider (SimpleSpanProcessor, in-memory exporter)."""
     import tempfile
 
     import wattmeter
@@ -319,6 +321,8 @@ def run_throughput(records: int) -> dict[str, Any]:
     _queue.set_limit(records + 1)
     models = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4")
 
+    exporter = _sdk_tracer() if spans else None
+
     def queue_and_flush(n: int) -> float:
         # The drain lock is held throughout, so the background thread takes nothing: all
         # `n` records are queued first, then processed here by `flush()` (reentrant).
@@ -330,6 +334,8 @@ def run_throughput(records: int) -> dict[str, Any]:
             t0 = time.thread_time()
             done = wattmeter.flush()
             elapsed = time.thread_time() - t0
+        if exporter is not None:
+            exporter.clear()
         return done / elapsed
 
     queue_and_flush(2_000)  # warm caches
@@ -397,6 +403,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--throughput", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--spans", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
                                              "overhead.json"))
     args = parser.parse_args()
@@ -407,7 +414,7 @@ def main() -> None:
         print(json.dumps(run_memory(args.memory)))
         return
     if args.throughput:
-        print(json.dumps(run_throughput(args.throughput)))
+        print(json.dumps(run_throughput(args.throughput, args.spans)))
         return
     flag = ["--quick"] if args.quick else []
     rows = {mode: _child(["--mode", mode, *flag]) for mode in MODES}
@@ -430,6 +437,13 @@ def main() -> None:
               f"({tput['us_per_record']:.1f} µs per record)")
     else:
         print(f"throughput: error: {tput['error']}")
+    tput_spans = _child(["--throughput", str(10_000 if args.quick else 50_000), "--spans"])
+    if "error" not in tput_spans:
+        print(f"background thread, each record making its span: "
+              f"{tput_spans['records_per_s']:,.0f} records/s "
+              f"({tput_spans['us_per_record']:.1f} µs per record)")
+    else:
+        print(f"throughput with spans: error: {tput_spans['error']}")
     memory = _child(["--memory", str(100_000 if args.quick else 1_000_000)])
     if "error" not in memory:
         print(f"memory over {memory['calls']:,} core calls: tracemalloc "
@@ -476,7 +490,8 @@ def main() -> None:
     out.write_text(json.dumps({
         "quick": args.quick, "python": platform.python_version(), "openai": openai.__version__,
         "machine": platform.machine(), "cpus": os.cpu_count(), "modes": rows,
-        "memory": memory, "throughput": tput, "targets": verdict, "chunks": [SHORT, LONG],
+        "memory": memory, "throughput": tput, "throughput_spans": tput_spans,
+        "targets": verdict, "chunks": [SHORT, LONG],
     }, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -27,6 +27,7 @@ _GENAI_NAME_PREFIXES = (
 )
 _GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
                sc.GEN_AI_OPERATION_NAME, "llm.request.type")
+_GENAI_KEY_SET = frozenset(_GENAI_KEYS)
 
 #: id(provider) -> weak reference, for providers our processor is on (by identity: some,
 #: like logfire's, are unhashable dataclasses).
@@ -36,10 +37,11 @@ _watched: dict[int, Any] = {}
 def is_genai_span(span: Any) -> bool:
     """True when `span` looks made by a GenAI instrumentation (gen_ai.* attribute or name)."""
     attrs = getattr(span, "attributes", None)
-    if attrs:
-        for key in _GENAI_KEYS:
-            if key in attrs:
-                return True
+    # One pass over the span's keys: `in` on the SDK's mapping raises and catches a
+    # KeyError inside for each key it lacks, and most current spans (an HTTP server's)
+    # lack all five, on every call's start.
+    if attrs and not _GENAI_KEY_SET.isdisjoint(attrs):
+        return True
     name = getattr(span, "name", None)
     return isinstance(name, str) and name.lower().startswith(_GENAI_NAME_PREFIXES)
 

@@ -438,14 +438,14 @@ def main() -> None:
         return
     flag = ["--quick"] if args.quick else []
     rows = {mode: _child(["--mode", mode, *flag]) for mode in MODES}
-    print(f"{'mode':<30} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
+    print(f"{'mode':<33} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
           "(added = paired median vs the same client's unpatched method, thread CPU time;")
-    print(f"{'':<30} {'':>40}    openllmetry+wattmeter: vs the same stack, wattmeter off)")
+    print(f"{'':<33} {'':>40}    openllmetry+wattmeter: vs the same stack, wattmeter off)")
     for mode, r in rows.items():
         if "error" in r:
-            print(f"{mode:<30} error: {r['error']}")
+            print(f"{mode:<33} error: {r['error']}")
             continue
-        print(f"{mode:<30} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
+        print(f"{mode:<33} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
               f"{r['chunk_us']:9.2f} {r['added_chunk_us']:9.2f}")
     iso = rows["wattmeter"].get("isolated") if "error" not in rows["wattmeter"] else None
     if iso:

@@ -206,3 +206,14 @@ def test_spans_queued_at_exit_end_before_a_later_provider_shuts_down() -> None:
                                               "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["queued 2", "exported ['chat gpt-4o']"], out.stdout
+
+
+def test_sdk_spans_are_told_apart_by_their_keys(spans: InMemorySpanExporter) -> None:
+    from wattmeter.export.otel import is_genai_span
+
+    tracer = trace.get_tracer("app")
+    http = tracer.start_span("POST /chat", attributes={"http.request.method": "POST"})
+    genai = tracer.start_span("llm call", attributes={"llm.request.type": "chat"})
+    assert not is_genai_span(http) and is_genai_span(genai)
+    http.end()
+    genai.end()

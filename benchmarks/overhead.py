@@ -2,22 +2,28 @@
 
 One run measures, each in its own subprocess (instrumentations patch globally): the bare
 client; wattmeter with default configuration (Prometheus metrics on, spans "auto" with no
-OpenTelemetry SDK installed); wattmeter with an SDK TracerProvider (spans made); EcoLogits;
-OpenLLMetry's openai instrumentation with an SDK TracerProvider and an in-memory exporter.
-The client talks to an `httpx.MockTransport` returning a canned chat completion or SSE
-stream, so only client-side work is timed. Each mode times its instrumented method paired
-with the same client's unpatched original (alternating, thread CPU time, so other
-processes on a busy machine stay out of the figures) and reports the median µs per
-non-streamed call and µs per streamed chunk (the slope between a short and a long
-stream), and the added µs of each. The targets (issue 19) are checked on the in-situ
-paired figures: wattmeter <= 15 µs per call and >= 60x below EcoLogits; with a recording
-span (SDK TracerProvider) <= 30 µs; <= 0.5 µs per streamed chunk. wattmeter's own work
-is also timed alone ("isolated": its wrapper around a stub returning a real parsed
-ChatCompletion, its stream proxy over real parsed chunks). The background thread's
-throughput is measured on one thread: records/s turned into footprints and fed to the
-default sinks (Prometheus, and the budget ledger's queue) by `wattmeter.flush()`
-(target >= 20,000/s). Memory: tracemalloc and RSS before and after one million metered
-calls through the core (`start_call` / `finish` with a `Usage`).
+OpenTelemetry SDK installed); wattmeter with an SDK TracerProvider (spans made), also with
+each call inside a web app's recording server span ("in-http-span", that span made on both
+sides of the pair); EcoLogits; OpenLLMetry's openai instrumentation with an SDK
+TracerProvider and an in- memory exporter; and wattmeter on OpenLLMetry's span (the path
+that stays on the caller's thread: another instrumentation's span gets the figures before
+it ends), with OpenLLMetry's wrapper outside wattmeter's ("enrich") and inside it
+("adopt"), timed against the same stack with wattmeter's patch passing through (the
+pass-through itself lands in the baseline). The client talks to an `httpx.MockTransport`
+returning a canned chat completion or SSE stream, so only client-side work is timed. Each
+mode times its instrumented method paired with the same client's unpatched original
+(alternating, thread CPU time, so other processes on a busy machine stay out of the
+figures) and reports the median µs per non-streamed call and µs per streamed chunk (the
+slope between a short and a long stream), and the added µs of each (per chunk: the slope
+of the paired differences). The targets (issue 19) are checked on the in-situ paired
+figures: wattmeter <= 15 µs per call and >= 60x below EcoLogits; with a recording span
+(SDK TracerProvider) <= 30 µs; <= 0.5 µs per streamed chunk. wattmeter's own work is also
+timed alone ("isolated": its wrapper around a stub returning a real parsed ChatCompletion,
+its stream proxy over real parsed chunks). The background thread's throughput is measured
+on one thread: records/s turned into footprints and fed to the default sinks (Prometheus,
+and the budget ledger's queue) by `wattmeter.flush()` (target >= 20,000/s). Memory:
+tracemalloc and RSS before and after one million metered calls through the core
+(`start_call` / `finish` with a `Usage`).
 
     python benchmarks/overhead.py            # full run, writes benchmarks/results/overhead.json
     python benchmarks/overhead.py --quick    # short run
@@ -26,23 +32,26 @@ calls through the core (`start_call` / `finish` with a `Usage`).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-MODES = ("bare", "wattmeter", "wattmeter+otel-sdk", "ecologits", "openllmetry")
+from overhead_parts import LONG, SHORT, paired, run_isolated, run_memory, run_throughput, sdk_tracer
+
+MODES = ("bare", "wattmeter", "wattmeter+otel-sdk", "wattmeter+otel-sdk(in-http-span)",
+         "ecologits", "openllmetry",
+         "openllmetry+wattmeter(enrich)", "openllmetry+wattmeter(adopt)")
+#: wattmeter on another instrumentation's span: its added cost is timed against the same
+#: stack with wattmeter's patch switched to pass-through (not against the bare client).
+STACKED = {"openllmetry+wattmeter(enrich)": "enrich", "openllmetry+wattmeter(adopt)": "adopt"}
 TARGET_CALL_US = 15.0
 TARGET_SPAN_US = 30.0
 TARGET_CHUNK_US = 0.5
 TARGET_RATIO = 60.0
 TARGET_RECORDS_S = 20_000.0
-SHORT, LONG = 10, 410  # chunks in the short and long streams
 
 _COMPLETION = {
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000,
@@ -95,27 +104,14 @@ def _client() -> Any:
                          http_client=http, max_retries=0)
 
 
-def _sdk_tracer() -> Any:
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    return exporter
-
-
 def _setup(mode: str) -> Any:
     exporter = None
     if mode == "wattmeter":
         import wattmeter
 
         wattmeter.instrument("openai")
-    elif mode == "wattmeter+otel-sdk":
-        exporter = _sdk_tracer()
+    elif mode in ("wattmeter+otel-sdk", "wattmeter+otel-sdk(in-http-span)"):
+        exporter = sdk_tracer()
         import wattmeter
 
         wattmeter.instrument("openai")
@@ -124,38 +120,25 @@ def _setup(mode: str) -> Any:
 
         EcoLogits.init(providers=["openai"])
     elif mode == "openllmetry":
-        exporter = _sdk_tracer()
+        exporter = sdk_tracer()
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
         OpenAIInstrumentor().instrument()
+    elif mode in STACKED:
+        # enrich: OpenLLMetry's wrapper outside ours, its span current when our call starts;
+        # adopt: ours outside, its span made inside our call (its end held for the figures).
+        exporter = sdk_tracer()
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+        import wattmeter
+
+        if STACKED[mode] == "enrich":
+            wattmeter.instrument("openai")
+            OpenAIInstrumentor().instrument()
+        else:
+            OpenAIInstrumentor().instrument()
+            wattmeter.instrument("openai")
     return exporter
-
-
-def _paired(fn: Any, orig: Any, samples: int, warmup: int) -> tuple[float, float, float]:
-    """(median µs of fn, of orig, median of paired differences), in thread CPU time.
-
-    The two are called alternately and timed with the thread's CPU clock, so other
-    processes on a busy machine (preemption) do not land in the figures.
-    """
-    for _ in range(warmup):
-        fn()
-        orig()
-    clock = time.thread_time_ns
-    a, b, d = [], [], []
-    gc.collect()
-    for i in range(samples):
-        first, second = (fn, orig) if i % 2 == 0 else (orig, fn)
-        t0 = clock()
-        first()
-        t1 = clock()
-        second()
-        t2 = clock()
-        x, y = (t1 - t0, t2 - t1) if i % 2 == 0 else (t2 - t1, t1 - t0)
-        a.append(x)
-        b.append(y)
-        d.append(x - y)
-    med = statistics.median
-    return med(a) / 1000, med(b) / 1000, med(d) / 1000
 
 
 def run_mode(mode: str, quick: bool) -> dict[str, Any]:
@@ -166,6 +149,19 @@ def run_mode(mode: str, quick: bool) -> dict[str, Any]:
     create = client.chat.completions.create
     # The patched method's original (wrapt keeps it); the bare client times itself twice.
     original = create if mode == "bare" else create.__wrapped__
+    if mode in STACKED:  # the same stack with wattmeter's patches passing through
+        from wattmeter.instrument import _patches
+
+        patches = _patches["openai"]
+
+        def original(*args: Any, **kwargs: Any) -> Any:
+            for p in patches:
+                p.active = False
+            try:
+                return create(*args, **kwargs)
+            finally:
+                for p in patches:
+                    p.active = True
     samples = 300 if quick else 2000
 
     def clear() -> None:
@@ -177,7 +173,24 @@ def run_mode(mode: str, quick: bool) -> dict[str, Any]:
             fn(model="gpt-4o-mini", messages=msgs)
             clear()
 
-        return run
+        if mode != "wattmeter+otel-sdk(in-http-span)":
+            return run
+        # A web app's server span is current (recording, not a GenAI span): wattmeter's
+        # span is its child. The server span is made on both sides of the pair.
+        from opentelemetry import trace
+
+        tracer = trace.get_tracer("app")
+        http = {"http.request.method": "POST", "url.path": "/chat", "url.scheme": "https",
+                "server.address": "gateway", "server.port": 443, "http.route": "/chat",
+                "network.protocol.version": "1.1", "client.address": "10.0.0.1",
+                "user_agent.original": "bench"}
+
+        def in_span() -> None:
+            with tracer.start_as_current_span("POST /chat", kind=trace.SpanKind.SERVER,
+                                              attributes=http):
+                run()
+
+        return in_span
 
     def stream(fn: Any, n: int) -> Any:
         def run() -> None:
@@ -187,157 +200,23 @@ def run_mode(mode: str, quick: bool) -> dict[str, Any]:
 
         return run
 
-    call_us, bare_us, added_call = _paired(call(create), call(original), samples, 50)
-    s_fn, s_orig, _ = _paired(stream(create, SHORT), stream(original, SHORT), samples // 2, 10)
-    l_fn, l_orig, _ = _paired(stream(create, LONG), stream(original, LONG),
-                              max(samples // 10, 40), 4)
+    call_us, bare_us, added_call = paired(call(create), call(original), samples, 50)
+    s_fn, s_orig, s_added = paired(stream(create, SHORT), stream(original, SHORT),
+                                    samples // 2, 10)
+    l_fn, l_orig, l_added = paired(stream(create, LONG), stream(original, LONG),
+                                    max(samples // 10, 40), 4)
     chunk_fn = (l_fn - s_fn) / (LONG - SHORT)
     chunk_orig = (l_orig - s_orig) / (LONG - SHORT)
+    # Added per chunk from the paired differences (long minus short stream): the medians
+    # of the two sides taken apart differ by ~1.5 µs/chunk when both sides are the bare
+    # client (a 37 ms stream's run-to-run spread), the paired differences by far less.
     out = {"mode": mode, "call_us": call_us, "bare_call_us": bare_us,
            "added_call_us": added_call, "chunk_us": chunk_fn, "bare_chunk_us": chunk_orig,
-           "added_chunk_us": chunk_fn - chunk_orig}
+           "added_chunk_us": (l_added - s_added) / (LONG - SHORT),
+           "added_chunk_unpaired_us": chunk_fn - chunk_orig}
     if mode == "wattmeter":
         out["isolated"] = run_isolated(client, samples * 10)
     return out
-
-
-def run_isolated(client: Any, samples: int) -> dict[str, float]:
-    """wattmeter's own work, without the SDK's: its wrapper around a stub returning a real
-    parsed ChatCompletion, and its stream proxy over real parsed ChatCompletionChunks."""
-    import openai
-
-    from wattmeter._meter import start_call
-    from wattmeter.instrument._core import wrapper_for
-    from wattmeter.instrument._openai_endpoints import Chat
-    from wattmeter.instrument._stream import StreamProxy
-
-    original = client.chat.completions.create.__wrapped__
-    msgs = [{"role": "user", "content": "Hello"}]
-    response = original(model="gpt-4o-mini", messages=msgs)
-    chunks = list(original(model="gpt-4o-mini", messages=msgs, stream=True, max_tokens=LONG,
-                           stream_options={"include_usage": True}))
-    endpoint = Chat((openai.Stream, openai.AsyncStream), ())
-    wrapper = wrapper_for(endpoint, False)
-    resource = client.chat.completions
-    kwargs = {"model": "gpt-4o-mini", "messages": msgs}
-
-    def stub(*a: Any, **k: Any) -> Any:
-        return response
-
-    def wrapped() -> None:
-        wrapper(stub, resource, (), kwargs)
-
-    def bare() -> None:
-        stub(**kwargs)
-
-    _, _, call_added = _paired(wrapped, bare, samples, 500)
-
-    class Chunks:
-        def __init__(self) -> None:
-            self.it = iter(chunks)
-
-        def __iter__(self) -> Any:
-            return self.it
-
-    def proxied() -> None:
-        req = endpoint.request(resource, (), {**kwargs, "stream": True})
-        proxy = StreamProxy(Chunks(), start_call(req.provider, req.model, "chat"), endpoint,
-                            req)
-        for _ in proxy:
-            pass
-
-    def plain() -> None:
-        for _ in Chunks():
-            pass
-
-    def proxied_short() -> None:
-        req = endpoint.request(resource, (), {**kwargs, "stream": True})
-        proxy = StreamProxy(iter(chunks[:1]), start_call(req.provider, req.model, "chat"),
-                            endpoint, req)
-        for _ in proxy:
-            pass
-
-    _, _, long_added = _paired(proxied, plain, samples // 20, 50)
-    _, _, short_added = _paired(proxied_short, lambda: None, samples // 20, 50)
-    return {"call_added_us": call_added,
-            "chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
-
-
-def run_throughput(records: int) -> dict[str, Any]:
-    """Records per second the background work processes on one thread: queued calls turned
-    into footprints and fed to the sinks (Prometheus and a budget ledger's queue)."""
-    import tempfile
-
-    import wattmeter
-    from wattmeter import _queue
-    from wattmeter._meter import start_call
-    from wattmeter._usage import Usage
-
-    tmp = tempfile.mkdtemp()
-    wattmeter.configure(budgets=[wattmeter.Budget(team="default", limit="1 MWh")],
-                        ledger_path=os.path.join(tmp, "l.db"), ledger_flush_s=3600)
-    _queue.set_limit(records + 1)
-    models = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4")
-
-    def queue_and_flush(n: int) -> float:
-        # The drain lock is held throughout, so the background thread takes nothing: all
-        # `n` records are queued first, then processed here by `flush()` (reentrant).
-        with _queue._lock:
-            for i in range(n):
-                m = models[i % 3]
-                start_call("openai", m, "chat").finish(
-                    Usage("openai", m, "chat", input_tokens=100 + i % 50, output_tokens=200))
-            t0 = time.thread_time()
-            done = wattmeter.flush()
-            elapsed = time.thread_time() - t0
-        return done / elapsed
-
-    queue_and_flush(2_000)  # warm caches
-    rates = [queue_and_flush(records) for _ in range(3)]
-    return {"records": records, "records_per_s": statistics.median(rates),
-            "us_per_record": 1e6 / statistics.median(rates)}
-
-
-def run_memory(calls: int) -> dict[str, Any]:
-    """tracemalloc and RSS before and after `calls` metered calls through the core."""
-    import resource
-    import tracemalloc
-
-    from wattmeter._meter import start_call
-    from wattmeter._usage import Usage
-
-    def rss_kb() -> int:
-        try:
-            with open("/proc/self/statm") as fh:
-                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except OSError:
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-    def burst(n: int) -> None:
-        for i in range(n):
-            call = start_call("openai", "gpt-4o-mini", "chat")
-            call.finish(Usage("openai", "gpt-4o-mini", "chat", input_tokens=12 + i % 7,
-                              output_tokens=30))
-
-    from wattmeter import flush
-
-    burst(10_000)  # warm caches, label children, lazy imports
-    flush()
-    gc.collect()
-    tracemalloc.start()
-    rss0, (mem0, _) = rss_kb(), tracemalloc.get_traced_memory()
-    t0 = time.perf_counter()
-    burst(calls)
-    flush()  # the background work is part of the memory bill
-    elapsed = time.perf_counter() - t0
-    gc.collect()
-    mem1, peak = tracemalloc.get_traced_memory()
-    rss1 = rss_kb()
-    tracemalloc.stop()
-    return {"calls": calls, "traced_kb_before": mem0 // 1024, "traced_kb_after": mem1 // 1024,
-            "traced_growth_kb": (mem1 - mem0) // 1024, "traced_peak_kb": peak // 1024,
-            "rss_kb_before": rss0, "rss_kb_after": rss1, "rss_growth_kb": rss1 - rss0,
-            "us_per_call_under_tracemalloc": elapsed / calls * 1e6}
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -357,6 +236,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--throughput", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--spans", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" /
                                              "overhead.json"))
     args = parser.parse_args()
@@ -367,17 +247,18 @@ def main() -> None:
         print(json.dumps(run_memory(args.memory)))
         return
     if args.throughput:
-        print(json.dumps(run_throughput(args.throughput)))
+        print(json.dumps(run_throughput(args.throughput, args.spans)))
         return
     flag = ["--quick"] if args.quick else []
     rows = {mode: _child(["--mode", mode, *flag]) for mode in MODES}
-    print(f"{'mode':<20} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
-          "(added = paired median vs the same client's unpatched method, thread CPU time)")
+    print(f"{'mode':<33} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
+          "(added = paired median vs the same client's unpatched method, thread CPU time;")
+    print(f"{'':<33} {'':>40}    openllmetry+wattmeter: vs the same stack, wattmeter off)")
     for mode, r in rows.items():
         if "error" in r:
-            print(f"{mode:<20} error: {r['error']}")
+            print(f"{mode:<33} error: {r['error']}")
             continue
-        print(f"{mode:<20} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
+        print(f"{mode:<33} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
               f"{r['chunk_us']:9.2f} {r['added_chunk_us']:9.2f}")
     iso = rows["wattmeter"].get("isolated") if "error" not in rows["wattmeter"] else None
     if iso:
@@ -389,6 +270,13 @@ def main() -> None:
               f"({tput['us_per_record']:.1f} µs per record)")
     else:
         print(f"throughput: error: {tput['error']}")
+    tput_spans = _child(["--throughput", str(10_000 if args.quick else 50_000), "--spans"])
+    if "error" not in tput_spans:
+        print(f"background thread, each record making its span: "
+              f"{tput_spans['records_per_s']:,.0f} records/s "
+              f"({tput_spans['us_per_record']:.1f} µs per record)")
+    else:
+        print(f"throughput with spans: error: {tput_spans['error']}")
     memory = _child(["--memory", str(100_000 if args.quick else 1_000_000)])
     if "error" not in memory:
         print(f"memory over {memory['calls']:,} core calls: tracemalloc "
@@ -415,6 +303,17 @@ def main() -> None:
         "ecologits_ratio": ratio, "ratio_ok": ratio is not None and ratio >= TARGET_RATIO,
         "throughput_ok": "error" not in tput and tput["records_per_s"] >= TARGET_RECORDS_S,
     }
+    in_http = added("wattmeter+otel-sdk(in-http-span)", "added_call_us")
+    verdict["span_in_http_span_us"] = in_http
+    verdict["span_in_http_span_ok"] = in_http is not None and in_http <= TARGET_SPAN_US
+    print(f"wattmeter's own span under a web app's server span: "
+          f"+{in_http if in_http is not None else float('nan'):.1f} µs "
+          f"(<= {TARGET_SPAN_US:g} µs: {verdict['span_in_http_span_ok']})")
+    for mode in STACKED:
+        verdict[f"{mode}_added_us"] = added(mode, "added_call_us")
+    print("wattmeter on another instrumentation's span (synchronous, no target): " + "; ".join(
+        f"{mode.split('(')[1][:-1]} +{verdict[f'{mode}_added_us'] or float('nan'):.1f} µs"
+        for mode in STACKED))
     print(f"targets (in situ, paired): <= {TARGET_CALL_US:g} µs/call: {verdict['call_ok']}; "
           f"with span <= {TARGET_SPAN_US:g} µs: {verdict['span_ok']}; "
           f"<= {TARGET_CHUNK_US:g} µs/chunk: {verdict['chunk_ok']}; "
@@ -430,7 +329,8 @@ def main() -> None:
     out.write_text(json.dumps({
         "quick": args.quick, "python": platform.python_version(), "openai": openai.__version__,
         "machine": platform.machine(), "cpus": os.cpu_count(), "modes": rows,
-        "memory": memory, "throughput": tput, "targets": verdict, "chunks": [SHORT, LONG],
+        "memory": memory, "throughput": tput, "throughput_spans": tput_spans,
+        "targets": verdict, "chunks": [SHORT, LONG],
     }, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -76,7 +76,8 @@ _EXPORTER: list[Any] = []  # the one in-memory exporter, made when first asked f
 @pytest.fixture
 def spans() -> Iterator[Any]:
     """An ``InMemorySpanExporter`` on the global SDK tracer provider (set once per process,
-    so one exporter serves every test directory)."""
+    so one exporter serves every test directory); reading its spans flushes the record
+    queue, whose thread ends wattmeter's own spans."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -87,7 +88,15 @@ def spans() -> Iterator[Any]:
         provider = TracerProvider()
         trace.set_tracer_provider(provider)
     if not _EXPORTER:
-        _EXPORTER.append(InMemorySpanExporter())
+
+        class Flushing(InMemorySpanExporter):
+            """wattmeter's own spans end on the record queue's thread: reading flushes it."""
+
+            def get_finished_spans(self) -> Any:
+                _queue.flush()
+                return super().get_finished_spans()
+
+        _EXPORTER.append(Flushing())
         provider.add_span_processor(SimpleSpanProcessor(_EXPORTER[0]))
     exporter = _EXPORTER[0]
     exporter.clear()

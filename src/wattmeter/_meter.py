@@ -4,9 +4,11 @@ Provider modules call `start_call()` before the request leaves (budgets may refu
 there), then `Call.finish(usage)` exactly once when the response, or the last chunk of a
 stream, is in. Finishing appends one record to the record queue (`_queue`) and returns:
 the background thread turns it into a `Footprint` and hands that to the sinks
-(Prometheus, OpenTelemetry metrics, the budget ledger, `testing.capture`) in batches. A
-call with a span computes its footprint on the caller's thread, so the span carries it
-before it ends. Everything after the budget check runs under the internal-error guard.
+(Prometheus, OpenTelemetry metrics, the budget ledger, `testing.capture`) in batches.
+wattmeter's own span is made (or ended) there too, with the call's start and end times
+and parent context captured here; only a span of another instrumentation, which must
+carry the figures before it ends, has the footprint computed on the caller's thread.
+Everything after the budget check runs under the internal-error guard.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ _checks: list[Callable[[str, Mapping[str, str], str, str, str], None]] = []
 #: hook(call) for every top-level call once it may go (kept across rewiring; the measure
 #: layer counts the calls in flight).
 _start_hooks: list[Callable[[Call], None]] = []
-#: span_start(call) sets call.span; span_end(call, footprint | None, error | None).
+#: start(call) sets call.span; defer(call) -> True when end() may run in the background;
+#: end(call, footprint | None, error | None).
 _span_hooks: list[Any] = []
 
 #: The call in progress (kept in `_attribution`, below the exporters that read it).
@@ -102,9 +105,10 @@ class Call:
     def finish(self, usage: Usage | None, error: BaseException | None = None) -> Footprint | None:
         """Record the call once: the footprint of `usage`, or an error with no usage.
 
-        Without a span this queues one record and returns None (the footprint is computed
-        in the background; `footprint()` computes it now when asked). With a span the
-        footprint is computed here, put on the span, and returned.
+        Without a span, or with wattmeter's own (made or ended in the background at the
+        times captured now), this queues one record and returns None (the footprint is
+        computed in the background; `footprint()` computes it now when asked). With another
+        instrumentation's span the footprint is computed here, put on the span, and returned.
         """
         if self.finished:
             return None
@@ -124,7 +128,7 @@ class Call:
             if error is not None:
                 usage.outcome = "error"
             self.usage = usage
-            if self.span is None:  # the fast path: one record, estimated in the background
+            if self.span is None or _deferred(self):  # one record, done in the background
                 _queue.put((self, error, False, _receivers[0]))
                 return None
             fp = self.footprint()
@@ -145,6 +149,19 @@ class Call:
             fp = self.fp = footprint_for(usage, team=self.team, labels=self.labels,
                                          timestamp=self.started)
         return fp
+
+
+def _deferred(call: Call) -> bool:
+    """True when every span hook can finish the call's span in the background (it is
+    wattmeter's own: nothing else waits for its attributes); they capture the end time."""
+    try:
+        for hook in _span_hooks:
+            if not hook.defer(call):
+                return False
+    except Exception as exc:
+        internal_error("span_defer", exc)
+        return False
+    return True
 
 
 def _end_spans(call: Call, fp: Footprint | None, error: BaseException | None) -> None:

@@ -29,8 +29,8 @@ from typing import Any
 
 from . import _guard
 
-__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "dropped", "flush", "pending",
-           "put", "set_drainer", "set_limit"]
+__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "drain_before_exit_handlers",
+           "dropped", "flush", "pending", "put", "set_drainer", "set_limit"]
 
 #: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
 #: ~7 MB when full; ~0.15 s of the background thread's work).
@@ -176,6 +176,15 @@ def _start() -> None:
 
 
 _start_lock = threading.Lock()
+
+
+def drain_before_exit_handlers() -> None:
+    """Make the exit drain run before every exit handler registered so far (``atexit`` runs
+    the last registered first): an OpenTelemetry provider made after our first record
+    registered its shutdown after our drain, and would be shut before our queued spans end."""
+    if _state["exit"]:
+        atexit.unregister(_at_exit)
+        atexit.register(_at_exit)
 
 
 def _at_exit() -> None:

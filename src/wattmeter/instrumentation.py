@@ -15,7 +15,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from . import _config
+from . import _config, _queue
 from .export.otel import use_providers
 from .instrument import Instrumentation, instrument
 
@@ -52,4 +52,5 @@ class WattmeterInstrumentor(BaseInstrumentor):
         self._handle = None
         if handle is not None:
             handle.undo()
+        _queue.flush()  # calls finished under these providers end their spans through them
         use_providers()

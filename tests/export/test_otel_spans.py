@@ -22,9 +22,13 @@ from wattmeter.export.otel import is_genai_span
 def metered(usage: Usage) -> Footprint | None:
     """One metered call, as a provider wrapper makes it: span hooks at its start and end.
 
-    (`_meter.record` meters a call that already happened, with no span around it.)
+    (`_meter.record` meters a call that already happened, with no span around it.) Its
+    footprint, once the record queue (which ends wattmeter's own span) is flushed.
     """
-    return start_call(usage.provider, usage.model, usage.operation).finish(usage)
+    call = start_call(usage.provider, usage.model, usage.operation)
+    call.finish(usage)
+    wattmeter.flush()
+    return call.footprint() if call.parent is None else None
 
 
 def test_create_makes_one_genai_client_span(spans: InMemorySpanExporter) -> None:

@@ -89,6 +89,7 @@ def main() -> None:
     with capture() as fps:
         for k in range(1, rounds + 1):
             one_round(oa, an, k)
+    wattmeter.flush()  # wattmeter's own spans end on the record queue's thread
     ids = [f"{s.context.trace_id:032x}" for s in spans.get_finished_spans() if s.context]
     print(json.dumps({**totals(fps), "trace_ids": ids}), flush=True)
     sys.stdin.read()  # serve /metrics until the test closes our stdin

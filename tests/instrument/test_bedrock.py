@@ -222,6 +222,7 @@ def test_span_names_the_provider_aws_bedrock(client: Any) -> None:
     wattmeter.configure(spans="create")
     client.converse(modelId="eu.anthropic.claude-3-haiku-20240307-v1:0", messages=MESSAGES,
                     inferenceConfig={"maxTokens": 3})
+    wattmeter.flush()  # wattmeter's own span ends on the record queue's thread
     ours = [s for s in exporter.get_finished_spans()
             if (s.attributes or {}).get(sc.ATTR_ENERGY_WH) is not None]
     exporter.clear()

@@ -27,6 +27,7 @@ _GENAI_NAME_PREFIXES = (
 )
 _GENAI_KEYS = (sc.GEN_AI_SYSTEM, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
                sc.GEN_AI_OPERATION_NAME, "llm.request.type")
+_GENAI_KEY_SET = frozenset(_GENAI_KEYS)
 
 #: id(provider) -> weak reference, for providers our processor is on (by identity: some,
 #: like logfire's, are unhashable dataclasses).
@@ -36,10 +37,11 @@ _watched: dict[int, Any] = {}
 def is_genai_span(span: Any) -> bool:
     """True when `span` looks made by a GenAI instrumentation (gen_ai.* attribute or name)."""
     attrs = getattr(span, "attributes", None)
-    if attrs:
-        for key in _GENAI_KEYS:
-            if key in attrs:
-                return True
+    # One pass over the span's keys: `in` on the SDK's mapping raises and catches a
+    # KeyError inside for each key it lacks, and most current spans (an HTTP server's)
+    # lack all five, on every call's start.
+    if attrs and not _GENAI_KEY_SET.isdisjoint(attrs):
+        return True
     name = getattr(span, "name", None)
     return isinstance(name, str) and name.lower().startswith(_GENAI_NAME_PREFIXES)
 
@@ -47,16 +49,19 @@ def is_genai_span(span: Any) -> bool:
 class CallSpan:
     """What a call's span hook keeps on `Call.span`."""
 
-    __slots__ = ("held", "inner", "make", "owned", "parent", "pending", "span", "start_ns")
+    __slots__ = ("end_ns", "held", "inner", "make", "owned", "parent", "pending", "span",
+                 "start_ns", "tracer")
 
     def __init__(self, span: Any, owned: bool, parent: Any = None, pending: bool = False,
-                 make: bool = True) -> None:
+                 make: bool = True, tracer: Any = None) -> None:
         self.span = span
+        self.tracer = tracer  # the tracer in force when the call started (makes our span)
         self.owned = owned
         self.parent = parent  # the context our deferred span will be a child of
         self.pending = pending  # our span is made at the end, unless one is adopted
         self.make = make  # False in enrich mode: adopt a span, never make one
         self.start_ns = time.time_ns()
+        self.end_ns: int | None = None  # the call's end, when our span ends in the background
         self.inner: Any = None  # a GenAI span another instrumentation made inside the call
         self.held: HeldEnd | None = None  # the inner span's end(), held until we finish
 
@@ -94,6 +99,13 @@ def _forget(key: int, dead: Any) -> None:
         _watched.pop(key, None)
 
 
+def _ours(span: Any) -> bool:
+    """True for a span of wattmeter's own tracer: one made by a `flush()` on a thread where
+    another call is pending belongs to a finished call, never to the pending one."""
+    scope = getattr(span, "instrumentation_scope", None)
+    return scope is not None and scope.name == "wattmeter"
+
+
 def _watcher() -> Any:
     """An SDK span processor noticing a GenAI span that starts inside a pending metered call.
 
@@ -108,7 +120,7 @@ def _watcher() -> Any:
                 return
             state = call.span
             if type(state) is CallSpan and state.pending and state.inner is None \
-                    and is_genai_span(span):
+                    and is_genai_span(span) and not _ours(span):
                 state.inner = span
                 span.set_attributes(attribution_attributes(call))
                 held = HeldEnd()

@@ -4,7 +4,7 @@ With no SDK configured (the global tracer provider is the API's proxy) the hooks
 after one comparison; a provider installed later is noticed on the next call. Modes
 (config ``spans``): ``auto`` enriches the current GenAI span of another instrumentation
 (official GenAI instrumentations, OpenLLMetry, logfire) or makes one; ``enrich`` only
-enriches; ``create`` always makes one.
+enriches; ``create`` always makes one (after the call, with the call's start time).
 
 One span per call, whatever the order the wrappers were installed in:
 
@@ -18,8 +18,13 @@ One span per call, whatever the order the wrappers were installed in:
   energy and CO2e land on that very span, which then ends at the time its
   instrumentation chose. A span that cannot be held (not an SDK span) and has ended gets
   the figures on a short child span, ``wattmeter.footprint``, in the same trace.
-  Without such a span, ``auto`` makes our own when the call finishes, with the call's
+  Without such a span, ``auto`` makes our own after the call finishes, with the call's
   start time.
+* wattmeter's own span (``auto`` with no other GenAI span, ``create``) is made, annotated
+  and ended on the record queue's thread, with the start and end times and the parent
+  context captured on the caller's thread, so a call with a span costs its caller about
+  what one without does; `wattmeter.flush()` ends those still queued. A span of another
+  instrumentation gets the figures on the caller's thread, before it ends.
 * On a span wattmeter enriches, the other instrumentation's ``gen_ai.*`` values win;
   wattmeter adds those it lacks (e.g. ``gen_ai.usage.*`` of a stream whose usage chunk
   wattmeter asked for and hid from the caller).
@@ -32,8 +37,12 @@ text never go on spans: counts and estimates only. The attributes are written by
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
+from opentelemetry import context as otel_context
+
+from .. import _queue
 from .._footprint import Footprint
 from .._guard import logger
 from . import semconv as sc
@@ -77,6 +86,7 @@ class SpanHooks:
             if given is not self._provider:
                 self._provider = given
                 self._tracer = tracer_of(given, trace)
+                _queue.drain_before_exit_handlers()
             return self._tracer
         # The API's global, read directly: get_tracer_provider() costs ~3 µs (an environ
         # lookup) and this runs on every call. None = nothing installed yet.
@@ -88,29 +98,42 @@ class SpanHooks:
         if provider is not self._provider:  # first call, or the app installed a provider
             self._provider = provider
             self._tracer = tracer_of(provider, self._trace)
+            if self._tracer is not None:  # our queued spans end before it shuts down
+                _queue.drain_before_exit_handlers()
         return self._tracer
 
     def start(self, call: Any) -> None:
-        """Find the span to enrich, or open ours (create) or defer it (auto)."""
+        """Find the span to enrich, or note what ours needs (it is made after the call)."""
         if self.mode == "off":
             return
         tracer = self._current_tracer()
         if tracer is None:
             return
         mode = self.mode
+        parent = otel_context.get_current()
         if mode != "create":
-            current = self._trace.get_current_span()
+            current = self._trace.get_current_span(parent)
             if current.is_recording() and is_genai_span(current):
                 call.span = CallSpan(current, owned=False)
                 return
-            from opentelemetry import context
+        # Ours: made after the call finishes (on the record queue's thread) with the start
+        # time taken here and this parent; until then another GenAI span starting inside
+        # the call may be adopted instead (not in create mode, which always makes its own).
+        call.span = CallSpan(None, owned=True, parent=parent, pending=mode != "create",
+                             make=mode != "enrich", tracer=tracer)
 
-            call.span = CallSpan(None, owned=True, parent=context.get_current(), pending=True,
-                               make=mode == "auto")
-            return
-        span = tracer.start_span(span_name(call.operation, call.model),
-                                 kind=self._trace.SpanKind.CLIENT)
-        call.span = CallSpan(span, owned=True)
+    def defer(self, call: Any) -> bool:
+        """At the call's finish: True when its span is ours (made or ended later, in the
+        background, ending at the time taken now); False when another instrumentation's
+        span must get the figures now. Adoption stops here either way."""
+        state = call.span
+        if type(state) is not CallSpan:
+            return True
+        state.pending = False
+        if state.inner is not None or not state.owned:
+            return False
+        state.end_ns = time.time_ns()
+        return True
 
     def end(self, call: Any, fp: Footprint | None, error: BaseException | None) -> None:
         """Put the footprint on the call's span and close it if it is ours."""
@@ -126,10 +149,8 @@ class SpanHooks:
             if held is not None:
                 vars(span).pop("end", None)  # its own end() again
         elif span is None:
-            if not state.make:
-                return
-            tracer = self._current_tracer()
-            if tracer is None:
+            tracer = state.tracer
+            if not state.make or tracer is None:
                 return
             span = tracer.start_span(span_name(call.operation, call.model),
                                      context=state.parent, kind=self._trace.SpanKind.CLIENT,
@@ -137,7 +158,7 @@ class SpanHooks:
         state.span = span  # kept for the Prometheus exemplar (trace id) of this call
         try:
             if span.is_recording():
-                self._annotate(span, call, fp, error, state.owned)
+                self._annotate(span, call, fp, error, state.owned, state.end_ns)
                 if held is not None and held.ended and not _hinted["held"]:
                     _hinted["held"] = True
                     logger.debug("wattmeter: another instrumentation's GenAI span ended inside "
@@ -150,7 +171,7 @@ class SpanHooks:
                 span.end(end_time=held.end_time)
 
     def _annotate(self, span: Any, call: Any, fp: Footprint | None,
-                  error: BaseException | None, owned: bool) -> None:
+                  error: BaseException | None, owned: bool, end_ns: int | None) -> None:
         failed = error is not None or (fp is not None and fp.outcome == "error")
         attrs = footprint_attributes(call, fp, error, owned and failed, owned)
         if not owned and fp is not None:
@@ -161,7 +182,7 @@ class SpanHooks:
                 from opentelemetry.trace import Status, StatusCode
 
                 span.set_status(Status(StatusCode.ERROR, error_type(error)))
-            span.end()
+            span.end(end_time=end_ns)  # None: now
 
     def _child_span(self, ended: Any, call: Any, fp: Footprint | None,
                     error: BaseException | None) -> None:

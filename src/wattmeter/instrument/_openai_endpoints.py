@@ -168,7 +168,8 @@ class Chat(OpenAIEndpoint):
                 req.state[0] += len(text)
             if choice.finish_reason is not None:  # the last chunk of a choice: rare
                 _response_details(usage, chunk, choices)
-        return _usage_chunk(usage, chunk, chunk.usage, req, choices)
+        u = chunk.usage  # None but in the last chunk: no call for the others
+        return False if u is None else _usage_chunk(usage, chunk, u, req, choices)
 
 
 def _response_details(usage: Usage, response: Any, choices: Any) -> None:

@@ -1,0 +1,201 @@
+"""The pieces of `overhead.py` that time wattmeter alone: the paired timer, an SDK tracer
+with an in-memory exporter, wattmeter's own work around stubs, the background thread's
+throughput and memory over many calls (split out to keep each file short)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+from typing import Any
+
+__all__ = ["LONG", "SHORT", "paired", "run_isolated", "run_memory", "run_throughput",
+           "sdk_tracer"]
+
+SHORT, LONG = 10, 410  # chunks in the short and long streams
+
+
+def sdk_tracer() -> Any:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+def paired(fn: Any, orig: Any, samples: int, warmup: int) -> tuple[float, float, float]:
+    """(median µs of fn, of orig, median of paired differences), in thread CPU time.
+
+    The two are called alternately and timed with the thread's CPU clock, so other
+    processes on a busy machine (preemption) do not land in the figures.
+    """
+    for _ in range(warmup):
+        fn()
+        orig()
+    clock = time.thread_time_ns
+    a, b, d = [], [], []
+    gc.collect()
+    for i in range(samples):
+        first, second = (fn, orig) if i % 2 == 0 else (orig, fn)
+        t0 = clock()
+        first()
+        t1 = clock()
+        second()
+        t2 = clock()
+        x, y = (t1 - t0, t2 - t1) if i % 2 == 0 else (t2 - t1, t1 - t0)
+        a.append(x)
+        b.append(y)
+        d.append(x - y)
+    med = statistics.median
+    return med(a) / 1000, med(b) / 1000, med(d) / 1000
+
+
+def run_isolated(client: Any, samples: int) -> dict[str, float]:
+    """wattmeter's own work, without the SDK's: its wrapper around a stub returning a real
+    parsed ChatCompletion, and its stream proxy over real parsed ChatCompletionChunks."""
+    import openai
+
+    from wattmeter._meter import start_call
+    from wattmeter.instrument._core import wrapper_for
+    from wattmeter.instrument._openai_endpoints import Chat
+    from wattmeter.instrument._stream import StreamProxy
+
+    original = client.chat.completions.create.__wrapped__
+    msgs = [{"role": "user", "content": "Hello"}]
+    response = original(model="gpt-4o-mini", messages=msgs)
+    chunks = list(original(model="gpt-4o-mini", messages=msgs, stream=True, max_tokens=LONG,
+                           stream_options={"include_usage": True}))
+    endpoint = Chat((openai.Stream, openai.AsyncStream), ())
+    wrapper = wrapper_for(endpoint, False)
+    resource = client.chat.completions
+    kwargs = {"model": "gpt-4o-mini", "messages": msgs}
+
+    def stub(*a: Any, **k: Any) -> Any:
+        return response
+
+    def wrapped() -> None:
+        wrapper(stub, resource, (), kwargs)
+
+    def bare() -> None:
+        stub(**kwargs)
+
+    _, _, call_added = paired(wrapped, bare, samples, 500)
+
+    class Chunks:
+        def __init__(self) -> None:
+            self.it = iter(chunks)
+
+        def __iter__(self) -> Any:
+            return self.it
+
+    def proxied() -> None:
+        req = endpoint.request(resource, (), {**kwargs, "stream": True})
+        proxy = StreamProxy(Chunks(), start_call(req.provider, req.model, "chat"), endpoint,
+                            req)
+        for _ in proxy:
+            pass
+
+    def plain() -> None:
+        for _ in Chunks():
+            pass
+
+    def proxied_short() -> None:
+        req = endpoint.request(resource, (), {**kwargs, "stream": True})
+        proxy = StreamProxy(iter(chunks[:1]), start_call(req.provider, req.model, "chat"),
+                            endpoint, req)
+        for _ in proxy:
+            pass
+
+    _, _, long_added = paired(proxied, plain, samples // 20, 50)
+    _, _, short_added = paired(proxied_short, lambda: None, samples // 20, 50)
+    return {"call_added_us": call_added,
+            "chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
+
+
+def run_throughput(records: int, spans: bool = False) -> dict[str, Any]:
+    """Records per second the background work processes on one thread: queued calls turned
+    into footprints and fed to the sinks (Prometheus and a budget ledger's queue); with
+    `spans`, each also makes, annotates and ends wattmeter's own span through an SDK
+    TracerProvider (SimpleSpanProcessor, in-memory exporter)."""
+    import tempfile
+
+    import wattmeter
+    from wattmeter import _queue
+    from wattmeter._meter import start_call
+    from wattmeter._usage import Usage
+
+    tmp = tempfile.mkdtemp()
+    wattmeter.configure(budgets=[wattmeter.Budget(team="default", limit="1 MWh")],
+                        ledger_path=os.path.join(tmp, "l.db"), ledger_flush_s=3600)
+    _queue.set_limit(records + 1)
+    models = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4")
+
+    exporter = sdk_tracer() if spans else None
+
+    def queue_and_flush(n: int) -> float:
+        # The drain lock is held throughout, so the background thread takes nothing: all
+        # `n` records are queued first, then processed here by `flush()` (reentrant).
+        with _queue._lock:
+            for i in range(n):
+                m = models[i % 3]
+                start_call("openai", m, "chat").finish(
+                    Usage("openai", m, "chat", input_tokens=100 + i % 50, output_tokens=200))
+            t0 = time.thread_time()
+            done = wattmeter.flush()
+            elapsed = time.thread_time() - t0
+        if exporter is not None:
+            exporter.clear()
+        return done / elapsed
+
+    queue_and_flush(2_000)  # warm caches
+    rates = [queue_and_flush(records) for _ in range(3)]
+    return {"records": records, "records_per_s": statistics.median(rates),
+            "us_per_record": 1e6 / statistics.median(rates)}
+
+
+def run_memory(calls: int) -> dict[str, Any]:
+    """tracemalloc and RSS before and after `calls` metered calls through the core."""
+    import resource
+    import tracemalloc
+
+    from wattmeter._meter import start_call
+    from wattmeter._usage import Usage
+
+    def rss_kb() -> int:
+        try:
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def burst(n: int) -> None:
+        for i in range(n):
+            call = start_call("openai", "gpt-4o-mini", "chat")
+            call.finish(Usage("openai", "gpt-4o-mini", "chat", input_tokens=12 + i % 7,
+                              output_tokens=30))
+
+    from wattmeter import flush
+
+    burst(10_000)  # warm caches, label children, lazy imports
+    flush()
+    gc.collect()
+    tracemalloc.start()
+    rss0, (mem0, _) = rss_kb(), tracemalloc.get_traced_memory()
+    t0 = time.perf_counter()
+    burst(calls)
+    flush()  # the background work is part of the memory bill
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    mem1, peak = tracemalloc.get_traced_memory()
+    rss1 = rss_kb()
+    tracemalloc.stop()
+    return {"calls": calls, "traced_kb_before": mem0 // 1024, "traced_kb_after": mem1 // 1024,
+            "traced_growth_kb": (mem1 - mem0) // 1024, "traced_peak_kb": peak // 1024,
+            "rss_kb_before": rss0, "rss_kb_after": rss1, "rss_growth_kb": rss1 - rss0,
+            "us_per_call_under_tracemalloc": elapsed / calls * 1e6}

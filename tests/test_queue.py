@@ -167,3 +167,43 @@ def test_a_call_queued_before_reconfiguring_reaches_the_replaced_manager(tmp_pat
     first.close()
     second.flush()
     assert second.status()[0].used == first.status()[0].used > 0
+
+
+def test_the_thread_sleeps_while_the_queue_is_empty_and_wakes_for_a_record() -> None:
+    """An idle process is not woken 20 times a second: the thread waits for the first record
+    into an empty queue, then gathers a batch for up to INTERVAL_S (no flush needed)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import threading, time
+        from wattmeter import _queue
+        waits = []
+        class Counting(threading.Event):
+            def wait(self, timeout=None):
+                waits.append(timeout)
+                return super().wait(timeout)
+        _queue._wake = Counting()
+        got = []
+        _queue.set_drainer(got.extend)
+        _queue.put("a")
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == ["a"], got
+        time.sleep(0.3)  # idle: one wait without a timeout, no polling
+        idle = len(waits)
+        time.sleep(0.5)
+        assert len(waits) == idle and waits[-1] is None, waits
+        _queue.put("b")  # the first record into the empty queue wakes it
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == ["a", "b"], got
+        print("ok")
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]

@@ -3,7 +3,8 @@ background thread turns queued records into footprints and hands them to the sin
 
 The caller's thread pays a bounded ``deque.append`` (atomic under the GIL, no lock). The
 meter core registers the function that processes a batch (`set_drainer`); it runs on the
-``wattmeter-records`` thread every `INTERVAL_S`, sooner when the queue fills, and on the
+``wattmeter-records`` thread within `INTERVAL_S` of a record arriving (it sleeps while the
+queue is empty), sooner when the queue fills, and on the
 reading thread whenever something reads the figures: `flush()` (public as
 ``wattmeter.flush``), a Prometheus scrape, ``testing.capture``, the budget ledger's
 flush and close, and interpreter exit. When the queue is full, the caller processes its
@@ -35,11 +36,12 @@ __all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "drain_before_exit_
 #: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
 #: ~7 MB when full; ~0.15 s of the background thread's work).
 MAX_RECORDS = 16_384
-#: How often the background thread looks at the queue, in seconds.
+#: How long the background thread gathers records after the first arrives, in seconds.
 INTERVAL_S = 0.05
 #: Records taken per batch (the drain lock is released between batches).
 BATCH = 512
-#: Queue length at which a caller wakes the thread early (one Event.set per crossing).
+#: Queue length at which a caller wakes the thread early (one Event.set per crossing; the
+#: first record into an empty queue sets it too, once per drain).
 _WAKE_AT = 1_024
 
 _records: deque[Any] = deque()
@@ -85,7 +87,7 @@ def put(record: Any) -> None:
     thread = _state["thread"]
     if thread is None:
         _start()
-    elif n == _WAKE_AT:
+    elif n == 0 or n == _WAKE_AT:  # the first record after a drain wakes an idle thread
         _wake.set()
 
 
@@ -148,8 +150,13 @@ def _publish_drops() -> None:
 def _run() -> None:
     wake = _wake
     while True:
-        wake.wait(INTERVAL_S)
-        wake.clear()
+        if not _records:  # idle: sleep until a record arrives (no periodic wake-ups)
+            wake.wait()
+            wake.clear()
+        # then gather a batch for up to INTERVAL_S (sooner once `_WAKE_AT` are queued)
+        if len(_records) < _WAKE_AT:
+            wake.wait(INTERVAL_S)
+            wake.clear()
         try:
             while _records:  # the lock is let go between batches, so a fork never waits long
                 with _lock:

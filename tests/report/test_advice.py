@@ -28,7 +28,7 @@ def test_each_kind_of_change_is_found_where_it_applies(tmp_path: Path) -> None:
     assert "reasoning" in kinds["research"]  # o3 with long outputs
     assert {"prompt caching", "region"} <= kinds["support"]  # long prompts; Bedrock
     small = next(c for c in found["search"] if c.kind == "smaller model")
-    assert "gpt-4o-mini" in small.what
+    assert "gpt-4o-mini" in small.what and " calls with short outputs" in small.what
     for cs in found.values():
         for c in cs:
             assert 0 < c.saving_g_low <= c.saving_g <= c.saving_g_high
@@ -87,3 +87,26 @@ def test_a_ledger_older_than_the_life_cycle_columns_reads_as_zeros(tmp_path: Pat
     data = load(str(path), None, None, UTC)
     assert data.total["co2e_g"] == 0.8 and data.total["co2e_g_low"] == 0.0
     assert data.total["water_ml"] == 0.0 and not data.method_versions and not data.has_market
+
+
+def test_one_short_call_is_named_in_the_singular(tmp_path: Path) -> None:
+    """A team with one short call read "for the 1 calls" (seen in Chromium)."""
+    import time
+
+    import wattmeter
+    from wattmeter._version import METHOD_VERSION
+    from wattmeter.budget import Ledger
+
+    fp = wattmeter.estimate("gpt-4o", "openai", input_tokens=800, output_tokens=80)
+    ledger = Ledger(tmp_path / "one.db")
+    ledger.add((int(time.time() // 60 * 60), "solo", "openai", "gpt-4o", "chat", {},
+                fp.energy_wh, fp.co2e_g, fp.accelerator_wh, 1, 800, 80, fp.co2e_g_low,
+                fp.co2e_g_high, fp.co2e_embodied_g, fp.co2e_embodied_g_low,
+                fp.co2e_embodied_g_high, fp.water_ml, fp.water_ml_low, fp.water_ml_high,
+                fp.adpe_kgsbeq, fp.co2e_market_g, fp.co2e_market_g_low,
+                fp.co2e_market_g_high, fp.grid_zone, METHOD_VERSION))
+    ledger.flush()
+    ledger.close()
+    found = changes(load(str(tmp_path / "one.db"), None, None, UTC))
+    small = next(c for c in found["solo"] if c.kind == "smaller model")
+    assert "for the call with short outputs" in small.what, small.what

@@ -152,8 +152,10 @@ def changes(data: Data, per_team: int = 4) -> dict[str, list[Change]]:
             r = _ratio(model, provider, input_tokens=_mean(short, "input_tokens"),
                        output_tokens=_mean(short, "output_tokens"), new_model=smaller)
             name = smaller.split("/", 1)[-1]
-            what = (f"Use {name} instead of {model} for the {int(short['calls']):,} calls "
-                    f"with short outputs (under {SHORT_OUTPUT_TOKENS} tokens).")
+            n = int(short["calls"])
+            calls = "the call" if n == 1 else f"the {n:,} calls"
+            what = (f"Use {name} instead of {model} for {calls} with short outputs (under "
+                    f"{SHORT_OUTPUT_TOKENS} tokens).")
             c = r and _change(team, "smaller model", what, short, r, team_g)
             if c:
                 found.append(c)

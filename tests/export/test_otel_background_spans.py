@@ -217,3 +217,37 @@ def test_sdk_spans_are_told_apart_by_their_keys(spans: InMemorySpanExporter) -> 
     assert not is_genai_span(http) and is_genai_span(genai)
     http.end()
     genai.end()
+
+
+def test_a_provider_flush_or_shutdown_ends_the_queued_spans_first() -> None:
+    """A serverless handler force-flushes its provider at the end of each invocation, an app
+    shuts it down: wattmeter's spans still queued for the background thread are ended first
+    (our processor goes ahead of the exporting ones), so a batch processor exports them."""
+    code = textwrap.dedent("""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from wattmeter import Usage, _queue
+        from wattmeter._meter import start_call
+        exp = InMemorySpanExporter()
+        p = TracerProvider()
+        p.add_span_processor(BatchSpanProcessor(exp, schedule_delay_millis=600_000))
+        trace.set_tracer_provider(p)
+        def call(model):
+            start_call("openai", model, "chat").finish(Usage("openai", model, input_tokens=5))
+        with _queue._lock:  # the background thread takes nothing: the spans stay queued
+            call("gpt-4o")
+            assert not exp.get_finished_spans()
+            p.force_flush()
+            flushed = [s.name for s in exp.get_finished_spans()]
+            call("gpt-4o-mini")
+            p.shutdown()
+        print(flushed, sorted(s.name for s in exp.get_finished_spans()))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("WATTMETER_STRICT", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert out.stdout.strip() == ("['chat gpt-4o'] ['chat gpt-4o', 'chat gpt-4o-mini']"), (
+        out.stdout + out.stderr[-2000:])

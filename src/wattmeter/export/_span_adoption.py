@@ -82,13 +82,24 @@ class HeldEnd:
 
 
 def watch(provider: Any) -> None:
-    """Add our span processor to an SDK `provider` once (no-op for other providers)."""
+    """Add our span processor to an SDK `provider` once (no-op for other providers), ahead
+    of the processors already there where the SDK's layout allows: its `force_flush` and
+    `shutdown` end wattmeter's queued spans (made on the record queue's thread) before
+    the exporting processors flush or shut down (a serverless handler's force_flush at the
+    end of an invocation, an app's provider.shutdown())."""
     if not hasattr(provider, "add_span_processor"):
         return
     key = id(provider)
     ref = _watched.get(key)
     if ref is None or ref() is not provider:
-        provider.add_span_processor(_watcher())
+        proc = _watcher()
+        multi = getattr(provider, "_active_span_processor", None)
+        lock = getattr(multi, "_lock", None)
+        if isinstance(getattr(multi, "_span_processors", None), tuple) and lock is not None:
+            with lock:  # the SDK's SynchronousMultiSpanProcessor: a tuple, swapped whole
+                multi._span_processors = (proc, *multi._span_processors)  # type: ignore[union-attr]
+        else:
+            provider.add_span_processor(proc)
         _watched[key] = weakref.ref(provider, lambda dead: _forget(key, dead))
 
 
@@ -130,4 +141,23 @@ def _watcher() -> Any:
                 except AttributeError:
                     pass
 
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            _drain_queue()
+            return True
+
+        def shutdown(self) -> None:
+            _drain_queue()
+
     return InnerSpanWatcher()
+
+
+def _drain_queue() -> None:
+    """End the spans still queued (and hand their records to the sinks) now."""
+    from .. import _queue
+
+    try:
+        _queue.flush()
+    except Exception as exc:  # never break the host's flush or shutdown
+        from .._guard import internal_error
+
+        internal_error("span_flush", exc)

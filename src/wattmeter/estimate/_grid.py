@@ -7,12 +7,11 @@ Data flows one way: `_zones` <- `_live` <- `_grid`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from . import _live
-from ._zones import GridZone, all_zones, zone_intensity
+from ._zones import GridZone, all_zones, loaded_once, zone_intensity
 from ._zones import data as _data
 
 __all__ = [
@@ -41,8 +40,6 @@ class ProviderDefaults(NamedTuple):
     year: int
 
 
-_lock = threading.Lock()
-_providers: dict[str, ProviderDefaults] | None = None
 _provider_aliases: dict[str, str] = {}
 #: Fast path of `intensity_for`: exact spelling -> gCO2e/kWh from the table.
 _intensity: dict[str, float] = {}
@@ -69,25 +66,21 @@ def intensity_for(zone: str) -> float:
 
 
 # ---------------------------------------------------------------------------- providers
-def _load_providers() -> dict[str, ProviderDefaults]:
-    global _providers
-    providers = _providers
-    if providers is not None:
-        return providers
-    with _lock:
-        if _providers is None:
-            data = _data("providers.json")
-            loaded = {}
-            for p in data["providers"]:
-                loaded[p["provider"]] = ProviderDefaults(
-                    p["provider"], p["zone"], float(p["pue"]), float(p["pue_low"]),
-                    float(p["pue_high"]), float(p["intensity_low"]), float(p["intensity_high"]),
-                    tuple((str(g), float(w)) for g, w in p["hardware"]), p["source"],
-                    int(p["year"]))
-            _provider_aliases.clear()
-            _provider_aliases.update(data.get("aliases", {}))
-            _providers = loaded
-        return _providers
+def _build_providers() -> dict[str, ProviderDefaults]:
+    """providers.json's defaults by provider; fills `_provider_aliases`."""
+    data = _data("providers.json")
+    loaded = {}
+    for p in data["providers"]:
+        loaded[p["provider"]] = ProviderDefaults(
+            p["provider"], p["zone"], float(p["pue"]), float(p["pue_low"]),
+            float(p["pue_high"]), float(p["intensity_low"]), float(p["intensity_high"]),
+            tuple((str(g), float(w)) for g, w in p["hardware"]), p["source"], int(p["year"]))
+    _provider_aliases.clear()
+    _provider_aliases.update(data.get("aliases", {}))
+    return loaded
+
+
+_load_providers = loaded_once(_build_providers)
 
 
 def provider_defaults(provider: str | None) -> ProviderDefaults:

@@ -8,10 +8,9 @@ docs/grid.md explains.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, NamedTuple
 
-from ._zones import data, zone_intensity
+from ._zones import data, loaded_once, zone_intensity
 
 __all__ = ["MarketFactor", "market_factor", "market_table"]
 
@@ -29,30 +28,22 @@ class MarketFactor(NamedTuple):
     year: int
 
 
-_lock = threading.Lock()
-_table: dict[str, Any] | None = None
+def _build_table() -> dict[str, Any]:
+    raw = data("market.json")
+    sources = raw["sources"]
+    return {
+        "providers": {p["provider"]: MarketFactor(
+            float(p["gco2e_per_kwh"]), "provider", sources[p["source"]], int(p["year"]))
+            for p in raw["providers"]},
+        "residual": {r["country"]: MarketFactor(
+            float(r["gco2e_per_kwh"]), "residual-mix", sources[r["source"]],
+            int(r["year"])) for r in raw["residual_mixes"]},
+        "sources": dict(sources),
+    }
 
 
-def market_table() -> dict[str, Any]:
-    """The parsed market.json: provider factors by provider, residual mixes by country."""
-    global _table
-    table = _table
-    if table is not None:
-        return table
-    with _lock:
-        if _table is None:
-            raw = data("market.json")
-            sources = raw["sources"]
-            _table = {
-                "providers": {p["provider"]: MarketFactor(
-                    float(p["gco2e_per_kwh"]), "provider", sources[p["source"]], int(p["year"]))
-                    for p in raw["providers"]},
-                "residual": {r["country"]: MarketFactor(
-                    float(r["gco2e_per_kwh"]), "residual-mix", sources[r["source"]],
-                    int(r["year"])) for r in raw["residual_mixes"]},
-                "sources": dict(sources),
-            }
-        return _table
+#: The parsed market.json: provider factors by provider, residual mixes by country.
+market_table = loaded_once(_build_table)
 
 
 def _country(zone: str) -> str | None:

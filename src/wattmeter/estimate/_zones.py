@@ -11,9 +11,10 @@ a zone's Electricity Maps key here, and `_grid` chooses between live and table v
 from __future__ import annotations
 
 import threading
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
-__all__ = ["GridZone", "all_zones", "data", "zone_intensity"]
+__all__ = ["GridZone", "all_zones", "data", "loaded_once", "zone_intensity"]
 
 
 class GridZone(NamedTuple):
@@ -37,8 +38,7 @@ class GridZone(NamedTuple):
     derived_from: str = ""
 
 
-_lock = threading.Lock()
-_zones: dict[str, GridZone] | None = None  # canonical zone -> GridZone
+T = TypeVar("T")
 _lookup: dict[str, str] = {}  # accepted spelling (lower case) -> canonical zone
 
 _CLOUD_PREFIXES = {"aws": "aws", "amazon": "aws", "gcp": "gcp", "google": "gcp",
@@ -53,34 +53,47 @@ def data(name: str) -> Any:
     return json.loads((Path(__file__).with_name("data") / name).read_text(encoding="utf-8"))
 
 
-def _load_zones() -> dict[str, GridZone]:
-    global _zones
-    zones = _zones
-    if zones is not None:
-        return zones
-    with _lock:
-        if _zones is None:
-            loaded: dict[str, GridZone] = {}
-            spellings: dict[str, list[str]] = {}
-            for z in data("grid.json")["zones"]:
-                gz = GridZone(z["zone"], z["name"], float(z["gco2e_per_kwh"]), z["kind"],
-                              z["source"], int(z["year"]), z.get("basis", "life-cycle"),
-                              z.get("live_zone", ""), str(z.get("version", "")),
-                              z.get("derived_from", ""))
-                loaded[gz.zone] = gz
-                spellings.setdefault(gz.zone.lower(), []).append(gz.zone)
-                if ":" in gz.zone:
-                    bare = gz.zone.split(":", 1)[1].lower()
-                    spellings.setdefault(bare, []).append(gz.zone)
-            _lookup.clear()
-            for key, targets in spellings.items():
-                exact = [t for t in targets if t.lower() == key]
-                if exact:
-                    _lookup[key] = exact[0]
-                elif len(set(targets)) == 1:  # bare region name, one cloud only
-                    _lookup[key] = targets[0]
-            _zones = loaded
-        return _zones
+def loaded_once(build: Callable[[], T]) -> Callable[[], T]:
+    """A getter of `build()`'s result: the first caller builds it under a lock (a data
+    file parsed once, whichever threads ask first); later callers read it without one."""
+    lock = threading.Lock()
+    box: list[T] = []
+
+    def get() -> T:
+        if not box:
+            with lock:
+                if not box:
+                    box.append(build())
+        return box[0]
+
+    return get
+
+
+def _build_zones() -> dict[str, GridZone]:
+    """grid.json's zones by canonical name; fills `_lookup` with their accepted spellings."""
+    loaded: dict[str, GridZone] = {}
+    spellings: dict[str, list[str]] = {}
+    for z in data("grid.json")["zones"]:
+        gz = GridZone(z["zone"], z["name"], float(z["gco2e_per_kwh"]), z["kind"],
+                      z["source"], int(z["year"]), z.get("basis", "life-cycle"),
+                      z.get("live_zone", ""), str(z.get("version", "")),
+                      z.get("derived_from", ""))
+        loaded[gz.zone] = gz
+        spellings.setdefault(gz.zone.lower(), []).append(gz.zone)
+        if ":" in gz.zone:
+            bare = gz.zone.split(":", 1)[1].lower()
+            spellings.setdefault(bare, []).append(gz.zone)
+    _lookup.clear()
+    for key, targets in spellings.items():
+        exact = [t for t in targets if t.lower() == key]
+        if exact:
+            _lookup[key] = exact[0]
+        elif len(set(targets)) == 1:  # bare region name, one cloud only
+            _lookup[key] = targets[0]
+    return loaded
+
+
+_load_zones = loaded_once(_build_zones)
 
 
 def _canonical(zone: str) -> str | None:

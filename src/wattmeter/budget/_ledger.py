@@ -29,7 +29,8 @@ from typing import Any
 
 from .._guard import count_error, logger
 
-__all__ = ["DATA_ERRORS", "DEFAULT_MAX_QUEUE", "GROUP_KEYS", "Ledger", "Row", "merge"]
+__all__ = ["DATA_ERRORS", "DEFAULT_MAX_QUEUE", "GROUP_KEYS", "MARKET_STANDIN", "UNRECORDED",
+           "Ledger", "Row", "calls_in", "merge"]
 
 #: (minute bucket, team, provider, model, operation, labels,
 #:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens,
@@ -57,8 +58,11 @@ _LIFE_TEXT = ("grid_zone", "method_version")
 _SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens",
          *_LIFE_SUMS)
 _NSUMS = len(_SUMS)
-#: A row written before the market-based columns (they read 0 there).
-_UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_high = 0)"
+#: A row written before the market-based columns (they read 0 there), and the location-based
+#: sum that stands in for each market-based one of such rows (the GHG Protocol's grid average).
+UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_high = 0)"
+MARKET_STANDIN = {"co2e_market_g": "co2e_g", "co2e_market_g_low": "co2e_g_low",
+                  "co2e_market_g_high": "co2e_g_high"}
 _ROW_PAD = (0.0,) * len(_LIFE_SUMS) + ("",) * len(_LIFE_TEXT)
 #: Where the market-based sums start in a row, and the length of a row written without them.
 _MARKET_AT = 6 + _NSUMS - len(_MARKET_SUMS)
@@ -465,21 +469,10 @@ class Ledger:
         sql = ["SELECT bucket, team, provider, model, operation, labels, "
                + ", ".join(f"SUM({s})" for s in _SUMS) + ", " + ", ".join(
                    f"MAX({c})" for c in _LIFE_TEXT) + ", " + ", ".join(
-                   f"SUM(CASE WHEN {_UNRECORDED} THEN {c} ELSE 0 END)" for c in (
-                       "co2e_g", "co2e_g_low", "co2e_g_high")) + " FROM usage WHERE 1=1"]
-        args: list[Any] = []
-        if since is not None:
-            sql.append("AND bucket >= ?")
-            args.append(int(since // 60 * 60))
-        if until is not None:
-            sql.append("AND bucket < ?")
-            args.append(until)
-        for col, value in (where or {}).items():
-            if col not in _COLUMNS:
-                raise ValueError(f"where: got {col!r}; expected any of {', '.join(_COLUMNS)}")
-            sql.append(f"AND {col} = ?")
-            args.append(value)
-        sql.append("GROUP BY bucket, team, provider, model, operation, labels")
+                   f"SUM(CASE WHEN {UNRECORDED} THEN {c} ELSE 0 END)"
+                   for c in MARKET_STANDIN.values()) + " FROM usage WHERE"]
+        cond, args = calls_in(since, until, where)
+        sql += [cond, "GROUP BY bucket, team, provider, model, operation, labels"]
         groups: dict[tuple[Any, ...], list[Any]] = {}
         texts: dict[tuple[Any, ...], tuple[set[str], set[str]]] = {}
         end = 6 + _NSUMS
@@ -519,6 +512,26 @@ class Ledger:
         """True when SQLite's integrity check passes."""
         with self._write_lock:
             return bool(self._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+def calls_in(since: float | None, until: float | None,
+             where: Mapping[str, str] | None = None) -> tuple[str, list[Any]]:
+    """The SQL condition, and its arguments, of the rows of calls in [since, until) (epoch
+    seconds; None: unbounded) whose columns equal `where` ("team", "provider", ...)."""
+    cond: list[str] = ["1=1"]
+    args: list[Any] = []
+    if since is not None:
+        cond.append("bucket >= ?")
+        args.append(int(since // 60 * 60))
+    if until is not None:
+        cond.append("bucket < ?")
+        args.append(until)
+    for col, value in (where or {}).items():
+        if col not in _COLUMNS:
+            raise ValueError(f"where: got {col!r}; expected any of {', '.join(_COLUMNS)}")
+        cond.append(f"{col} = ?")
+        args.append(value)
+    return " AND ".join(cond), args
 
 
 def _group_value(key: str, row: Sequence[Any], tz: Any) -> Any:

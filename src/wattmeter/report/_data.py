@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from ..budget._ledger import MARKET_STANDIN, UNRECORDED, calls_in
+
 __all__ = ["FIELDS", "SHORT_OUTPUT_TOKENS", "Data", "Sums", "load"]
 
 #: The sums kept per group, in this order (the ledger's column names).
@@ -25,10 +27,6 @@ FIELDS = ("calls", "energy_wh", "co2e_g", "co2e_g_low", "co2e_g_high", "co2e_emb
           "water_ml_high", "adpe_kgsbeq", "input_tokens", "output_tokens", "co2e_market_g",
           "co2e_market_g_low", "co2e_market_g_high")
 _IX = {f: i for i, f in enumerate(FIELDS)}
-#: A row written before the market-based columns (they read 0) and what stands in for it.
-UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_high = 0)"
-MARKET_STANDIN = {"co2e_market_g": "co2e_g", "co2e_market_g_low": "co2e_g_low",
-                  "co2e_market_g_high": "co2e_g_high"}
 #: A minute's calls of one model whose mean output is below this count as "short outputs"
 #: (answers of a sentence or two, classification, extraction: where a smaller model fits).
 SHORT_OUTPUT_TOKENS = 300
@@ -133,18 +131,7 @@ def load(path: str, since: float | None, until: float | None, tz: tzinfo,
         if team is not None and team not in teams:
             raise ValueError(f"--team: no team {team!r} in {path}; teams there: "
                              + ", ".join(sorted(teams)[:20]))
-        where: list[str] = ["1=1"]
-        args: list[Any] = []
-        if since is not None:
-            where.append("bucket >= ?")
-            args.append(int(since // 60 * 60))
-        if until is not None:
-            where.append("bucket < ?")
-            args.append(until)
-        if team is not None:
-            where.append("team = ?")
-            args.append(team)
-        cond = " AND ".join(where)
+        cond, args = calls_in(since, until, {"team": team} if team is not None else None)
         first, last = conn.execute(f"SELECT MIN(bucket), MAX(bucket) FROM usage WHERE {cond}",
                                    args).fetchone()
         if first is None:

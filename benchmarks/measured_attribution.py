@@ -79,10 +79,7 @@ def run(seconds: float, source_kind: str, clients: int, window_s: float) -> dict
         t.start()
     for t in threads:
         t.join()
-    end = time.time()
-    deadline = time.monotonic() + 60
-    while att.closed_until < end and time.monotonic() < deadline:
-        time.sleep(0.1)
+    att.wait(timeout_s=60)
     att.stop()
     wattmeter.uninstrument()
     truth = node.power.truth_j()

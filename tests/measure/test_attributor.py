@@ -270,3 +270,17 @@ def test_spread_idle_still_learns_the_gpus_idle_power() -> None:
     assert got and att._base_w
     floors = att._base_w.values()  # two GPUs of 300 W
     assert all(w == pytest.approx(600.0, rel=0.05) for w in floors), att._base_w
+
+
+def test_wait_returns_once_the_windows_up_to_now_are_closed() -> None:
+    att = Attributor(FakeSource(watts(300.0)), [EP], window_s=0.2, settle_s=0.0,
+                     max_gap_s=1.0).start(poll_s=0.02)
+    try:
+        served("search", 100, 10, 0.05)
+        assert att.wait(timeout_s=10)
+        assert att.closed_until >= time.time() - 0.5
+        assert not att.wait(until=time.time() + 3600, timeout_s=0.1)  # a future it can't reach
+        with pytest.raises(ValueError, match="timeout_s: got"):
+            att.wait(timeout_s=float("nan"))
+    finally:
+        att.stop()

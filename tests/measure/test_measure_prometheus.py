@@ -65,10 +65,7 @@ def run(node: SelfHostedNode, prom: PrometheusProcess, seconds: float,
         during()
     for t in threads:
         t.join()
-    stop_at = time.time()
-    deadline = time.monotonic() + 30
-    while att.closed_until < stop_at and time.monotonic() < deadline:
-        time.sleep(0.1)
+    att.wait()
     att.stop()
     return att, got
 

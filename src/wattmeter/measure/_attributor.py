@@ -138,6 +138,18 @@ class Attributor:
         add_sink(self._sink)
         return self
 
+    def wait(self, until: float | None = None, timeout_s: float = 30.0) -> bool:
+        """Block until every window up to `until` (epoch seconds; default now) is closed, or
+        `timeout_s` passes; True when closed. For a batch job or a benchmark that wants its
+        calls' measured figures before it goes on; never on a request path."""
+        end = self.clock() if until is None else float(until)
+        deadline = time.monotonic() + seconds("timeout_s", timeout_s, hi=86_400.0)
+        while self.closed_until < end:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self) -> None:
         """Stop receiving calls and closing windows (returns at once)."""
         remove_sink(self._sink)

@@ -49,51 +49,47 @@ def phase(client: Any, seconds: float) -> None:
         t.join()
 
 
-def wait_closed(att: Attributor, until: float) -> None:
-    deadline = time.monotonic() + 30
-    while att.closed_until < until and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
 def main() -> None:
     node = SelfHostedNode(MODEL).start()
     prom = None
-    if available():
-        host = lambda url: url.split("//")[1].split("/")[0]  # noqa: E731
-        prom = PrometheusProcess({"vllm": [(host(node.url), "/metrics")],
-                                  "dcgm": [(host(node.exporter.url), "/metrics")]}).start()
-        prom.wait_for("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")
-        source: Any = PrometheusSource(prom.url)
-        print(f"reading DCGM counters from a real Prometheus at {prom.url} "
-              "(scraping every 250 ms)")
-    else:
-        source = ScrapeSource(node.exporter.url, interval_s=0.25).start()
-        time.sleep(0.5)
-        print("Prometheus not installed: scraping the DCGM exporter directly")
-    endpoint = Endpoint(node.url + "/v1", gpus={"Hostname": "sim-node-1"}, name="llama-8b")
-    att = Attributor(source, [endpoint], window_s=WINDOW_S, settle_s=0.4, max_gap_s=1.0)
-    measured: dict[str, float] = defaultdict(float)
-    later: dict[str, float] = defaultdict(float)  # measured figures of calibrated calls
-
-    def receive(fp: Any, provisional: Any, call: Any) -> None:
-        measured[fp.team] += fp.accelerator_wh
-        if provisional.method == "calibrated":
-            later[fp.team] += fp.accelerator_wh
-
-    att.receivers.append(receive)
-    att.start(poll_s=0.1)
-    wattmeter.instrument("openai")
-    client = openai.OpenAI(base_url=node.url + "/v1", api_key="not-needed")
     try:
-        with capture() as first:  # no calibration yet: estimated
-            phase(client, 5.0)
-        wait_closed(att, time.time())
-        with capture() as second:  # calibrated by the windows measured so far
-            phase(client, 5.0)
-        wait_closed(att, time.time())
-    finally:
-        att.stop()
-        wattmeter.uninstrument()
+        if available():
+            host = lambda url: url.split("//")[1].split("/")[0]  # noqa: E731
+            prom = PrometheusProcess({"vllm": [(host(node.url), "/metrics")],
+                                      "dcgm": [(host(node.exporter.url), "/metrics")]}).start()
+            prom.wait_for("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")
+            source: Any = PrometheusSource(prom.url)
+            print(f"reading DCGM counters from a real Prometheus at {prom.url} "
+                  "(scraping every 250 ms)")
+        else:
+            source = ScrapeSource(node.exporter.url, interval_s=0.25).start()
+            time.sleep(0.5)
+            print("Prometheus not installed: scraping the DCGM exporter directly")
+        endpoint = Endpoint(node.url + "/v1", gpus={"Hostname": "sim-node-1"}, name="llama-8b")
+        att = Attributor(source, [endpoint], window_s=WINDOW_S, settle_s=0.4, max_gap_s=1.0)
+        measured: dict[str, float] = defaultdict(float)
+        later: dict[str, float] = defaultdict(float)  # measured figures of calibrated calls
+
+        def receive(fp: Any, provisional: Any, call: Any) -> None:
+            measured[fp.team] += fp.accelerator_wh
+            if provisional.method == "calibrated":
+                later[fp.team] += fp.accelerator_wh
+
+        att.receivers.append(receive)
+        att.start(poll_s=0.1)
+        wattmeter.instrument("openai")
+        client = openai.OpenAI(base_url=node.url + "/v1", api_key="not-needed")
+        try:
+            with capture() as first:  # no calibration yet: estimated
+                phase(client, 5.0)
+            att.wait()  # every window up to now closed: their measured figures are in
+            with capture() as second:  # calibrated by the windows measured so far
+                phase(client, 5.0)
+            att.wait()
+        finally:
+            att.stop()
+            wattmeter.uninstrument()
+    finally:  # also when interrupted while Prometheus starts: no server or files left
         if prom is not None:
             prom.stop()
         node.stop()

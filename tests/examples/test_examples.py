@@ -16,6 +16,7 @@ import importlib.util
 import os
 import re
 import runpy
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,18 +44,36 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
            if not k.startswith("WATTMETER_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(WATTMETER_STRICT="1", PYTHONUNBUFFERED="1")
     cwd = tmp_path_factory.mktemp("examples")
+    # each in its own process group, so what an example starts (a Prometheus) goes with it
     procs = {name: subprocess.Popen([sys.executable, str(EXAMPLES / f"{name}.py"), *args],
                                     cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
              for name, args in SUBPROCESS.items()}
     try:
         yield procs
     finally:
         for proc in procs.values():
             if proc.poll() is None:
-                proc.kill()
+                _interrupt(proc)
             proc.communicate()
     assert not list(cwd.iterdir()), "examples must not leave files behind"
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> None:
+    """Stop an example a filtered run (`-k`) never waited for, and its children: SIGINT lets
+    its `with` blocks stop its Prometheus and remove its files; SIGKILL after 10 s. A plain
+    kill orphaned the example's Prometheus servers, which kept running after pytest."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    except ProcessLookupError:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def run_subprocess(scripts: dict[str, Any], name: str) -> str:

@@ -67,17 +67,20 @@ class PrometheusProcess:
              f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=error"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except OSError:
-                pass
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"Prometheus ({self.binary}) did not become ready")
-            time.sleep(0.1)
+        try:
+            while True:
+                try:
+                    with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as resp:
+                        if resp.status == 200:
+                            return self
+                except OSError:
+                    pass
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Prometheus ({self.binary}) did not become ready")
+                time.sleep(0.1)
+        except BaseException:  # not ready, or interrupted while waiting: leave nothing
+            self.stop()
+            raise
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """The result of an instant query now."""

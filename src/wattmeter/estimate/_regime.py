@@ -283,23 +283,31 @@ def _retime(c: _text.TextCoeffs, kt: Mapping[str, float], n: int, b: float,
     return c._replace(t0=kt["step_s"] + t_tp + t_seq, busy0=busy0)
 
 
-def _a2a_s(total: float, active: float, kt: Mapping[str, Any], shape: Mapping[str, Any],
-           prec: Precision, g: GPU, n: int, b: float) -> float:
-    """Seconds per decode step of the expert all-to-all that leaves the NVLink domain:
-    every token's hidden state goes to its k experts and back in each MoE layer, and the
-    share of peers outside the domain is reached over the per-GPU network."""
+def _a2a_parts(total: float, active: float, kt: Mapping[str, Any],
+               shape: Mapping[str, Any], prec: Precision, g: GPU) -> tuple[float, ...] | None:
+    """What the expert all-to-all time of one model, precision and accelerator depends on
+    (`_a2a_s` per replica and batch); None for a dense model (no all-to-all)."""
+    if active >= total:
+        return None
     domain = common("tpu_domain" if g.key.startswith("TPU") else "nvlink_domain")[0]
-    if n <= domain or active >= total:
-        return 0.0
     attn = _text.attn_flops_per_ctx(total, active, kt, shape)
     layers = float(shape.get("layers") or 0.0)
     width = (math.sqrt(active * 1e9 / (12.0 * layers)) if layers
              else active * 1e9 / (3.0 * attn))
     layers = layers or attn / (4.0 * width)
     k = float(shape.get("experts_active") or 8.0)
+    return domain, k, width, prec.bytes, layers, common("network_gbs")[0]
+
+
+def _a2a_s(parts: tuple[float, ...] | None, n: int, b: float) -> float:
+    """Seconds per decode step of the expert all-to-all that leaves the NVLink domain:
+    every token's hidden state goes to its k experts and back in each MoE layer, and the
+    share of peers outside the domain is reached over the per-GPU network."""
+    if parts is None or n <= parts[0]:
+        return 0.0
+    domain, k, width, nbytes, layers, network = parts
     cross = 1.0 - domain / n
-    return (b * k * width * 2.0 * prec.bytes * layers * cross
-            / (n * common("network_gbs")[0] * 1e9))
+    return b * k * width * 2.0 * nbytes * layers * cross / (n * network * 1e9)
 
 
 def provider_text(total: float, active: float, prec: Precision, g: GPU,
@@ -327,14 +335,14 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
     r = _text.roof(total, active, prec, g, kt, shape)
     f_w, f_x = _text.weight_factors(prec, g, kt)
     f_kv, eff = kt["kv_factor"] * g.decode[2], kt["bw_eff"]
+    a2a = _a2a_parts(total, active, kt, shape, prec, g)
 
     def step_at(n: int, b: float) -> float:
         st = _text.step_terms_at(r, n, b)
         mem0, mem1 = _text.mem_times(st, f_w, f_x, f_kv, eff)
         tm = mem0 + mem1 * ctx
         tc = (st.cmp0 + st.cmp1 * ctx) * verify
-        t_tp = kt["step_tp_s"] * (min(float(n), tp_max) - 1.0) + _a2a_s(
-            total, active, kt, shape, prec, g, n, b)
+        t_tp = kt["step_tp_s"] * (min(float(n), tp_max) - 1.0) + _a2a_s(a2a, n, b)
         return (tm if tm > tc else tc) + (kt["step_s"] + t_tp + kt["step_seq_s"] * b)
 
     best: tuple[float, int, float] | None = None
@@ -356,11 +364,11 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
         n *= 2
     _, n, b = best
     c = _retime(_text.text_coeffs(total, active, prec, g, n, b, kt, shape), kt, n, b, tp_max,
-                _a2a_s(total, active, kt, shape, prec, g, n, b))
+                _a2a_s(a2a, n, b))
     if load < 1.0 and not batch:
         b = max(1.0, c.batch * load)
         c = _retime(_text.text_coeffs(total, active, prec, g, c.gpus, b, kt, shape), kt,
-                    c.gpus, b, tp_max, _a2a_s(total, active, kt, shape, prec, g, c.gpus, b))
+                    c.gpus, b, tp_max, _a2a_s(a2a, c.gpus, b))
     f = 1.0 + (rp.draft_cost if accept > 0 else 0.0)
     return c._replace(
         pre_j_tok=(1.0 - hit) * c.pre_j_tok + hit * c.pre_j_cached,

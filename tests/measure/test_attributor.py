@@ -282,5 +282,7 @@ def test_wait_returns_once_the_windows_up_to_now_are_closed() -> None:
         assert not att.wait(until=time.time() + 3600, timeout_s=0.1)  # a future it can't reach
         with pytest.raises(ValueError, match="timeout_s: got"):
             att.wait(timeout_s=float("nan"))
+        with pytest.raises(ValueError, match="until: got"):
+            att.wait(until=float("nan"))  # would read as "closed" at once
     finally:
         att.stop()

@@ -142,7 +142,9 @@ class Attributor:
         """Block until every window up to `until` (epoch seconds; default now) is closed, or
         `timeout_s` passes; True when closed. For a batch job or a benchmark that wants its
         calls' measured figures before it goes on; never on a request path."""
-        end = self.clock() if until is None else float(until)
+        end = self.clock() if until is None else until
+        if isinstance(end, bool) or not isinstance(end, (int, float)) or not math.isfinite(end):
+            raise ValueError(f"until: got {until!r}; expected epoch seconds (default: now)")
         deadline = time.monotonic() + seconds("timeout_s", timeout_s, hi=86_400.0)
         while self.closed_until < end:
             if time.monotonic() >= deadline:

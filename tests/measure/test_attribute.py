@@ -90,3 +90,11 @@ def test_a_run_of_a_subnormal_duration_gets_a_finite_share() -> None:
     sp = split(linear(1.0), [Share(0.0, 1.1125369292536007e-308, 2.0)], 0.0, 10.0)
     assert all(p >= 0 for p in sp.per_call_j) and sp.idle_j >= 0
     assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j, rel=1e-9)
+
+
+def test_a_subnormal_estimate_gets_the_window_s_share_not_twice_it() -> None:
+    """Hypothesis found estimate_j = 5e-324: rest * rate rounded to twice the product, so
+    the call was given 3 J of a 1.5 J piece and the window summed to more than measured."""
+    sp = split(linear(1.0), [Share(0.0, 1.5, 5e-324)], 0.0, 10.0)
+    assert sum(sp.per_call_j) + sp.idle_j == pytest.approx(sp.measured_j, rel=1e-9)
+    assert sp.per_call_j == [pytest.approx(1.5)]

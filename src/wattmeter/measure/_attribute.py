@@ -102,7 +102,8 @@ def split(energy: Callable[[float, float], float], shares: Sequence[Share], t0: 
         base = min(base_w * (b - a), e) / len(active)
         rest = e - base * len(active)
         for i in active:
-            per_call[i] += base + rest * rates[i] / total
+            per_call[i] += base + rest * (rates[i] / total)  # the share first: with
+            # subnormal estimates rest * rate rounds up to 2 x the true product
     given = sum(per_call)
     seen = idle
     if spread_idle and given > 0:

@@ -107,6 +107,6 @@ def split(energy: Callable[[float, float], float], shares: Sequence[Share], t0: 
     given = sum(per_call)
     seen = idle
     if spread_idle and given > 0:
-        per_call = [p + idle * p / given for p in per_call]
+        per_call = [p + idle * (p / given) for p in per_call]  # share first (as above)
         idle = 0.0
     return Split(per_call, idle, measured, weights, idle_s, seen)

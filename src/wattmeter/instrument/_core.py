@@ -14,6 +14,7 @@ from typing import Any
 
 import wrapt
 
+from .._attribution import current_call
 from .._guard import internal_error
 from .._meter import Call, start_call
 from .._usage import Usage
@@ -99,6 +100,11 @@ class Endpoint:
 
     provider = "unknown"
     operation = "chat"
+    #: The response attribute holding its usage block, when `usage()` only reads the parsed
+    #: response: a response carrying it has its usage read on the record queue's thread
+    #: (`Call.finish_later`). None: read now (a response without the block is estimated
+    #: from the request's text, which the caller may change once the call returns).
+    read_later: str | None = None
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         """Read model/operation off the call; may return amended kwargs (never mutate)."""
@@ -107,6 +113,12 @@ class Endpoint:
     def usage(self, response: Any, req: Request) -> Usage:
         """The usage of a complete (non-streamed) response."""
         return Usage(req.provider, req.model, req.operation)
+
+    def read_usage(self, response: Any, req: Request) -> Usage:
+        """`usage()` with the request's server stamped on it (what `Call.finish` records)."""
+        usage = self.usage(response, req)
+        stamp(usage, req.server)
+        return usage
 
     def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
         """Usage to record for a failed request (None: no generation energy)."""
@@ -134,31 +146,6 @@ class Endpoint:
         return cls(response, call, self, req)
 
 
-def _prepare(endpoint: Endpoint, instance: Any, args: tuple[Any, ...],
-             kwargs: dict[str, Any]) -> tuple[Request | None, Call | None]:
-    try:
-        req = endpoint.request(instance, args, kwargs)
-    except Exception as exc:
-        internal_error(f"{endpoint.provider}.request", exc)
-        return None, None
-    call = start_call(req.provider, req.model, req.operation)  # may raise BudgetExceededError
-    return req, call
-
-
-def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool,
-            where: str = "response") -> Any:
-    try:
-        if endpoint.is_stream(result, req):
-            return endpoint.wrap_stream(result, call, req, is_async)
-        usage = endpoint.usage(result, req)
-        stamp(usage, req.server)
-        call.finish(usage)
-    except Exception as exc:
-        internal_error(f"{endpoint.provider}.{where}", exc)
-        call.finish(None)
-    return result
-
-
 def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> None:
     try:
         usage = endpoint.error_usage(exc, req)
@@ -171,39 +158,88 @@ def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> N
         internal_error(f"{endpoint.provider}.error", inner)
 
 
-def wrapper_for(endpoint: Endpoint, is_async: bool) -> Callable[..., Any]:
-    """A wrapt wrapper metering every call of the patched method through `endpoint`."""
+def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool,
+            where: str = "response") -> Any:
+    """After the SDK returned: the stream proxy, or the response's usage (now or later)."""
+    try:
+        if endpoint.is_stream(result, req):
+            return endpoint.wrap_stream(result, call, req, is_async)
+        later = endpoint.read_later
+        if later is not None and getattr(result, later, None) is not None:
+            call.finish_later(endpoint, result, req)
+        else:
+            call.finish(endpoint.read_usage(result, req))
+    except Exception as exc:
+        internal_error(f"{endpoint.provider}.{where}", exc)
+        call.finish(None)
+    return result
+
+
+def _reset(token: Any) -> None:
+    try:
+        current_call.reset(token)
+    except ValueError:  # reset from another context (a generator resumed elsewhere)
+        pass
+
+
+def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
+                ) -> Callable[..., Any]:
+    """A wrapt wrapper metering every call of the patched method through `endpoint`.
+
+    Written as one function on purpose: it runs between ~1 ms of the SDK's own code, where
+    every extra frame and object wattmeter touches is a cache miss (issue 19). A complete
+    response's usage is read on the record queue's thread when `endpoint.read_later`.
+    With `patch`, an undone patch passes calls through (another wrapper sat on top).
+    """
+    provider = endpoint.provider
+
     if is_async:
 
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            req, call = _prepare(endpoint, instance, args, kwargs)
-            if call is None or req is None:
+            if patch is not None and not patch.active:
                 return await wrapped(*args, **kwargs)
-            call.enter()
+            try:
+                req = endpoint.request(instance, args, kwargs)
+            except Exception as exc:
+                internal_error(f"{provider}.request", exc)
+                return await wrapped(*args, **kwargs)
+            call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+            token = current_call.set(call)
             try:
                 result = await wrapped(*args, **req.kwargs)
             except BaseException as exc:
-                call.exit()
+                _reset(token)
                 _fail(endpoint, call, req, exc)
                 raise
-            call.exit()
-            return _finish(endpoint, call, req, result, True)
+            try:
+                current_call.reset(token)
+            except ValueError:  # resumed in another context
+                pass
+            return _finish(endpoint, call, req, result, is_async)
 
         return async_wrapper
 
     def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        req, call = _prepare(endpoint, instance, args, kwargs)
-        if call is None or req is None:
+        if patch is not None and not patch.active:
             return wrapped(*args, **kwargs)
-        call.enter()
+        try:
+            req = endpoint.request(instance, args, kwargs)
+        except Exception as exc:
+            internal_error(f"{provider}.request", exc)
+            return wrapped(*args, **kwargs)
+        call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+        token = current_call.set(call)
         try:
             result = wrapped(*args, **req.kwargs)
         except BaseException as exc:
-            call.exit()
+            _reset(token)
             _fail(endpoint, call, req, exc)
             raise
-        call.exit()
-        return _finish(endpoint, call, req, result, False)
+        try:
+            current_call.reset(token)
+        except ValueError:  # resumed in another context
+            pass
+        return _finish(endpoint, call, req, result, is_async)
 
     return sync_wrapper
 
@@ -256,13 +292,16 @@ def patch_method(module: str, path: str, endpoint: Endpoint, is_async: bool = Fa
     original = own[name] if name in own else getattr(owner, name)
     if isinstance(original, _Wrapper):
         raise RuntimeError(f"{module}.{path} is already wrapped by wattmeter")
-    inner = wrapper or wrapper_for(endpoint, is_async)
     patch = Patch(owner, name, original)
+    if wrapper is None:  # ours checks `patch.active` itself (one frame less per call)
+        fn = wrapper_for(endpoint, is_async, patch)
+    else:
+        inner = wrapper
 
-    def fn(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if patch.active:
-            return inner(wrapped, instance, args, kwargs)
-        return wrapped(*args, **kwargs)  # uninstrumented while another wrapper sat on top
+        def fn(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if patch.active:
+                return inner(wrapped, instance, args, kwargs)
+            return wrapped(*args, **kwargs)  # uninstrumented while another wrapper sat on top
 
     patch.wrapper = _Wrapper(original, fn)
     setattr(owner, name, patch.wrapper)

@@ -225,6 +225,9 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     kn: dict[str, Any] = {}
     fleet = rp is not None and kind in ("text", "ar-image")
     naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
+    # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
+    # draws' median (the nominal replica sat x0.75-0.9 below it)
+    center = fleet or (not naive and kind in ("text", "stt-llm", "ar-image"))
     d = _defaults(kind, s)
     ref = _reference(kind, d)
     rng = random.Random(20260216)
@@ -270,6 +273,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     sigma = model_sigma(kind, s)
     kd = constants("diffusion")
     bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
+    if center and not fleet and not dep.gpu:  # a replica fits one node where the mix allows
+        mix = _text.node_mix(mix, s.total_b, prec_nom, kt)
     names = [m[0] for m in mix]
     cum = list(itertools.accumulate(m[1] for m in mix))  # what `choices(weights=)` sums per call
     spread = _spread(kind, s)
@@ -277,9 +282,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     samples: list[list[float]] = [[] for _ in range(16)]
     memo: dict[tuple[Any, ...], Any] = {}
     # the central is the draws' median at the text reference (so an autoregressive image's
-    # tokens cost what the same tokens cost in chat): a fleet's ranges, or a tuned replica's
-    # drawn GPU, count and batch (its nominal one sat below the draws' median, x0.75-0.9)
-    center = fleet or (not naive and kind in ("text", "stt-llm", "ar-image"))
+    # tokens cost what the same tokens cost in chat)
     t_ref = _reference("text", d)
     t_nom = components("text", phys, d, *t_ref) if center else (1.0, 1.0)
     med: list[list[float]] = [[], []]

@@ -57,12 +57,13 @@ CLASSES: dict[str, Callable[[dict[str, str]], bool]] = {
     "video": lambda r: r["task"] == "text-to-video",
 }
 #: Issue 9 targets, leave-one-model-out: (given median, given within x1.5, unknown
-#: coverage, unknown median width); None: reported only.
+#: coverage, unknown median width), the widths as issue 18 relaxed them (text 15, was 10;
+#: diffusion 6, was 5); None: reported only.
 TARGETS: dict[str, tuple[float, float | None, float | None, float | None]] = {
-    "llm (chat+gpqa)": (1.2, 0.85, 0.85, 10.0),
-    "code completion": (1.5, None, 0.85, 10.0),
-    "image": (1.2, 0.85, 0.85, 5.0),
-    "video": (1.2, 0.85, 0.85, 5.0),
+    "llm (chat+gpqa)": (1.2, 0.85, 0.85, 15.0),
+    "code completion": (1.5, None, 0.85, 15.0),
+    "image": (1.2, 0.85, 0.85, 6.0),
+    "video": (1.2, 0.85, 0.85, 6.0),
 }
 
 
@@ -194,7 +195,7 @@ def bias_by_model(results: list[dict[str, Any]]) -> dict[str, tuple[int, float, 
             for m, xs in models.items()}
 
 
-def unknown_ceiling(results: list[dict[str, Any]], width: float = 10.0) -> tuple[float, float]:
+def unknown_ceiling(results: list[dict[str, Any]], width: float = 15.0) -> tuple[float, float]:
     """Best share of chat+gpqa rows any interval of `width` could hold, per model and task.
 
     First: windows placed knowing the measurements (no estimator can beat it). Second:
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(rows, lomo=True)
     print("ML.ENERGY v3, accelerator boundary, LEAVE-ONE-MODEL-OUT (targets: chat+gpqa, "
           "image, video median <= 1.2, >= 85% within x1.5; code completion median <= 1.5; "
-          "unknown deployment >= 85% inside, width <= 10 text / 5 diffusion):")
+          "unknown deployment >= 85% inside, width <= 15 text / 6 diffusion):")
     _print_figures(summarize(results))
     for kind in ("llm", "diffusion"):
         logs = [math.log(x["given"] / x["m"]) for x in results
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         flag = "  FLAG" if max(bg, 1 / bg) > 1.5 else ""
         print(f"    {model:53} given x{bg:.2f}  unknown deployment x{bu:.2f}{flag}")
     oracle, placed = unknown_ceiling(results)
-    print(f"  ceiling, deployment unknown, chat+gpqa, width 10 per model and task: "
+    print(f"  ceiling, deployment unknown, chat+gpqa, width 15 per model and task: "
           f"{100 * oracle:.1f}% of rows with the measurements known; {100 * placed:.1f}% "
           "with the benchmark's own deployments known and our physics")
     print(_ecologits_line(rows))

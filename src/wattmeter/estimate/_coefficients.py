@@ -225,6 +225,9 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     kn: dict[str, Any] = {}
     fleet = rp is not None and kind in ("text", "ar-image")
     naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
+    # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
+    # draws' median (the nominal replica sat x0.75-0.9 below it)
+    center = fleet or (not naive and kind in ("text", "stt-llm", "ar-image"))
     d = _defaults(kind, s)
     ref = _reference(kind, d)
     rng = random.Random(20260216)
@@ -270,16 +273,18 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     sigma = model_sigma(kind, s)
     kd = constants("diffusion")
     bsig = math.log(kt["batch_p95"] / kt["batch_p5"]) / (2 * 1.645)
+    if center and not fleet and not dep.gpu:  # a replica fits one node where the mix allows
+        mix = _text.node_mix(mix, s.total_b, prec_nom, kt)
     names = [m[0] for m in mix]
     cum = list(itertools.accumulate(m[1] for m in mix))  # what `choices(weights=)` sums per call
     spread = _spread(kind, s)
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
     memo: dict[tuple[Any, ...], Any] = {}
-    # a fleet's central: the draws' median at the text reference (so an autoregressive
-    # image's tokens cost what the same tokens cost in chat)
+    # the central is the draws' median at the text reference (so an autoregressive image's
+    # tokens cost what the same tokens cost in chat)
     t_ref = _reference("text", d)
-    t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
+    t_nom = components("text", phys, d, *t_ref) if center else (1.0, 1.0)
     med: list[list[float]] = [[], []]
     anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
     sib_sigma = _regime.common("sibling_size_sigma")[0] if anc is not None else 0.0
@@ -331,7 +336,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]
         err = math.exp(rng.gauss(0.0, sigma))
-        if fleet:
+        if center:
             et = components("text", ph, d, *t_ref)
             for c in (0, 1):
                 med[c].append(et[c] / (t_nom[c] or 1.0))  # the model error's median is 1
@@ -370,7 +375,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 2 + c].append(a * k_i)
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
-    if fleet:  # a fleet's parameters are ranges: its central is the draws' median
+    if center:  # what is drawn is a range: the central is the draws' median
         m = [_pct(med[c], wts, 0.5) or 1.0 for c in (0, 1)]
         phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],
                              pre_j_cached=phys.pre_j_cached * m[0], idle_w=phys.idle_w * m[1],

@@ -12,7 +12,7 @@ published. Constants come from physics.json (docs/methodology.md, "Text").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ._hardware import GPU, Precision
@@ -31,6 +31,7 @@ __all__ = [
     "kv_bytes_per_token",
     "mem_times",
     "moe_layout",
+    "node_mix",
     "prefill_j",
     "roof",
     "step_terms",
@@ -182,6 +183,15 @@ def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float
     need_gb = total_b * prec.bytes * k["memory_headroom"]
     n = max(1, math.ceil(need_gb / gpu.memory_gb))
     return 1 << (n - 1).bit_length()
+
+
+def node_mix(mix: Sequence[tuple[GPU, float]], total_b: float, prec: Precision,
+             k: Mapping[str, Any]) -> list[tuple[GPU, float]]:
+    """The (GPU, weight) pairs of `mix` that hold the model in one node (at most
+    ``k["max_replica_gpus"]`` of them), or all of `mix` when none does: a replica whose GPU
+    is unknown runs where it fits one node, not on 64 small GPUs."""
+    fit = [(g, w) for g, w in mix if gpus_needed(total_b, prec, g, k) <= k["max_replica_gpus"]]
+    return fit or list(mix)
 
 
 class Roof(NamedTuple):

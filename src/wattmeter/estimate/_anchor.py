@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from . import _regime, _text
 from ._hardware import GPU, Precision
+from ._hold import hold
 
 __all__ = ["Anchor", "anchor_for", "weighted_percentile"]
 
@@ -49,11 +50,11 @@ class Anchor(NamedTuple):
         if (s.disclosed or s.registry_model is None or s.registry_model == self.model
                 or s.provider != self.vendor or s.total_hi <= s.total_lo):
             return None
-        off = math.exp(rng.gauss(0.0, sigma))
+        off = hold("sibling_ratio", math.exp(rng.gauss(0.0, sigma)), 1.0)
         (t_lo, t_c, t_hi), (a_lo, a_c, a_hi) = self.total, self.active
         t = min(max(total * t_c / s.total_b * off, t_lo), t_hi)
         a = min(max(active * a_c / s.active_b * off, a_lo), a_hi)
-        return t, min(a, t), math.exp(rng.gauss(0.0, self.model_sigma))
+        return t, min(a, t), hold("anchor_error", math.exp(rng.gauss(0.0, self.model_sigma)), 1.0)
 
     def weight(self, rng: random.Random, rp: _regime.ProviderRegime, g: GPU,
                prec: Precision, kt: Mapping[str, Any], draw: Sequence[float], load: float,
@@ -65,7 +66,8 @@ class Anchor(NamedTuple):
         if sizes is not None:
             (total, active), e = sizes, err
         else:
-            u, e = rng.random(), math.exp(rng.gauss(0.0, self.model_sigma))
+            u = hold("anchor_size", rng.random(), 0.5)
+            e = hold("anchor_error", math.exp(rng.gauss(0.0, self.model_sigma)), 1.0)
             t_lo, t_c, t_hi = self.total
             a_lo, a_c, a_hi = self.active
             total = t_c if t_hi <= t_lo else t_lo * (t_hi / t_lo) ** u

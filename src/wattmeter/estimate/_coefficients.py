@@ -283,7 +283,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     t_nom = components("text", phys, d, *t_ref) if fleet else (1.0, 1.0)
     med: list[list[float]] = [[], []]
     anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
-    sib_sigma = _regime.common("sibling_size_sigma")[0] if anc is not None else 0.0
+    sib_sigma = _regime.common("sibling_cost_sigma")[0] if anc is not None else 0.0
     wts: list[float] = []
     srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
     # then match the text path's draw for draw
@@ -336,7 +336,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]
-        err = hold("physics_error", math.exp(rng.gauss(0.0, sigma)), 1.0)
+        z = hold("physics_error", rng.gauss(0.0, 1.0), 0.0)  # the physics' error, standardised
+        err = math.exp(z * sigma)
         if fleet:
             et = components("text", ph, d, *t_ref)
             for c in (0, 1):
@@ -358,8 +359,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             # fleet's disclosure (at the provider's own PUE draw)
             own: tuple[float, float] | None = (total, active)
             a_err = err
-            if anc.model != s.registry_model:  # a sibling's size tells the anchor model's
-                sib = anc.sibling_draw(rng, s, total, active, sib_sigma)
+            if anc.model != s.registry_model:  # a sibling's draw tells the anchor model's
+                sib = anc.sibling_draw(rng, s, total, active, z, sib_sigma)
                 a_err, own = (sib[2], (sib[0], sib[1])) if sib else (err, None)
             wts.append(anc.weight(rng, rp, g, prec, kt, draw, load_i, k_i,
                                   hold("pue", rng.uniform(pd.pue_low, pd.pue_high), pue)

@@ -29,7 +29,8 @@ from wattmeter.estimate._hold import PARTS, set_held  # noqa: E402
 from wattmeter.estimate._physics import constants  # noqa: E402
 
 CHAT = {"input_tokens": 400, "output_tokens": 400}
-MODELS = ("gpt-4.1@openai", "claude-sonnet-4@anthropic", "gpt-4o@openai")
+MODELS = ("gpt-4.1@openai", "claude-sonnet-4@anthropic", "gpt-4o@openai",
+          "mistral-large-2407@mistral")
 FRONTIER = ("gpt-4o@openai", "gpt-4.1@openai", "claude-sonnet-4@anthropic",
             "gemini-2.5-flash@google", "gemini-2.5-pro@google", "mistral-large-2407@mistral",
             "deepseek-chat@deepseek")

@@ -100,6 +100,22 @@ def test_provider_regime_is_the_same_physics_with_other_inputs() -> None:
     assert plain.batch > 16 and plain.gpus >= 8  # a fleet batch under the target, not 128
 
 
+def test_speculation_runs_only_where_it_pays() -> None:
+    """A fleet drafts only when that gives more tokens per accelerator-second at its target:
+    at an acceptance near 0 verifying four tokens per step would cost more than it gains,
+    so the replica runs without speculation (and its draft cost), as at acceptance 0."""
+    from wattmeter.estimate._hardware import gpu, precision
+    from wattmeter.estimate._physics import constants
+
+    rp = _regime.provider_regime("mistral")
+    kt = _regime.fleet_constants(constants("text"))
+    args = (123.0, 123.0, precision("bf16"), gpu("H100"), kt, {}, rp, 50.0, 0.0)
+    off, low, high = (_regime.provider_text(*args, a) for a in (0.0, 0.02, 0.6))
+    assert low == off  # no verify cost, no draft cost
+    from wattmeter.estimate import _text
+    assert _text.decode_j(high, 400, 400) < 0.8 * _text.decode_j(off, 400, 400)
+
+
 def test_frontier_models_narrower_under_their_provider() -> None:
     """p95/p5 of facility energy of registered frontier models with the provider given
     (issue 17 asks <= x10; see docs/regimes.md for where each stands)."""

@@ -49,16 +49,30 @@ def width(key: str, held: set[str] | frozenset[str] = frozenset()) -> tuple[floa
     return fp.energy_wh, fp.energy_wh_high / fp.energy_wh_low
 
 
-def table(key: str) -> list[str]:
-    """Markdown rows: each part held alone, and each part drawn alone."""
-    _, full = width(key)
-    out = [f"| {key}: all drawn | x{full:.1f} | | |"]
+def parts(key: str) -> dict[str, tuple[float, float]]:
+    """Part -> (p95/p5 with it held, p95/p5 with only it drawn); "" -> all drawn."""
+    out = {"": (width(key)[1], 0.0)}
     for part in PARTS:
-        _, w_held = width(key, {part})
-        _, w_only = width(key, set(PARTS) - {part} - {"anchor"})
-        # the share of ln-width this part alone explains in quadrature
-        share = 1.0 - (math.log(w_held) / math.log(full)) ** 2 if full > 1 else 0.0
-        out.append(f"| {part} | x{w_held:.1f} | {100 * share:+.0f}% | x{w_only:.2f} |")
+        out[part] = (width(key, {part})[1], width(key, set(PARTS) - {part, "anchor"})[1])
+    return out
+
+
+def table(keys: list[str]) -> list[str]:
+    """Markdown rows, one per part: for each model p95/p5 with that part held, the share of
+    ln(p95/p5)^2 it explains, and p95/p5 with only it drawn (the anchor's weights kept)."""
+    got = {k: parts(k) for k in keys}
+    out = ["| held at its median | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys),
+           "| nothing (all drawn) | " + " | ".join(f"x{got[k][''][0]:.1f}" for k in keys) + " |"]
+    for part in PARTS:
+        cells = []
+        for k in keys:
+            full = got[k][""][0]
+            held, only = got[k][part]
+            share = 1.0 - (math.log(held) / math.log(full)) ** 2 if full > 1 else 0.0
+            alone = f"; alone x{only:.2f}" if only > 1.005 else ""
+            cells.append(f"x{held:.1f}" if abs(held / full - 1.0) < 0.005 and not alone
+                         else f"x{held:.1f} ({100 * share:+.0f}%{alone})")
+        out.append(f"| {part} | " + " | ".join(cells) + " |")
     return out
 
 
@@ -71,8 +85,8 @@ def main() -> None:
     args = parser.parse_args()
     ku = constants("uncertainty")
     base = int(ku["samples"])
-    print(f"Frontier models, chat turn (400 + 400 tokens): facility Wh and p95/p5, "
-          f"{base} draws (as estimated) | {args.samples} draws")
+    print(f"Frontier models, chat turn (400 + 400 tokens): facility Wh and p95/p5 at {base} "
+          f"draws (as estimated) and at {args.samples}")
     print("| model | central Wh | p95/p5 | p95/p5 at more draws |\n|---|---|---|---|")
     rows = {k: width(k) for k in FRONTIER}
     ku["samples"] = args.samples
@@ -80,12 +94,10 @@ def main() -> None:
         for k in FRONTIER:
             more = width(k)
             print(f"| {k} | {rows[k][0]:.3f} | x{rows[k][1]:.1f} | x{more[1]:.1f} |")
-        for key in args.models.split(","):
-            print(f"\n{key}, {args.samples} draws: p95/p5 with the part held at its median; "
-                  "share of ln(p95/p5)^2 it explains; p95/p5 with only it drawn "
-                  "(the anchor's weights kept)")
-            print("| part | held | share | only it drawn |\n|---|---|---|---|")
-            print("\n".join(table(key)))
+        print(f"\n{args.samples} draws: p95/p5 with the part held at its median (the share "
+              "of ln(p95/p5)^2 it explains; p95/p5 with only it drawn, the anchor's weights "
+              "kept)")
+        print("\n".join(table(args.models.split(","))))
     finally:
         ku["samples"] = base
         _api.clear_cache()

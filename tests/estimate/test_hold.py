@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from scripts_helpers import load_script
 
 from wattmeter import estimate
 from wattmeter.estimate import _api
@@ -46,3 +47,13 @@ def test_a_held_part_narrows_and_all_held_collapses(release: None) -> None:
     assert _width("gpt-4.1", "openai") == pytest.approx(1.0)
     set_held(())
     assert _width("claude-sonnet-4", "anthropic") == free
+
+
+def test_width_parts_benchmark_holds_and_releases() -> None:
+    """benchmarks/width_parts.py: with the cost ratio's stray held, GPT-4.1 (sized as GPT-4o)
+    is held by OpenAI's disclosure as tightly as GPT-4o; nothing stays held afterwards."""
+    bench = load_script("benchmarks/width_parts.py")
+    _, four_o = bench.width("gpt-4o@openai")
+    _, sibling = bench.width("gpt-4.1@openai", {"sibling_ratio"})
+    assert sibling == pytest.approx(four_o, rel=0.2)
+    assert held() == frozenset()

@@ -342,32 +342,34 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
     f_kv, eff = kt["kv_factor"] * g.decode[2], kt["bw_eff"]
     a2a = _a2a_parts(total, active, kt, shape, prec, g)
 
-    def step_at(n: int, b: float, verify: float) -> float:
-        st = _text.step_terms_at(r, n, b)
+    def parts(n: int, b: float) -> tuple[float, float, float]:
+        st = _text.step_terms_at(r, n, b)  # (memory, compute unverified, overhead) s/step
         mem0, mem1 = _text.mem_times(st, f_w, f_x, f_kv, eff)
-        tm = mem0 + mem1 * ctx
-        tc = (st.cmp0 + st.cmp1 * ctx) * verify
         t_tp = kt["step_tp_s"] * (min(float(n), tp_max) - 1.0) + _a2a_s(a2a, n, b)
-        return (tm if tm > tc else tc) + (kt["step_s"] + t_tp + kt["step_seq_s"] * b)
+        return (mem0 + mem1 * ctx, st.cmp0 + st.cmp1 * ctx,
+                kt["step_s"] + t_tp + kt["step_seq_s"] * b)
+
+    def step(p: tuple[float, float, float], verify: float) -> float:
+        tc = p[1] * verify
+        return (p[0] if p[0] > tc else tc) + p[2]
 
     best: tuple[float, int, float, float, float] | None = None
-    for tau, verify in modes:
-        n = n_min
-        while True:
-            if batch:
-                b = float(batch)
-            else:
-                t1, t2 = step_at(n, 1.0, verify), step_at(n, 256.0, verify)
-                slope = max((t2 - t1) / 255.0, 1e-9)
-                free = n * g.memory_gb * 1e9 - total * 1e9 * prec.bytes
-                b_mem = max(free / (kv * ctx), 1.0)
+    n = n_min
+    while True:
+        p1, p2 = parts(n, 1.0), parts(n, 256.0)
+        b_mem = max((n * g.memory_gb * 1e9 - total * 1e9 * prec.bytes) / (kv * ctx), 1.0)
+        for tau, verify in modes:
+            b = float(batch or 0.0)
+            if not batch:
+                t1 = step(p1, verify)
+                slope = max((step(p2, verify) - t1) / 255.0, 1e-9)
                 b = min(max(1.0 + (tau / speed * share - t1) / slope, 1.0), b_mem, b_max)
-            rate = b * tau / (n * step_at(n, b, verify))  # tokens per accelerator-second
+            rate = b * tau / (n * step(parts(n, b), verify))  # tokens per accelerator-second
             if best is None or rate > best[0]:
                 best = (rate, n, b, tau, verify)
-            if gpus or n * 2 > max(rp.max_gpus, n_min):
-                break
-            n *= 2
+        if gpus or n * 2 > max(rp.max_gpus, n_min):
+            break
+        n *= 2
     assert best is not None  # `modes` is never empty
     _, n, b, tau, verify = best
     c = _retime(_text.text_coeffs(total, active, prec, g, n, b, kt, shape), kt, n, b, tp_max,

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from . import _regime, _text
 from ._hardware import GPU, Precision
+from ._hold import hold
 
 __all__ = ["Anchor", "anchor_for", "weighted_percentile"]
 
@@ -40,20 +41,23 @@ class Anchor(NamedTuple):
     vendor: str | None = None           # the anchor model's own provider (its siblings')
 
     def sibling_draw(self, rng: random.Random, s: Any, total: float, active: float,
-                     sigma: float) -> tuple[float, float, float] | None:
+                     z: float, sigma: float) -> tuple[float, float, float] | None:
         """The anchor model's (total, active, physics error) given this draw of a sibling
         `s` (an undisclosed model of the same vendor, sized against the anchor in the
-        registry): the centrals' ratio, off by a log-normal of `sigma` (how far the size
-        ratio may stray), within the anchor's range; its error is its own. None when `s` is
-        not a sibling (the anchor model's size is then drawn on its own)."""
+        registry by list price): its sizes the sibling's times the centrals' ratio (within
+        the anchor's range), its error the sibling's (`z`: its standard normal, at the
+        anchor model's own spread) times a log-normal of `sigma`. The price ratio tells the
+        two models' serving-cost ratio, so that ratio strays by `sigma` as a whole; drawing
+        each model's physics error apart on top would count the ratio's error twice. None
+        when `s` is not a sibling (the anchor model's size and error are drawn apart)."""
         if (s.disclosed or s.registry_model is None or s.registry_model == self.model
                 or s.provider != self.vendor or s.total_hi <= s.total_lo):
             return None
-        off = math.exp(rng.gauss(0.0, sigma))
+        off = hold("sibling_ratio", math.exp(rng.gauss(0.0, sigma)), 1.0)
         (t_lo, t_c, t_hi), (a_lo, a_c, a_hi) = self.total, self.active
-        t = min(max(total * t_c / s.total_b * off, t_lo), t_hi)
-        a = min(max(active * a_c / s.active_b * off, a_lo), a_hi)
-        return t, min(a, t), math.exp(rng.gauss(0.0, self.model_sigma))
+        t = min(max(total * t_c / s.total_b, t_lo), t_hi)
+        a = min(max(active * a_c / s.active_b, a_lo), a_hi)
+        return t, min(a, t), math.exp(z * self.model_sigma) * off
 
     def weight(self, rng: random.Random, rp: _regime.ProviderRegime, g: GPU,
                prec: Precision, kt: Mapping[str, Any], draw: Sequence[float], load: float,
@@ -65,7 +69,8 @@ class Anchor(NamedTuple):
         if sizes is not None:
             (total, active), e = sizes, err
         else:
-            u, e = rng.random(), math.exp(rng.gauss(0.0, self.model_sigma))
+            u = hold("anchor_size", rng.random(), 0.5)
+            e = hold("anchor_error", math.exp(rng.gauss(0.0, self.model_sigma)), 1.0)
             t_lo, t_c, t_hi = self.total
             a_lo, a_c, a_hi = self.active
             total = t_c if t_hi <= t_lo else t_lo * (t_hi / t_lo) ** u

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from . import _anchor, _diffusion, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
+from ._hold import hold
 from ._physics import constants, percentile
 from ._resolve import KV_CACHE_BYTES, Deployment, Subject, resolve
 
@@ -287,24 +288,29 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     t_nom = components("text", phys, d, *t_ref) if center else (1.0, 1.0)
     med: list[list[float]] = [[], []]
     anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
-    sib_sigma = _regime.common("sibling_size_sigma")[0] if anc is not None else 0.0
+    sib_sigma = _regime.common("sibling_cost_sigma")[0] if anc is not None else 0.0
     wts: list[float] = []
     srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
     # then match the text path's draw for draw
+    f_nom = _regime.fleet_draw(rng, rp, True) if fleet and rp is not None else (0.0, 0.0, 0.0)
     for _ in range(int(ku["samples"])):
-        u = rng.random()
+        u = hold("size", rng.random(), 0.5)
         total = (s.total_lo * (s.total_hi / s.total_lo) ** u
                  if s.total_hi > s.total_lo else s.total_b)
         active = (s.active_lo * (s.active_hi / s.active_lo) ** u
                   if s.active_hi > s.active_lo else s.active_b)
         active = min(active, total)
-        g = gpu(dep.gpu) if dep.gpu else rng.choices(names, cum_weights=cum)[0]
+        g = gpu(dep.gpu) if dep.gpu else hold("hardware", rng.choices(names, cum_weights=cum)[0],
+                                              g_nom)
         ph: Any
         if fleet:
             assert rp is not None
-            prec = prec_nom if s.precision else rng.choices(precs, cum_weights=p_cum)[0]
-            draw = _regime.fleet_draw(rng, rp, False)
-            load_i = rng.triangular(load[1], load[2], load[0])
+            prec = prec_nom if s.precision else hold(
+                "precision", rng.choices(precs, cum_weights=p_cum)[0], prec_nom)
+            (sp, hit, acc), (sp0, hit0, acc0) = _regime.fleet_draw(rng, rp, False), f_nom
+            draw = (hold("interactivity", sp, sp0), hold("prefix_cache", hit, hit0),
+                    hold("speculation", acc, acc0))
+            load_i = hold("load", rng.triangular(load[1], load[2], load[0]), load[0])
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
                                        dep.gpus, dep.batch_size, load=load_i)
         else:
@@ -335,7 +341,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]
-        err = math.exp(rng.gauss(0.0, sigma))
+        z = hold("physics_error", rng.gauss(0.0, 1.0), 0.0)  # the physics' error, standardised
+        err = math.exp(z * sigma)
         if center:
             et = components("text", ph, d, *t_ref)
             for c in (0, 1):
@@ -348,19 +355,21 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ref_u[5] = lo_q * (hi_q / lo_q) ** srng.random()
             eu = components(kind, ph, d, *ref_u)
         if rp is not None:  # host and idle share drawn independently
-            k_i = (1.0 + rng.triangular(h_lo, h_hi, h)) / (1.0 - rng.triangular(i_lo, i_hi, i))
+            k_i = (1.0 + hold("host", rng.triangular(h_lo, h_hi, h), h)) / (
+                1.0 - hold("idle_share", rng.triangular(i_lo, i_hi, i), i))
         else:
             k_i = rng.triangular(ks_lo, ks_hi, ks)
-        p_i = pue if pue_fixed else rng.uniform(pd.pue_low, pd.pue_high)
+        p_i = pue if pue_fixed else hold("pue", rng.uniform(pd.pue_low, pd.pue_high), pue)
         if anc is not None and rp is not None:  # how well this draw reproduces the
             # fleet's disclosure (at the provider's own PUE draw)
             own: tuple[float, float] | None = (total, active)
             a_err = err
-            if anc.model != s.registry_model:  # a sibling's size tells the anchor model's
-                sib = anc.sibling_draw(rng, s, total, active, sib_sigma)
+            if anc.model != s.registry_model:  # a sibling's draw tells the anchor model's
+                sib = anc.sibling_draw(rng, s, total, active, z, sib_sigma)
                 a_err, own = (sib[2], (sib[0], sib[1])) if sib else (err, None)
             wts.append(anc.weight(rng, rp, g, prec, kt, draw, load_i, k_i,
-                                  rng.uniform(pd.pue_low, pd.pue_high) if pue_fixed else p_i,
+                                  hold("pue", rng.uniform(pd.pue_low, pd.pue_high), pue)
+                                  if pue_fixed else p_i,
                                   a_err, own))
         if intensity_fixed:
             i_i = intensity
@@ -375,6 +384,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 samples[off + 2 + c].append(a * k_i)
                 samples[off + 4 + c].append(a * k_i * p_i)
                 samples[off + 6 + c].append(a * k_i * p_i * i_i / 3.6e6)
+    wts = hold("anchor", wts, [])  # (benchmarks: the anchor's draws made, its weights not used)
     if center:  # what is drawn is a range: the central is the draws' median
         m = [_pct(med[c], wts, 0.5) or 1.0 for c in (0, 1)]
         phys = phys._replace(pre_j_tok=phys.pre_j_tok * m[0], pre_j_pair=phys.pre_j_pair * m[0],

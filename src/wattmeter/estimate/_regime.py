@@ -316,19 +316,24 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
                   batch: float | None = None, ctx: float | None = None,
                   load: float = 1.0) -> _text.TextCoeffs:
     """Per-token text coefficients of a provider fleet: the replica size (from the memory
-    minimum up to `max_gpus`) and batch that give the most tokens per accelerator-second
-    with a step no longer than the interactivity target allows, then speculation and
-    prefix caching applied to the per-token costs; `load`: the replica's average share of
-    that batch. `kt`: the text constants with the serving stack's step times
-    (`fleet_constants`); `ctx`: mean context while decoding."""
+    minimum up to `max_gpus`), batch and use of speculation that give the most tokens per
+    accelerator-second with a step no longer than the interactivity target allows, then
+    speculation and prefix caching applied to the per-token costs; `load`: the replica's
+    average share of that batch. `kt`: the text constants with the serving stack's step
+    times (`fleet_constants`); `ctx`: mean context while decoding."""
     ctx = ctx or common("context_tokens")[0]
     g = g._replace(decode=(1.0, 1.0, 1.0))  # production kernels (`fleet_constants`)
     tp_max = common("tp_max")[0]
     b_max = common("max_batch")[0]
     k = rp.spec_draft
-    tau = (1.0 - accept ** (k + 1)) / (1.0 - accept) if accept < 1.0 else k + 1.0
-    verify = float(k + 1) if accept > 0 else 1.0
-    budget = tau / speed * (1.0 if rp.disaggregated else 1.0 - rp.prefill_share)
+    # (tokens per step, tokens verified per step): drafting only where it pays, as a
+    # serving stack chooses its draft length, none at low acceptance (Leviathan et al.
+    # 2023, section 3.5) and turns it off under load (vLLM dynamic speculation, 2024)
+    modes = [(1.0, 1.0)]
+    if accept > 0:
+        modes.insert(0, ((1.0 - accept ** (k + 1)) / (1.0 - accept) if accept < 1.0
+                         else k + 1.0, float(k + 1)))
+    share = 1.0 if rp.disaggregated else 1.0 - rp.prefill_share
     kv = _text.kv_bytes_per_token(total, active, kt, shape)
     n_min = gpus or _text.gpus_needed(total, prec, g, kt)
     # the search needs step times only: the model's roofline once, scaled per (n, b)
@@ -337,39 +342,43 @@ def provider_text(total: float, active: float, prec: Precision, g: GPU,
     f_kv, eff = kt["kv_factor"] * g.decode[2], kt["bw_eff"]
     a2a = _a2a_parts(total, active, kt, shape, prec, g)
 
-    def step_at(n: int, b: float) -> float:
-        st = _text.step_terms_at(r, n, b)
+    def parts(n: int, b: float) -> tuple[float, float, float]:
+        st = _text.step_terms_at(r, n, b)  # (memory, compute unverified, overhead) s/step
         mem0, mem1 = _text.mem_times(st, f_w, f_x, f_kv, eff)
-        tm = mem0 + mem1 * ctx
-        tc = (st.cmp0 + st.cmp1 * ctx) * verify
         t_tp = kt["step_tp_s"] * (min(float(n), tp_max) - 1.0) + _a2a_s(a2a, n, b)
-        return (tm if tm > tc else tc) + (kt["step_s"] + t_tp + kt["step_seq_s"] * b)
+        return (mem0 + mem1 * ctx, st.cmp0 + st.cmp1 * ctx,
+                kt["step_s"] + t_tp + kt["step_seq_s"] * b)
 
-    best: tuple[float, int, float] | None = None
+    def step(p: tuple[float, float, float], verify: float) -> float:
+        tc = p[1] * verify
+        return (p[0] if p[0] > tc else tc) + p[2]
+
+    best: tuple[float, int, float, float, float] | None = None
     n = n_min
     while True:
-        if batch:
-            b = float(batch)
-        else:
-            t1, t2 = step_at(n, 1.0), step_at(n, 256.0)
-            slope = max((t2 - t1) / 255.0, 1e-9)
-            free = n * g.memory_gb * 1e9 - total * 1e9 * prec.bytes
-            b_mem = max(free / (kv * ctx), 1.0)
-            b = min(max(1.0 + (budget - t1) / slope, 1.0), b_mem, b_max)
-        rate = b * tau / (n * step_at(n, b))  # tokens per accelerator-second
-        if best is None or rate > best[0]:
-            best = (rate, n, b)
+        p1, p2 = parts(n, 1.0), parts(n, 256.0)
+        b_mem = max((n * g.memory_gb * 1e9 - total * 1e9 * prec.bytes) / (kv * ctx), 1.0)
+        for tau, verify in modes:
+            b = float(batch or 0.0)
+            if not batch:
+                t1 = step(p1, verify)
+                slope = max((step(p2, verify) - t1) / 255.0, 1e-9)
+                b = min(max(1.0 + (tau / speed * share - t1) / slope, 1.0), b_mem, b_max)
+            rate = b * tau / (n * step(parts(n, b), verify))  # tokens per accelerator-second
+            if best is None or rate > best[0]:
+                best = (rate, n, b, tau, verify)
         if gpus or n * 2 > max(rp.max_gpus, n_min):
             break
         n *= 2
-    _, n, b = best
+    assert best is not None  # `modes` is never empty
+    _, n, b, tau, verify = best
     c = _retime(_text.text_coeffs(total, active, prec, g, n, b, kt, shape), kt, n, b, tp_max,
                 _a2a_s(a2a, n, b))
     if load < 1.0 and not batch:
         b = max(1.0, c.batch * load)
         c = _retime(_text.text_coeffs(total, active, prec, g, c.gpus, b, kt, shape), kt,
                     c.gpus, b, tp_max, _a2a_s(a2a, c.gpus, b))
-    f = 1.0 + (rp.draft_cost if accept > 0 else 0.0)
+    f = 1.0 + (rp.draft_cost if verify > 1.0 else 0.0)
     return c._replace(
         pre_j_tok=(1.0 - hit) * c.pre_j_tok + hit * c.pre_j_cached,
         mem0=c.mem0 / tau, mem1=c.mem1 / tau, cmp0=c.cmp0 * verify / tau,

@@ -49,8 +49,10 @@ def make(model: Any, provider: str | None, operation: str, deployment: Any,
         cd = check_deployment(conf)
         dep = Deployment._make(a if a is not None else b for a, b in zip(dep, cd, strict=True))
     s = resolve(model, provider, op)
-    pd = provider_defaults(provider or s.provider)
-    # an open-weight model named without a provider runs anywhere: no fleet is implied
+    # an open-weight model named without a provider runs anywhere: no fleet is implied, and
+    # neither is its vendor's hardware, data centres or PUE (Gemma is not on Google's TPUs)
+    pd = provider_defaults("custom" if provider is None and s.disclosed
+                           else provider or s.provider)
     regime = _mods["regime"].choose(dep.regime, cfg.regime, pd.provider, dep.gpu is not None
                             or dep.gpus is not None or dep.batch_size is not None
                             or (provider is None and s.disclosed))

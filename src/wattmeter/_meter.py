@@ -60,7 +60,6 @@ class Call:
         "fp",
         "inner",
         "labels",
-        "later",
         "model",
         "operation",
         "parent",
@@ -88,8 +87,6 @@ class Call:
         self.token: contextvars.Token[Call | None] | None = None
         self.usage: Usage | None = None  # what the call finished with (span details)
         self.fp: Footprint | None = None  # computed once, on demand (`footprint()`)
-        #: (reader, response, request) whose usage is read on first use (`finish_later`)
-        self.later: tuple[Any, Any, Any] | None = None
 
     def enter(self) -> Call:
         """Mark this call as the one in progress, so calls nested inside are not counted twice."""
@@ -142,46 +139,11 @@ class Call:
         _queue.put((self, error, True, _receivers[0]))
         return fp
 
-    def finish_later(self, reader: Any, response: Any, req: Any) -> None:
-        """Finish with a complete response whose usage ``reader.read_usage(response, req)``
-        reads on first use (the record queue's thread), so the caller's thread only queues
-        the record. A nested call, or one whose span needs the figures, reads it now."""
-        if self.finished:
-            return
-        if self.parent is not None or self.inner is not None or self.span is not None:
-            try:
-                usage = reader.read_usage(response, req)
-            except Exception as exc:
-                internal_error(f"{getattr(reader, 'provider', self.provider)}.response", exc)
-                usage = None
-            self.finish(usage)
-            return
-        self.finished = True
-        self.ended = time.time()
-        self.later = (reader, response, req)
-        _queue.put((self, None, False, _receivers[0]))
-
-    def _read_later(self) -> Usage:
-        """The usage `finish_later` deferred (a default one if reading it fails)."""
-        later = self.later
-        if later is None:  # another thread read it meanwhile
-            return self.usage or Usage(self.provider, self.model, self.operation)
-        try:
-            usage: Usage = later[0].read_usage(later[1], later[2])
-        except Exception as exc:  # named as the caller's thread names it: `provider.response`
-            internal_error(f"{getattr(later[0], 'provider', self.provider)}.response", exc)
-            usage = Usage(self.provider, self.model, self.operation)
-        self.usage = usage
-        self.later = None  # the response is let go
-        return usage
-
     def footprint(self) -> Footprint:
         """The call's footprint, computed on first use (the one `footprint_for` call)."""
         fp = self.fp
         if fp is None:
             usage = self.usage
-            if usage is None and self.later is not None:
-                usage = self._read_later()
             if usage is None:
                 usage = Usage(self.provider, self.model, self.operation)
             fp = self.fp = footprint_for(usage, team=self.team, labels=self.labels,

@@ -100,12 +100,6 @@ class Endpoint:
 
     provider = "unknown"
     operation = "chat"
-    #: The response attribute holding its usage block, when `usage()` only reads the parsed
-    #: response: a response carrying it has its usage read on the record queue's thread
-    #: (`Call.finish_later`). None: read now (a response without the block is estimated
-    #: from the request's text, which the caller may change once the call returns).
-    read_later: str | None = None
-
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         """Read model/operation off the call; may return amended kwargs (never mutate)."""
         return Request(self.provider, str(kwargs.get("model", "unknown")), self.operation, kwargs)
@@ -160,15 +154,13 @@ def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> N
 
 def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool,
             where: str = "response") -> Any:
-    """After the SDK returned: the stream proxy, or the response's usage (now or later)."""
+    """After the SDK returned: the stream proxy, or the response's usage read now (kept
+    alive until the background thread took it, a response doubled the process's garbage
+    collections: docs/benchmarks.md)."""
     try:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
-        later = endpoint.read_later
-        if later is not None and getattr(result, later, None) is not None:
-            call.finish_later(endpoint, result, req)
-        else:
-            call.finish(endpoint.read_usage(result, req))
+        call.finish(endpoint.read_usage(result, req))
     except Exception as exc:
         internal_error(f"{endpoint.provider}.{where}", exc)
         call.finish(None)
@@ -187,9 +179,8 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     """A wrapt wrapper metering every call of the patched method through `endpoint`.
 
     Written as one function on purpose: it runs between ~1 ms of the SDK's own code, where
-    every extra frame and object wattmeter touches is a cache miss (issue 19). A complete
-    response's usage is read on the record queue's thread when `endpoint.read_later`.
-    With `patch`, an undone patch passes calls through (another wrapper sat on top).
+    every extra frame and object wattmeter touches is a cache miss (issue 19). With `patch`,
+    an undone patch passes calls through (another wrapper sat on top).
     """
     provider = endpoint.provider
 

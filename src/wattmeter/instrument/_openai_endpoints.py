@@ -62,7 +62,6 @@ class OpenAIEndpoint(StainlessEndpoint):
     #: The SDK's stream and raw-response classes, set by `patch()` once the SDK is imported.
     stream_types: tuple[type, ...] = ()
     needs_response = True
-    read_later: str | None = "usage"
 
     def __init__(self, stream_types: tuple[type, ...] = (),
                  raw_types: tuple[type, ...] = ()) -> None:
@@ -313,7 +312,6 @@ class Images(OpenAIEndpoint):
 
     operation = "image"
     default_model = "dall-e-2"
-    read_later = None
 
     def usage(self, response: Any, req: Request) -> Usage:
         kwargs = req.kwargs
@@ -355,7 +353,6 @@ class Speech(OpenAIEndpoint):
     operation = "speech"
     default_model = "tts-1"
     needs_response = False
-    read_later = None
 
     def usage(self, response: Any, req: Request) -> Usage:
         text = req.kwargs.get("input")
@@ -368,7 +365,6 @@ class Transcription(OpenAIEndpoint):
 
     operation = "transcription"
     default_model = "whisper-1"
-    read_later = None  # the request's file is read when no duration is reported
 
     def usage(self, response: Any, req: Request) -> Usage:
         usage = Usage(req.provider, req.model, req.operation)

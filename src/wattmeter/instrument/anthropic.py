@@ -81,7 +81,6 @@ class Messages(StainlessEndpoint):
 
     provider = "anthropic"
     operation = "chat"
-    read_later: str | None = "usage"
 
     def __init__(self, stream_types: tuple[type, ...] = (),
                  raw_types: tuple[type, ...] = ()) -> None:

@@ -80,7 +80,6 @@ class MistralEndpoint(Endpoint):
     """A Mistral method returning a response with ``usage``, or an event stream of chunks."""
 
     provider = PROVIDER
-    read_later: str | None = "usage"
 
     def __init__(self, operation: str, stream: bool = False) -> None:
         self.operation = operation

@@ -108,12 +108,6 @@ class Endpoint:
         """The usage of a complete (non-streamed) response."""
         return Usage(req.provider, req.model, req.operation)
 
-    def read_usage(self, response: Any, req: Request) -> Usage:
-        """`usage()` with the request's server stamped on it (what `Call.finish` records)."""
-        usage = self.usage(response, req)
-        stamp(usage, req.server)
-        return usage
-
     def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
         """Usage to record for a failed request (None: no generation energy)."""
         return None
@@ -160,7 +154,11 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
     try:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
-        call.finish(endpoint.read_usage(result, req))
+        usage = endpoint.usage(result, req)
+        server = req.server
+        if server is not None and usage.server_address is None:  # `stamp`, inlined
+            usage.server_address, usage.server_port = server
+        call.finish(usage)
     except Exception as exc:
         internal_error(f"{endpoint.provider}.{where}", exc)
         call.finish(None)

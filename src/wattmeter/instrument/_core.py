@@ -100,6 +100,7 @@ class Endpoint:
 
     provider = "unknown"
     operation = "chat"
+
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         """Read model/operation off the call; may return amended kwargs (never mutate)."""
         return Request(self.provider, str(kwargs.get("model", "unknown")), self.operation, kwargs)
@@ -148,8 +149,8 @@ def _fail(endpoint: Endpoint, call: Call, req: Request, exc: BaseException) -> N
 
 def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async: bool,
             where: str = "response") -> Any:
-    """After the SDK returned: the stream proxy, or the response's usage read now (kept
-    alive until the background thread took it, a response doubled the process's garbage
+    """After the SDK returned: the stream proxy, or the response's usage, read now (holding
+    the response until the background thread read it doubled the process's young garbage
     collections: docs/benchmarks.md)."""
     try:
         if endpoint.is_stream(result, req):

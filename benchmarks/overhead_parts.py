@@ -29,11 +29,14 @@ def sdk_tracer() -> Any:
     return exporter
 
 
-def paired(fn: Any, orig: Any, samples: int, warmup: int) -> tuple[float, float, float]:
+def paired(fn: Any, orig: Any, samples: int, warmup: int,
+           means: list[float] | None = None) -> tuple[float, float, float]:
     """(median µs of fn, of orig, median of paired differences), in thread CPU time.
 
     The two are called alternately and timed with the thread's CPU clock, so other
-    processes on a busy machine (preemption) do not land in the figures.
+    processes on a busy machine (preemption) do not land in the figures. With `means`, the
+    mean of the paired differences is appended to it: the median leaves out the few calls
+    that pay a garbage collection, the mean counts them (what a busy process pays on average).
     """
     for _ in range(warmup):
         fn()
@@ -53,6 +56,8 @@ def paired(fn: Any, orig: Any, samples: int, warmup: int) -> tuple[float, float,
         b.append(y)
         d.append(x - y)
     med = statistics.median
+    if means is not None:
+        means.append(statistics.fmean(d) / 1000)
     return med(a) / 1000, med(b) / 1000, med(d) / 1000
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _config, _fork, _queue  # noqa: F401 - _fork: fresh locks in forked children
-from ._attribution import _attribution, current_attribution, current_call
+from ._attribution import current_attribution, current_call
 from ._footprint import Footprint
 from ._guard import internal_error
 from ._usage import Usage
@@ -197,14 +197,10 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     A `BudgetExceededError` from an opted-in budget propagates: it is the one exception
     wattmeter raises on purpose, and it is raised before anything is sent.
     """
-    if not _state["wired"]:
-        wire()
-    team, labels = _attribution.get()  # `_new_call`, inlined: this runs on every call
-    if team is None:
-        team = _state["default_team"]
-    call = Call(provider, model, operation, team, labels, _current_call.get())
+    call = _new_call(provider, model, operation)
     if call.parent is not None:
         return call
+    team, labels = call.team, call.labels
     for check in _checks:
         check(team, labels, provider, model, operation)
     try:

@@ -178,7 +178,7 @@ def test_a_siblings_cost_ratio_strays_as_a_whole() -> None:
     strays = [math.log(d[2]) for d in (anchor.sibling_draw(rng, pro, 1000.0, 120.0, 0.0, 0.42)
                                        for _ in range(2000)) if d]
     assert statistics.pstdev(strays) == pytest.approx(0.42, rel=0.05)
-    # so a sibling sized as its anchor (GPT-4.1 as GPT-4o) is held nearly as tightly
+    # so a sibling sized against its anchor (GPT-4.1 against GPT-4o) is held nearly as tightly
     four_o, four_one = (estimate(m, "openai", **CHAT) for m in ("gpt-4o", "gpt-4.1"))
     assert (four_one.energy_wh_high / four_one.energy_wh_low
             < 1.6 * four_o.energy_wh_high / four_o.energy_wh_low)

@@ -9,11 +9,10 @@ stream without a usage block can still be estimated; the usage chunk wattmeter a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import _config
-from .._guard import internal_error
 from .._usage import Usage
 from ._core import Request, parse_size
 from ._openai_hosts import client_target
@@ -120,46 +119,10 @@ def _usage_chunk(usage: Usage, chunk: Any, u: Any, req: Request, choices: Any) -
     return req.injected_usage and not choices
 
 
-def chat_chunks(chunks: Iterator[Any], usage: Usage, req: Request,
-                done: Callable[..., None]) -> Iterator[Any]:
-    """`Chat.on_chunk` written inline in the stream's loop (`_stream.ChunkLoop`): a chunk
-    costs one generator step, which matters at ~100 chunks a second per stream."""
-    state = req.state
-    seen_id = usage.response_id is not None
-    try:
-        for chunk in chunks:
-            try:
-                if not seen_id:
-                    usage.response_id, seen_id = chunk.id, True
-                choices = chunk.choices
-                if choices:
-                    choice = choices[0]
-                    delta = choice.delta
-                    if delta is not None:
-                        text = delta.content
-                        if text:
-                            state[0] += len(text)
-                    if choice.finish_reason is not None:  # the last chunk of a choice: rare
-                        _response_details(usage, chunk, choices)
-                u = chunk.usage
-                if u is not None and _usage_chunk(usage, chunk, u, req, choices):
-                    continue  # the usage chunk wattmeter asked for: hidden
-            except Exception as exc:
-                internal_error("openai.chunk", exc)
-            yield chunk
-    except GeneratorExit:  # the loop was left early: the stream may be resumed later
-        raise
-    except BaseException as exc:
-        done(exc)
-        raise
-    done()
-
-
 class Chat(OpenAIEndpoint):
     """chat.completions.create / parse (the ``.stream()`` helper goes through create)."""
 
     operation = "chat"
-    chunk_loop: Any = staticmethod(chat_chunks)
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         provider, server = client_target(getattr(instance, "_client", None), "self-hosted",
@@ -227,7 +190,6 @@ class Completion(Chat):
     """The legacy completions endpoint (prompt in, text out)."""
 
     operation = "completion"
-    chunk_loop = None
 
     @staticmethod
     def _choice_text(choice: Any) -> str | None:

@@ -9,7 +9,7 @@ garbage collection, with whatever was generated so far.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
@@ -21,7 +21,7 @@ from ._server import stamp
 if TYPE_CHECKING:
     from .._meter import Call
 
-__all__ = ["AsyncStreamProxy", "ChunkLoop", "StreamProxy", "StreamSource"]
+__all__ = ["AsyncStreamProxy", "StreamProxy", "StreamSource"]
 
 
 class StreamSource(Protocol):
@@ -35,12 +35,6 @@ class StreamSource(Protocol):
     def on_chunk(self, usage: Usage, chunk: Any, req: Any) -> bool: ...
 
     def end_stream(self, usage: Usage, req: Any) -> Usage: ...
-
-
-#: An endpoint's own chunk loop: ``loop(chunks, usage, req, done)`` yields the chunks user
-#: code sees, tallies them into `usage`, and calls ``done()`` at the end (``done(exc)`` when
-#: the stream raised); it must swallow its own tallying errors (`internal_error`).
-ChunkLoop = Callable[[Iterator[Any], Usage, Any, Callable[..., None]], Iterator[Any]]
 
 
 def _end(call: Call, endpoint: StreamSource, req: Any, usage: Usage,
@@ -118,15 +112,6 @@ class StreamProxy(_Base):
     """
 
     def __iter__(self) -> Iterator[Any]:
-        # An endpoint may bring its own loop with the chunk's reading written inline (one
-        # frame per chunk instead of two: issue 19); it ends the call through `done`.
-        loop = getattr(self._self_endpoint, "chunk_loop", None)
-        if loop is not None:
-            it = self._self_iter
-            if it is None:
-                it = self._self_iter = iter(self.__wrapped__)
-            chunks: Iterator[Any] = loop(it, self._self_usage, self._self_req, self._self_done)
-            return chunks
         return self._self_chunks()
 
     def _self_chunks(self) -> Iterator[Any]:

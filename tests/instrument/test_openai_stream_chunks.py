@@ -1,6 +1,6 @@
-"""The chat stream's own chunk loop (`chat_chunks`) tallies exactly what `Chat.on_chunk`
-does, chunk by chunk, and keeps the proxy's promises: a chunk it can't read is still
-yielded (the error counted), the stream's own exception ends the call and propagates, and
+"""A chat stream through the proxy tallies exactly what `Chat.on_chunk` does, chunk by
+chunk, and the proxy keeps its promises: a chunk wattmeter can't read is still yielded
+(the error counted), the stream's own exception ends the call and propagates, and
 ``next()`` interleaves with ``for`` on the same underlying iterator."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _tally_by_on_chunk(chunks: list[Any]) -> tuple[Any, list[Any]]:
     return usage, shown
 
 
-def test_the_loop_tallies_what_on_chunk_tallies() -> None:
+def test_the_proxy_tallies_what_on_chunk_tallies() -> None:
     chunks = _chunks(5)
     with capture() as fps:
         proxy, req = _proxy(iter(chunks))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import wattmeter
 from wattmeter import Usage
 from wattmeter.estimate import _lifecycle, footprint_for
+from wattmeter.estimate._hardware import gpu
 
 DATA = Path(_lifecycle.__file__).with_name("data") / "lifecycle.json"
 IMPACTS = ("co2e_embodied_g", "co2e_total_g", "water_ml", "adpe_kgsbeq")
@@ -75,12 +76,39 @@ def test_zone_moves_water_and_adpe_not_embodied() -> None:
     assert fr.co2e_total_g < us.co2e_total_g
 
 
-def test_water_is_onsite_plus_electricity() -> None:
-    """water = server kWh x (on-site WUE + PUE x grid water), in mL (Li et al. 2023)."""
-    fp = wattmeter.estimate("gpt-4o", "openai", output_tokens=500, zone="FR", pue=1.2)
-    wue = _lifecycle.onsite_wue("openai")["value"]
+def _manufacturing_ml_per_wh(card: str) -> float:
+    """Manufacturing water (mL) per accelerator Wh of `card`, from lifecycle.json."""
+    d = json.loads(DATA.read_text(encoding="utf-8"))
+    sv, mw, accs = d["server"], d["manufacturing_water"], d["accelerators"]
+    g = gpu(card)
+    watts = g.idle_w + sv["busy_power_fraction"]["value"] * (g.tdp_w - g.idle_w)
+    life_j = (sv["lifetime_years"]["value"] * 365.25 * 86400.0
+              * sv["active_fraction"]["value"] * watts)
+    litres = (mw["host_l"]["value"] / sv["gpus_per_server"]["value"]
+              + mw["accelerator_l"]["value"] * accs[card]["kgco2e"] / accs["A100"]["kgco2e"])
+    return litres * 1000.0 / life_j * 3600.0
+
+
+def test_water_is_onsite_plus_electricity_plus_manufacturing() -> None:
+    """water = server kWh x (on-site WUE + PUE x grid water) (Li et al. 2023) + the water
+    of manufacturing the accelerator-seconds used, in mL."""
+    dep = wattmeter.Deployment(gpu="H100", gpus=1, batch_size=8)
+    fp = wattmeter.estimate(wattmeter.ModelSpec(total_params_b=8), "self-hosted",
+                            output_tokens=500, zone="FR", pue=1.2, deployment=dep)
+    wue = _lifecycle.onsite_wue("default")["value"]
     grid = _lifecycle.electricity("FR")["water_l_per_kwh"]
-    assert fp.water_ml == pytest.approx(fp.server_wh * (wue + 1.2 * grid))
+    mfg = fp.accelerator_wh * _manufacturing_ml_per_wh("H100")
+    assert fp.water_ml == pytest.approx(fp.server_wh * (wue + 1.2 * grid) + mfg)
+    assert 0.001 < mfg / fp.water_ml < 0.05  # a few percent: the grid's water dominates
+
+
+def test_manufacturing_water_follows_the_card() -> None:
+    """A B200 (two dies, more HBM) carries more manufacturing water per second than an L4,
+    and both more than nothing."""
+    assert _manufacturing_ml_per_wh("L4") > 0.0
+    b200_per_s = _manufacturing_ml_per_wh("B200") * gpu("B200").tdp_w
+    l4_per_s = _manufacturing_ml_per_wh("L4") * gpu("L4").tdp_w
+    assert b200_per_s > l4_per_s
 
 
 def test_bigger_accelerator_share_more_embodied_per_joule() -> None:

@@ -3,7 +3,8 @@
 Built once per coefficient key from lifecycle.json so a call adds a few multiplications: the
 call's accelerator joules become accelerator-seconds (joules / busy power), which carry
 their share of the server's cradle-to-gate impacts amortised over its life; water is the
-data centre's on-site WUE on IT energy plus the grid's water on facility energy; ADPe adds
+data centre's on-site WUE on IT energy plus the grid's water on facility energy plus the
+manufacturing water of those accelerator-seconds; ADPe adds
 the grid's ADPe per kWh (docs/methodology.md, "Life-cycle impacts").
 """
 
@@ -78,12 +79,14 @@ def _per_joule(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks:
     el = electricity(zone)
     wue = onsite_wue(provider)
     adr = d["electricity"]["adpe_range"]
+    mw = d["manufacturing_water"]
+    a100_kg = accs["A100"]["kgco2e"]
     gpus = [(gpu(name), w) for name, w in mix]
 
     def one(life: float, active: float, busy: float, host_c: float, host_a: float,
-            acc_k: float, w_on: float, w_el: float, a_el: float,
-            pick: Any = None) -> tuple[float, float, float]:
-        emb = adp = 0.0
+            acc_k: float, w_on: float, w_el: float, a_el: float, mw_acc: float,
+            mw_host: float, pick: Any = None) -> tuple[float, float, float]:
+        emb = adp = mfg = 0.0
         for g, w in ([(pick, 1.0)] if pick is not None else gpus):
             a = accs.get(g.key) or accs["default"]
             watts = g.idle_w + busy * (g.tdp_w - g.idle_w)
@@ -91,13 +94,16 @@ def _per_joule(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks:
             n = sv["gpus_per_server"]["value"]
             emb += w * (host_c / n + acc_k * a["kgco2e"]) * 1000.0 / seconds
             adp += w * (host_a / n + acc_k * a["kgsbeq"]) / seconds
+            card_l = mw_acc * a["kgco2e"] / a100_kg  # scaled like the card's embodied carbon
+            mfg += w * (mw_host / n + card_l) * 1000.0 / seconds  # mL per accelerator J
         kwh = ks / 3.6e6  # server kWh per accelerator J
-        return emb, kwh * (w_on + pue * w_el) * 1000.0, adp + kwh * pue * a_el
+        return emb, kwh * (w_on + pue * w_el) * 1000.0 + mfg, adp + kwh * pue * a_el
 
     central = one(sv["lifetime_years"]["value"], sv["active_fraction"]["value"],
                   sv["busy_power_fraction"]["value"], sv["host_embodied_kgco2e"]["value"],
                   sv["host_embodied_kgsbeq"]["value"], 1.0, wue["value"],
-                  el["water_l_per_kwh"], el["adpe_kgsbeq_per_kwh"])
+                  el["water_l_per_kwh"], el["adpe_kgsbeq_per_kwh"],
+                  mw["accelerator_l"]["value"], mw["host_l"]["value"])
     rng = random.Random(20261130)
     names = [g for g, _ in gpus]
     weights = [w for _, w in gpus]
@@ -113,6 +119,8 @@ def _per_joule(mix: tuple[tuple[str, float], ...], provider: str, zone: str, ks:
                 _draw(rng, ar["low"], ar["high"]), _draw(rng, wue["low"], wue["high"]),
                 _draw(rng, el["water_low"], el["water_high"]),
                 el["adpe_kgsbeq_per_kwh"] * _draw(rng, adr["low"], adr["high"]),
+                _draw(rng, mw["accelerator_l"]["low"], mw["accelerator_l"]["high"]),
+                _draw(rng, mw["host_l"]["low"], mw["host_l"]["high"]),
                 rng.choices(names, weights)[0])
         for k in range(3):
             samples[k].append(s[k])

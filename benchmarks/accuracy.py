@@ -260,7 +260,7 @@ def published_checks() -> list[tuple[str, float, float, float, float, str]]:
         ("Delavande 2025 CogVideoX-5B 720x480x49, 50 steps", "zai-org/CogVideoX-5b",
          {"width": 720, "height": 480, "frames": 49, "steps": 50}, 21.6),
         ("Delavande 2025 LTX-Video 0.9.7 (13B) 704x512x121, 40 steps",
-         wattmeter.ModelSpec(13.0, family="ltx", modality="video"),
+         "Lightricks/LTX-Video-0.9.7-dev",
          {"width": 704, "height": 512, "frames": 121, "steps": 40}, 3.16),
     ):
         fp = wattmeter.estimate(model, operation="video", deployment=h100, **kw)

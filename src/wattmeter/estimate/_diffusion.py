@@ -30,6 +30,8 @@ _EMPTY: Mapping[str, Any] = {}
 #: registry audit (tests/estimate/test_shapes.py) requires every other key this physics reads.
 ABSENT_MEANS: Mapping[str, str] = {
     "attention_layers": "one attention layer per block",
+    "attention_layers_x_width": "a transformer: attention layers x width at one resolution",
+    "conv_share": "no convolutions (a transformer), or the family's (families.json)",
     "heads": "width / the family's head size",
     **{key: "the family's published value (families.json)" for key in (
         "vae", "patch", "temporal", "cfg", "text_encoder_b", "text_tokens")}}
@@ -61,6 +63,11 @@ class Family(NamedTuple):
     token_fraction: float = 1.0  # share of the denoiser's weights applied to each token
     joint_text: bool = True      # text tokens join the sequence (MMDiT) or are cross-attended
     head_dim: float = 128.0      # width per attention head: heads = width / head_dim
+    # a U-Net (scripts/unet_geometry.py): self-attention width x depth, its levels weighted
+    # by their share of the positions squared (0: layers_x_width), and the share of its MACs
+    # in convolutions (0: a transformer)
+    attention_lxw: float = 0.0
+    conv_share: float = 0.0
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -92,7 +99,9 @@ def _load() -> dict[str, Any]:
                                     int(f["ref_layers"]), f["source"], int(f["year"]),
                                     int(f.get("steps_low", 0)), int(f.get("steps_high", 0)),
                                     float(f["token_fraction"]), bool(f["joint_text"]),
-                                    float(f["head_dim"]))
+                                    float(f["head_dim"]),
+                                    float(f.get("attention_layers_x_width", 0.0)),
+                                    float(f.get("conv_share", 0.0)))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families
@@ -113,7 +122,8 @@ def geometry(fam: Family, shape: Mapping[str, Any] = _EMPTY) -> Family:
     if not shape:
         return fam
     over: dict[str, Any] = {key: float(shape[key]) for key in (
-        "vae", "patch", "temporal", "cfg", "text_encoder_b", "text_tokens") if key in shape}
+        "vae", "patch", "temporal", "cfg", "text_encoder_b", "text_tokens", "conv_share")
+        if key in shape}
     return fam._replace(**over) if over else fam
 
 
@@ -170,8 +180,13 @@ def flop_coeffs(fam: Family, params_b: float, k: Mapping[str, Any],
     encoder), per output pixel (VAE decoder) and per (latent, cross-attended text) token
     pair-step, guidance passes included."""
     depth = float(shape.get("attention_layers") or shape.get("layers", 0.0))
-    ld = (depth * float(shape["width"]) if depth and shape.get("width") else
-          fam.layers_x_width * (params_b / fam.ref_params_b) ** k["attn_exponent"])
+    if shape.get("attention_layers_x_width"):  # a U-Net's levels (scripts/unet_geometry.py)
+        ld = float(shape["attention_layers_x_width"])
+    elif depth and shape.get("width"):
+        ld = depth * float(shape["width"])
+    else:
+        ld = (fam.attention_lxw or fam.layers_x_width) * (
+            params_b / fam.ref_params_b) ** k["attn_exponent"]
     tok = fam.cfg * 2.0 * token_params_b(fam, params_b, shape) * 1e9
     pair = 0.0 if fam.linear_attention else fam.cfg * 4.0 * ld
     cross = 0.0 if fam.joint_text else fam.cfg * 4.0 * ld
@@ -205,9 +220,18 @@ def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gp
     # Sequence/CFG parallelism: extra communication proportional to the work, log2(N) hops
     # (all-gathers around the linear layers, all-to-all around attention, xDiT).
     lg = math.log2(n)
-    j_lin = busy_w * (1.0 + k["comm"] * lg) / (flops * mfu(fam, params_b, k, shape))
-    # attention (FlashAttention) runs at its own fraction of peak, whatever the width
-    j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
+    if prec.compute == "naive":  # library defaults (regimes.json "naive"): matrix multiplies
+        # and attention in FP32 on the CUDA cores at `naive_mfu` of their peak, a U-Net's
+        # convolutions (`conv_share` of its MACs) in TF32 on the tensor cores
+        fp32 = gpu.flops("fp32") * k["naive_mfu"]
+        tc = gpu.flops("tf32") * mfu(fam, params_b, k, shape)
+        s_flop = fam.conv_share / tc + (1.0 - fam.conv_share) / fp32
+        j_lin = busy_w * (1.0 + k["comm"] * lg) * s_flop
+        j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / fp32
+    else:
+        j_lin = busy_w * (1.0 + k["comm"] * lg) / (flops * mfu(fam, params_b, k, shape))
+        # attention (FlashAttention) runs at its own fraction of peak, whatever the width
+        j_attn = busy_w * (1.0 + k["comm_attn"] * lg) / (flops * k["attn_mfu"])
     tok, pair, fixed, pixel, cross = flop_coeffs(fam, params_b, k, shape)
     _, sync, ring = sync_counts(fam, params_b, gpus, shape)
     t_sync = k["sync_s"] * sync + k["ring_s"] * ring

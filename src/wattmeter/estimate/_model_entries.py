@@ -25,12 +25,14 @@ ARCHITECTURES = ("dense", "moe", "hybrid", "encoder", "encoder-decoder", "dit", 
                  "autoregressive")
 #: Architecture facts a registry entry's ``shape`` may give (README, "Your own models"): text
 #: models' attention and expert layout, Mamba layers; diffusion latent geometry and the weights
-#: each latent token passes through (token_params_b). Numbers.
+#: each latent token passes through (token_params_b), and a U-Net's attention by level and
+#: share of convolutions (scripts/unet_geometry.py). Numbers.
 SHAPE_KEYS = frozenset((
     "layers", "attention_layers", "heads", "kv_heads", "head_dim", "kv_lora_rank",
     "rope_head_dim", "sliding_window", "sliding_layers", "experts", "experts_active",
     "mamba_layers", "mamba_state", "width", "vae", "patch", "temporal", "cfg",
-    "text_encoder_b", "text_tokens", "token_params_b"))
+    "text_encoder_b", "text_tokens", "token_params_b", "attention_layers_x_width",
+    "conv_share"))
 #: Canonical precision names, and the spellings accepted for each.
 PRECISIONS = {
     "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16",
@@ -251,6 +253,9 @@ def _shape(shape: Any) -> Mapping[str, Any]:
         if (isinstance(value, bool) or not isinstance(value, (int, float))
                 or not math.isfinite(value) or value <= 0):
             raise ValueError(f"field 'shape': {key}: got {value!r}; expected a positive number")
+        if key == "conv_share" and value > 1:
+            raise ValueError(f"field 'shape': conv_share: got {value!r}; expected a share of "
+                             "the MACs, at most 1")
         clean[key] = float(value)
     if "source" not in clean:
         raise ValueError("field 'shape': add 'source' (the config or paper the numbers come "

@@ -244,18 +244,12 @@ def naive_constants() -> dict[str, Any]:
     return out
 
 
-def naive_gpu(g: GPU, kind: str, conv_share: float | None = None) -> tuple[GPU, Precision]:
-    """The accelerator and precision of library-default inference: FP32 weights; matrix
-    multiplies in FP32, a U-Net's convolutions (`conv_share` of its FLOPs) in TF32
-    (PyTorch defaults)."""
-    k = naive_constants()
+def naive_gpu(g: GPU) -> tuple[GPU, Precision]:
+    """The accelerator and precision of library-default inference: FP32 weights, matrix
+    multiplies in FP32 (PyTorch defaults). A diffusion denoiser's split between FP32 and
+    a U-Net's TF32 convolutions is the diffusion physics' (`_diffusion.diffusion_coeffs`)."""
     fp32 = g.tflops.get("fp32", g.tflops["bf16"])
-    eff = fp32
-    if kind == "diffusion":
-        share = float(k["conv_share"] if conv_share is None else conv_share)
-        tf32 = g.tflops.get("tf32", fp32)
-        eff = 1.0 / (share / tf32 + (1.0 - share) / fp32)
-    return g._replace(tflops={**g.tflops, "naive": eff}), Precision("naive", 4.0, "naive")
+    return g._replace(tflops={**g.tflops, "naive": fp32}), Precision("naive", 4.0, "naive")
 
 
 def naive_server_factor(g: GPU, gpus: int, seconds_per_j: float, host_w: float) -> float:

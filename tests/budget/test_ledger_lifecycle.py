@@ -28,6 +28,24 @@ def test_record_stores_the_breakdown_zone_and_method(tmp_path) -> None:
                  "adpe_kgsbeq"):
         assert row[name] == pytest.approx(4 * getattr(one, name)), name
     assert row["grid_zones"] == ["FR"] and row["method_versions"] == [METHOD_VERSION]
+    assert row["regimes"] == ["provider"]  # the serving regime a report states (issue 17)
+    mgr.close()
+
+
+def test_the_ledger_keeps_each_calls_serving_regime(tmp_path) -> None:
+    """Calls in two regimes: each row keeps its own, a team's total lists both."""
+    mgr = manager(tmp_path, [], Clock(1_800_000_000.0))
+    fleet = wattmeter.estimate("gpt-4o", "openai", output_tokens=100)
+    local = wattmeter.estimate(wattmeter.ModelSpec(8.0), output_tokens=100,
+                               deployment=wattmeter.Deployment(gpu="A100", regime="naive"))
+    mgr.record(fleet._replace(team="t"))
+    mgr.record(local._replace(team="t"))
+    mgr.flush()
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    (row,) = ledger.totals(group_by=("team",))
+    assert row["regimes"] == ["naive", "provider"]
+    by_model = {r["model"]: r["regimes"] for r in ledger.totals(group_by=("model",))}
+    assert by_model["gpt-4o"] == ["provider"] and ["naive"] in by_model.values()
     mgr.close()
 
 

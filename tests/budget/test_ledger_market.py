@@ -78,7 +78,7 @@ def test_ledger_from_before_the_market_columns_gains_them(tmp_path) -> None:
         (0.8, 0.1, 7.0)
     assert row["calls"] == 2 and row["grid_zones"] == ["DE"] and ledger.integrity_ok()
     cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(usage)")]
-    assert cols[-3:] == list(MARKET)
+    assert cols[-4:] == [*MARKET, "regime"]  # each added column after the older ones
 
 
 def test_rows_of_the_layout_before_market_sums_still_write(tmp_path) -> None:

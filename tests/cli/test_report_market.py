@@ -48,8 +48,8 @@ def test_json_and_csv_carry_market_co2e(tmp_path: Path,
     assert rows["assist"]["co2e_market_g"] < rows["assist"]["co2e_g"]  # Google's own factor
     assert main(["report", "--ledger", str(path), "--by", "team", "--format", "csv"]) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert list(table[0])[-4:] == ["co2e_market_g", "co2e_market_g_low", "co2e_market_g_high",
-                                   "ef_market_gco2e_per_kwh"]
+    assert list(table[0])[-5:] == ["co2e_market_g", "co2e_market_g_low", "co2e_market_g_high",
+                                   "ef_market_gco2e_per_kwh", "regimes"]  # appended in order
     by_team = {r["team"]: r for r in table}
     assert float(by_team["search"]["co2e_market_g"]) == pytest.approx(2 * de.co2e_market_g)
 

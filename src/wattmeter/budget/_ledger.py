@@ -34,14 +34,15 @@ __all__ = ["DATA_ERRORS", "DEFAULT_MAX_QUEUE", "GROUP_KEYS", "MARKET_STANDIN", "
 
 #: (minute bucket, team, provider, model, operation, labels,
 #:  energy_wh, co2e_g, accelerator_wh, calls, input_tokens, output_tokens,
-#:  *_LIFE_SUMS, grid_zone, method_version); labels are the stored JSON text or the call's
-#: mapping, turned into JSON by `write` off the call path. The numbers after the labels
-#: are sums; the two texts keep their latest value. A row of the first 12 fields
+#:  *_LIFE_SUMS, grid_zone, method_version, regime); labels are the stored JSON text or the
+#: call's mapping, turned into JSON by `write` off the call path. The numbers after the
+#: labels are sums; the texts keep their latest value. A row of the first 12 fields
 #: (written before the life-cycle columns) is accepted: the rest count as 0 and "";
-#: so is a row of the layout before the market-based sums (their 3 count as 0).
+#: so is a row of the layout before the market-based sums (their 3 count as 0), and one
+#: before the serving regime (it counts as "").
 Row = tuple[int, str, str, str, str, "str | Mapping[str, str]", float, float, float, int,
             int, int, float, float, float, float, float, float, float, float, float, float,
-            float, float, str, str]
+            float, float, str, str, str]
 
 _COLUMNS = ("team", "provider", "model", "operation")
 #: Keys `totals(group_by=...)` accepts besides "label:<name>".
@@ -53,8 +54,9 @@ _MARKET_SUMS = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 _LIFE_SUMS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_g_low",
               "co2e_embodied_g_high", "water_ml", "water_ml_low", "water_ml_high",
               "adpe_kgsbeq", *_MARKET_SUMS)
-#: Text columns kept from the last call of a row's key (its grid zone, its method).
-_LIFE_TEXT = ("grid_zone", "method_version")
+#: Text columns kept from the last call of a row's key (its grid zone, its method, its
+#: serving regime: docs/regimes.md).
+_LIFE_TEXT = ("grid_zone", "method_version", "regime")
 _SUMS = ("energy_wh", "co2e_g", "accelerator_wh", "calls", "input_tokens", "output_tokens",
          *_LIFE_SUMS)
 _NSUMS = len(_SUMS)
@@ -64,9 +66,11 @@ UNRECORDED = "(co2e_market_g = 0 AND co2e_market_g_low = 0 AND co2e_market_g_hig
 MARKET_STANDIN = {"co2e_market_g": "co2e_g", "co2e_market_g_low": "co2e_g_low",
                   "co2e_market_g_high": "co2e_g_high"}
 _ROW_PAD = (0.0,) * len(_LIFE_SUMS) + ("",) * len(_LIFE_TEXT)
-#: Where the market-based sums start in a row, and the length of a row written without them.
+#: Where the market-based sums start in a row, and the length of a row written without them
+#: (it had two texts: grid zone and method), and of one written without the regime.
 _MARKET_AT = 6 + _NSUMS - len(_MARKET_SUMS)
-_PRE_MARKET = _MARKET_AT + len(_LIFE_TEXT)
+_PRE_MARKET = _MARKET_AT + 2
+_PRE_REGIME = 6 + _NSUMS + 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -196,6 +200,8 @@ def merge(rows: Iterable[Row]) -> list[Row]:
             r = (*r, *_ROW_PAD)  # type: ignore[assignment]
         elif len(r) == _PRE_MARKET:  # ... before the market-based sums
             r = (*r[:_MARKET_AT], 0.0, 0.0, 0.0, *r[_MARKET_AT:])  # type: ignore[assignment]
+        if len(r) == _PRE_REGIME:  # ... before the serving regime
+            r = (*r, "")  # type: ignore[assignment]
         problem = _row_problem(r)
         if problem:
             _drop(problem)
@@ -459,7 +465,7 @@ class Ledger:
         time keys "minute", "hour", "day", "week", "month" (in `tz`, default UTC). Each
         row has the group keys plus energy_wh, co2e_g, accelerator_wh, calls,
         input_tokens, output_tokens, the life-cycle sums (`_LIFE_SUMS`) and the lists
-        grid_zones and method_versions, sorted by the group keys.
+        grid_zones, method_versions and regimes, sorted by the group keys.
         """
         keys = tuple(group_by)
         for k in keys:
@@ -474,7 +480,7 @@ class Ledger:
         cond, args = calls_in(since, until, where)
         sql += [cond, "GROUP BY bucket, team, provider, model, operation, labels"]
         groups: dict[tuple[Any, ...], list[Any]] = {}
-        texts: dict[tuple[Any, ...], tuple[set[str], set[str]]] = {}
+        texts: dict[tuple[Any, ...], tuple[set[str], ...]] = {}
         end = 6 + _NSUMS
         tend = end + len(_LIFE_TEXT)
         with self._write_lock:
@@ -485,7 +491,7 @@ class Ledger:
             sums = (*row[6:end], *row[tend:])  # then the older rows' location-based CO2e
             if acc is None:
                 groups[gk] = list(sums)
-                texts[gk] = (set(), set())
+                texts[gk] = tuple(set() for _ in _LIFE_TEXT)
             else:
                 for i, v in enumerate(sums):
                     acc[i] += v
@@ -504,7 +510,8 @@ class Ledger:
                     acc[m + i] += standin[i]
                 d["co2e_market_standin_g"] = standin[0]
             d.update(zip(_SUMS, acc[:_NSUMS], strict=True))
-            d["grid_zones"], d["method_versions"] = (sorted(t) for t in texts[gk])
+            d["grid_zones"], d["method_versions"], d["regimes"] = (
+                sorted(t) for t in texts[gk])
             out.append(d)
         return out
 

@@ -207,7 +207,7 @@ class BudgetManager(Lifecycle):
                     fp.co2e_embodied_g_low, fp.co2e_embodied_g_high, fp.water_ml,
                     fp.water_ml_low, fp.water_ml_high, fp.adpe_kgsbeq, fp.co2e_market_g,
                     fp.co2e_market_g_low, fp.co2e_market_g_high, fp.grid_zone,
-                    METHOD_VERSION)
+                    METHOD_VERSION, fp.regime)
         states = self._by_team.get(fp.team, ())
         with self._lock:
             if fp.labels:  # caller-chosen values: the day's top ones by energy keep names
@@ -239,7 +239,7 @@ class BudgetManager(Lifecycle):
             labels = self.label_bounds.bound(measured.labels, 0.0, now)
             row: Row = (int(ts // 60 * 60), measured.team, measured.provider, measured.model,
                         measured.operation, labels, d[0], d[1], d[2], 0, 0, 0, *d[3:],
-                        measured.grid_zone, METHOD_VERSION)
+                        measured.grid_zone, METHOD_VERSION, measured.regime)
             self.ledger.add(row)
             for st in self._by_team.get(measured.team, ()):
                 b = st.budget

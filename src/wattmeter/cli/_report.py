@@ -37,7 +37,7 @@ _LIFE_COLUMNS = ("co2e_g_low", "co2e_g_high", "co2e_embodied_g", "co2e_embodied_
                  "co2e_total_g_high", "water_ml", "water_ml_low", "water_ml_high",
                  "adpe_kgsbeq", "ef_gco2e_per_kwh", "ef_basis", "grid_zones", "ef_sources",
                  "method_versions", "co2e_market_g", "co2e_market_g_low",
-                 "co2e_market_g_high", "ef_market_gco2e_per_kwh")
+                 "co2e_market_g_high", "ef_market_gco2e_per_kwh", "regimes")
 #: Market-based CO2e: present in ledgers written once wattmeter records it; "" before.
 _MARKET = ("co2e_market_g", "co2e_market_g_low", "co2e_market_g_high")
 
@@ -296,6 +296,9 @@ def _disclosure_table(rows: list[dict[str, Any]], group_by: list[str]) -> None:
     method = for_terminal(", ".join(versions)) or ("not recorded (rows older than the "
                                                    "life-cycle columns)")
     print(f"method           {method}; docs/methodology.md")
+    regimes = sorted({v for r in rows for v in r.get("regimes", [])})
+    print(f"serving regimes  {for_terminal(', '.join(regimes)) or 'unknown (older rows)'}; "
+          "docs/regimes.md (what each one's energy counts)")
 
 
 def _table(rows: list[dict[str, Any]], group_by: list[str]) -> None:

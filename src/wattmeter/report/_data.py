@@ -70,6 +70,9 @@ class Data:
     #: (team, provider) -> {grid zone: location-based CO2e g}
     zones: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     method_versions: set[str] = field(default_factory=set)
+    #: team -> {serving regime (docs/regimes.md): facility Wh}; "" for rows written before
+    #: the ledger kept it
+    regimes: dict[str, dict[str, float]] = field(default_factory=dict)
     has_market: bool = False
     #: location-based CO2e (g) of rows written before the market-based columns, standing
     #: in for their market-based figure when the period has both kinds of rows
@@ -166,9 +169,12 @@ def _query(conn: sqlite3.Connection, data: Data, cols: set[str], cond: str,
     short = f"output_tokens < {SHORT_OUTPUT_TOKENS} * calls"
     zone = "grid_zone" if "grid_zone" in cols else "''"
     version = "method_version" if "method_version" in cols else "''"
-    for team, provider, model, operation, is_short, grid, method, *values in conn.execute(
-            f"SELECT team, provider, model, operation, {short}, {zone}, {version}, {sums} "
-            f"FROM usage WHERE {cond} GROUP BY 1, 2, 3, 4, 5, 6, 7", args):
+    regime = "regime" if "regime" in cols else "''"
+    for team, provider, model, operation, is_short, grid, method, how, *values in conn.execute(
+            f"SELECT team, provider, model, operation, {short}, {zone}, {version}, {regime}, "
+            f"{sums} FROM usage WHERE {cond} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", args):
+        r = data.regimes.setdefault(team, {})
+        r[how] = r.get(how, 0.0) + values[1]  # facility energy
         if grid:
             z = data.zones.setdefault((team, provider), {})
             z[grid] = z.get(grid, 0.0) + values[2]  # location-based CO2e

@@ -232,7 +232,7 @@ def _changes(changes: dict[str, list[Change]], eq: Any) -> str:
 
 
 def _method(data: Data) -> str:
-    from ._export import BOUNDARY, RANGES, sources
+    from ._export import BOUNDARY, RANGES, REGIMES, regime_shares, sources
 
     src = [[h(s["zone"]), num.plain(s["gco2e_per_kwh"]) if s["gco2e_per_kwh"] is not None
             else "\u2013", h(s["basis"]), h(s["source"]), h(s["year"] or "\u2013")]
@@ -245,7 +245,13 @@ def _method(data: Data) -> str:
         "size, the tokens or media produced, the hardware and the data centre "
         "(docs/methodology.md), unless a call was metered on measured hardware; the "
         "ledger does not keep which calls were measured.</p>"
-        f"<p><b>Boundary</b>: {h(BOUNDARY)}</p><p><b>Ranges</b>: {h(RANGES)}</p>"
+        f"<p><b>Boundary</b>: {h(BOUNDARY)}</p>"
+        "<p><b>Serving regimes</b> (how each call was estimated, docs/regimes.md; the "
+        "provider's fleet for provider-served calls, one tuned replica for self-hosted "
+        "ones, unless configured):</p><ul>"
+        + "".join(f"<li>{h(k)}: {v:.0%} of the energy; {h(REGIMES.get(k, k))}</li>"
+                  for k, v in regime_shares(data).items())
+        + f"</ul><p><b>Ranges</b>: {h(RANGES)}</p>"
         "<p><b>Grid emission factors</b> (location-based) of the zones in this report:</p>"
         + _table(["Zone", "gCO2e/kWh", "Basis", "Source", "Year"], src, 1, 2)
         + f"<p><b>Equivalents</b> (one unit for the whole report):</p><ul>{eqs}</ul>"

@@ -39,7 +39,7 @@ BOUNDARY = ("Facility energy of the calls (accelerator + host + idle capacity, t
             "amortised over the servers' life (cradle to gate); water = on-site cooling plus "
             "electricity generation plus hardware manufacturing (consumption). What the "
             "energy counts beyond the accelerators follows each call's serving regime "
-            "(`regimes`).")
+            "(its serving regime: see the regimes).")
 #: What each serving regime's energy counts (docs/regimes.md): a report states which ones
 #: priced its calls, and their shares of the energy.
 REGIMES = {

@@ -38,8 +38,8 @@ BOUNDARY = ("Facility energy of the calls (accelerator + host + idle capacity, t
             "published factor or the residual mix); embodied = hardware manufacturing "
             "amortised over the servers' life (cradle to gate); water = on-site cooling plus "
             "electricity generation plus hardware manufacturing (consumption). What the "
-            "energy counts beyond the accelerators follows each call's serving regime "
-            "(its serving regime: see the regimes).")
+            "energy counts beyond the accelerators follows each call's serving regime, "
+            "listed with what each one counts.")
 #: What each serving regime's energy counts (docs/regimes.md): a report states which ones
 #: priced its calls, and their shares of the energy.
 REGIMES = {

@@ -43,6 +43,8 @@ PRECISIONS = {"bf16", "fp16", "fp8", "int8", "fp4", "int4"}
                                                          "precision_tag": "Q4_K_M"}),
     ("bartowski/Qwen2.5-7B-Instruct-GGUF:Q8_0", {"precision": "int8"}),
     ("Qwen/Qwen3-235B-A22B-Instruct-2507", {"total_b": 235.0, "active_b": 22.0}),
+    ("together_ai/Qwen/Qwen3.8-2.4T-A95B", {"total_b": 2400.0, "active_b": 95.0}),
+    ("deepseek-v4-1T-A50B", {"total_b": 1000.0, "active_b": 50.0}),
     ("meta-llama/Llama-4-Scout-17B-16E-Instruct", {"active_b": 17.0, "experts": 16}),
     ("mistralai/Mixtral-8x7B-Instruct-v0.1", {"experts": 8}),
     ("Efficient-Large-Model/Sana_1600M_1024px_diffusers", {"total_b": 1.6, "family": "sana",

@@ -76,4 +76,17 @@ def test_a_replica_is_drawn_where_it_fits_one_node() -> None:
     # 405B bf16 x 1.3 headroom = 1,053 GB: 8 x H200 or B200, not 16 H100 or 64 L4
     assert [g.key for g, _ in _text.node_mix(mix, 405, bf16, k)] == ["H200", "B200"]
     assert _text.node_mix(mix, 8, bf16, k) == mix
-    assert _text.node_mix(mix, 3000, bf16, k) == mix  # fits no node: the whole mix
+    # fits no node: the accelerators that need the fewest (3,000B bf16 = 7.8 TB: 64 x B200
+    # against 64 x H200 rounded up to a power of two, 128 x H100, 512 x L4)
+    assert [g.key for g, _ in _text.node_mix(mix, 3000, bf16, k)] == ["H200", "B200"]
+    assert [g.key for g, _ in _text.node_mix(mix[4:], 3000, bf16, k)] == ["L40S"]
+
+
+def test_a_model_no_node_holds_is_not_drawn_on_small_gpus() -> None:
+    """A 2.8T-parameter MoE with no deployment given: before, every GPU of the mix was drawn
+    (hundreds of L4s) and the central read 17 Wh for a 400 + 400-token chat, x267 wide."""
+    fp = wattmeter.estimate("moonshotai/Kimi-K3", **REQ)
+    on_b200 = wattmeter.estimate("moonshotai/Kimi-K3", deployment=wattmeter.Deployment(
+        gpu="B200"), **REQ)
+    assert fp.accelerator_wh < 1.5 * on_b200.accelerator_wh
+    assert fp.accelerator_wh_high < 1.5 * on_b200.accelerator_wh_high

@@ -58,13 +58,17 @@ _MODALITY_WORDS = (
 _GENERIC = frozenset(("dit", "image", "video", "unet", "dit-image", "dit-video", "mmdit"))
 
 
+#: Billions of parameters per unit of a size in a name.
+_UNIT = {"m": 0.001, "b": 1.0, "t": 1000.0}
+
+
 class _Patterns:
     def __init__(self) -> None:
         c = re.compile
         self.token = c(r"[-_./:\s]+")
         self.sep = c(r"[-_/:\s]+")  # keeps the dot of a size or version: 1.6B, wan2.1
-        # 8x7B (experts x expert size), 235B, 1.6B, 1600M: not inside a word or a version
-        self.size = c(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([bm])(?![a-z0-9])")
+        # 8x7B (experts x expert size), 235B, 1.6B, 1600M, 1T: not inside a word or a version
+        self.size = c(r"(?<![a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)([bmt])(?![a-z0-9])")
         self.active = c(r"(?<![a-z0-9])a(\d+(?:\.\d+)?)b(?![a-z0-9])")
         self.experts = c(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)b[-_](\d+)e(?![a-z0-9])")
         self.gguf = c(r"(?<![a-z0-9])(i?q([2-8])(?:_(?:k|[01sml]|xs|xxs|nl))*)(?![a-z0-9])")
@@ -154,7 +158,7 @@ def read(name: str) -> NameFacts:
     else:
         s = pat.size.search(joined)
         if s:
-            size = float(s.group(2)) / (1000.0 if s.group(3) == "m" else 1.0)
+            size = float(s.group(2)) * _UNIT[s.group(3)]
             n = int(s.group(1)) if s.group(1) else 1
             if n > 1:  # Mixtral 8x7B: shared attention ~15%, two experts per token
                 experts = n

@@ -188,10 +188,15 @@ def gpus_needed(total_b: float, prec: Precision, gpu: GPU, k: Mapping[str, float
 def node_mix(mix: Sequence[tuple[GPU, float]], total_b: float, prec: Precision,
              k: Mapping[str, Any]) -> list[tuple[GPU, float]]:
     """The (GPU, weight) pairs of `mix` that hold the model in one node (at most
-    ``k["max_replica_gpus"]`` of them), or all of `mix` when none does: a replica whose GPU
-    is unknown runs where it fits one node, not on 64 small GPUs."""
-    fit = [(g, w) for g, w in mix if gpus_needed(total_b, prec, g, k) <= k["max_replica_gpus"]]
-    return fit or list(mix)
+    ``k["max_replica_gpus"]`` of them): a replica whose GPU is unknown runs where it fits one
+    node, not on 64 small GPUs. A model no node holds runs on the accelerators that need the
+    fewest of them (the largest memories), not on hundreds of L4s."""
+    need = [gpus_needed(total_b, prec, g, k) for g, _ in mix]
+    fit = [m for m, n in zip(mix, need) if n <= k["max_replica_gpus"]]
+    if fit or not mix:
+        return fit
+    least = min(need)
+    return [m for m, n in zip(mix, need) if n == least]
 
 
 class Roof(NamedTuple):

@@ -124,6 +124,35 @@ def test_provider_regime_is_the_same_physics_with_other_inputs() -> None:
     assert plain.batch > 16 and plain.gpus >= 8  # a fleet batch under the target, not 128
 
 
+def test_provider_speech_costs_its_tokens_on_the_fleet() -> None:
+    """Speech out of a provider's language model (gpt-realtime, Gemini TTS and Live) is
+    that fleet's decoding of its audio tokens: it used the single-replica physics at batch
+    32 on a drawn GPU, 14x (gpt-realtime) to 48x (Gemini 3.5 Live Translate) what the same
+    tokens cost in chat on the same fleet."""
+    from wattmeter.estimate._physics import constants
+
+    ks = constants("speech")
+    chars = 300
+    tokens = chars / ks["chars_per_second"] * ks["audio_tokens_per_second"]
+    for name in ("gpt-realtime", "gemini-3.5-live-translate", "gemini-2.5-flash-tts"):
+        speech = estimate(name, operation="speech", characters=chars)
+        chat = estimate(name, operation="chat", input_tokens=chars // 4,
+                        output_tokens=int(tokens))
+        assert speech.regime == chat.regime == "provider"
+        assert chat.energy_wh * 0.999 <= speech.energy_wh < 1.3 * chat.energy_wh, name
+        assert speech.energy_wh_high / speech.energy_wh_low < 15, name
+
+
+def test_a_fleet_makes_speech_at_least_as_fast_as_it_plays() -> None:
+    from wattmeter.estimate._coefficients import _realtime
+    from wattmeter.estimate._physics import constants
+
+    floor = constants("speech")["audio_tokens_per_second"]
+    assert _realtime("speech", (30.0, 0.5, 0.2)) == (floor, 0.5, 0.2)
+    assert _realtime("speech", (400.0, 0.5, 0.2))[0] == 400.0
+    assert _realtime("text", (30.0, 0.5, 0.2)) == (30.0, 0.5, 0.2)
+
+
 def test_speculation_runs_only_where_it_pays() -> None:
     """A fleet drafts only when that gives more tokens per accelerator-second at its target:
     at an acceptance near 0 verifying four tokens per step would cost more than it gains,

@@ -52,6 +52,21 @@ class Coef(NamedTuple):
     market_is_location: bool = False
 
 
+#: What a provider fleet serves with its decoder physics (`_regime.provider_text`): chat,
+#: autoregressive images, speech out of a language model's audio tokens and speech read by
+#: one (gpt-4o-transcribe, Gemini Live). Whisper-style encoder-decoders keep their own.
+FLEET_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
+
+
+def _realtime(kind: str, draw: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A fleet draw for this kind: speech is made at least as fast as it is played (its
+    audio tokens per second), whatever the fleet's per-user speed for text."""
+    if kind != "speech":
+        return draw
+    floor = float(constants("speech")["audio_tokens_per_second"])
+    return (max(draw[0], floor), draw[1], draw[2])
+
+
 def _kind(s: Subject) -> str:
     m = s.modality
     if m == "image" and s.architecture == "autoregressive":
@@ -226,7 +241,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     if dep.kv_cache:  # an FP8 KV cache: half the bytes read per context token, and stored
         kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
-    fleet = rp is not None and kind in ("text", "ar-image")
+    fleet = rp is not None and kind in FLEET_KINDS
     naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
     # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
     # draws' median (the nominal replica sat x0.75-0.9 below it)
@@ -245,8 +260,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         precs = [precision(p[0]) for p in rp.precision]
         p_cum = list(itertools.accumulate(p[1] for p in rp.precision))
         phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
-                                     *_regime.fleet_draw(rng, rp, True), dep.gpus, dep.batch_size,
-                                     load=load[0])
+                                     *_realtime(kind, _regime.fleet_draw(rng, rp, True)),
+                                     dep.gpus, dep.batch_size, load=load[0])
         n_nom = phys.gpus
     elif naive:
         kn = _regime.naive_constants()
@@ -314,8 +329,9 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             draw = (hold("interactivity", sp, sp0), hold("prefix_cache", hit, hit0),
                     hold("speculation", acc, acc0))
             load_i = hold("load", rng.triangular(load[1], load[2], load[0]), load[0])
-            ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp, *draw,
-                                       dep.gpus, dep.batch_size, load=load_i)
+            ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp,
+                                       *_realtime(kind, draw), dep.gpus, dep.batch_size,
+                                       load=load_i)
         else:
             kt_i = kt
             if naive:

@@ -153,6 +153,27 @@ def test_a_fleet_makes_speech_at_least_as_fast_as_it_plays() -> None:
     assert _realtime("text", (30.0, 0.5, 0.2)) == (30.0, 0.5, 0.2)
 
 
+def test_naive_speech_is_batch_one_on_an_idle_node_and_other_kinds_say_tuned() -> None:
+    """The naive regime models every decoder kind (speech out of audio tokens, LLM
+    transcription) like chat; Whisper-style encoder-decoders and embeddings it does not
+    model: they were labelled naive with tuned figures, now tuned with a warning."""
+    a100 = {"gpu": "A100"}
+    kokoro = {"operation": "speech", "characters": 300}
+    tuned = estimate("hexgrad/Kokoro-82M", deployment=Deployment(**a100), **kokoro)
+    naive = estimate("hexgrad/Kokoro-82M", deployment=Deployment(**a100, regime="naive"),
+                     **kokoro)
+    assert naive.regime == "naive" and naive.accelerator_wh > 10 * tuned.accelerator_wh
+    assert naive.server_wh > 2 * naive.accelerator_wh  # the idle node and host, counted
+    for name, call in (("openai/whisper-large-v3", {"operation": "transcription",
+                                                    "audio_seconds": 60}),
+                       ("BAAI/bge-m3", {"operation": "embeddings", "input_tokens": 1000})):
+        fp = estimate(name, deployment=Deployment(**a100, regime="naive"), **call)
+        same = estimate(name, deployment=Deployment(**a100), **call)
+        assert fp.regime == "tuned" and fp.energy_wh == same.energy_wh
+        assert any("naive regime" in w and "tuned" in w for w in fp.warnings), fp.warnings
+        assert not any("naive regime" in w for w in same.warnings)
+
+
 def test_speculation_runs_only_where_it_pays() -> None:
     """A fleet drafts only when that gives more tokens per accelerator-second at its target:
     at an acceptance near 0 verifying four tokens per step would cost more than it gains,

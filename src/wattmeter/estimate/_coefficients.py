@@ -58,6 +58,20 @@ class Coef(NamedTuple):
 FLEET_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
 
 
+def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
+    """(prompt, generated) tokens of a decoder kind's request, as `components` counts them."""
+    uncached, cached, out, _, _, steps, _, items, seconds, chars = ref
+    if kind == "ar-image":
+        return uncached + cached, items * steps
+    ks = constants("speech")
+    if kind == "speech":
+        return chars / 4.0, seconds * ks["audio_tokens_per_second"]
+    if kind == "stt-llm":
+        return (seconds * ks["audio_input_tokens_per_second"] + uncached + cached,
+                max(out, seconds * ks["text_tokens_per_second"]))
+    return uncached + cached, out
+
+
 def _realtime(kind: str, draw: tuple[float, float, float]) -> tuple[float, float, float]:
     """A fleet draw for this kind: speech is made at least as fast as it is played (its
     audio tokens per second), whatever the fleet's per-user speed for text."""
@@ -242,7 +256,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
     fleet = rp is not None and kind in FLEET_KINDS
-    naive = regime == "naive" and kind in ("text", "ar-image", "diffusion")
+    warnings = s.warnings
+    if regime == "naive" and kind not in _regime.NAIVE_KINDS:
+        regime = "tuned"
+        what = "embeddings" if kind == "embed" else "a Whisper-style encoder-decoder"
+        warnings = (*warnings, "the naive regime models chat, speech, LLM transcription and "
+                    f"diffusion, not {what}: estimated in the tuned regime (docs/regimes.md)")
+    naive = regime == "naive"
     # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
     # draws' median (the nominal replica sat x0.75-0.9 below it)
     center = fleet or (not naive and kind in ("text", "stt-llm", "ar-image"))
@@ -283,7 +303,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             "idle_share")
         ks = (1.0 + h) / (1.0 - i)
     elif naive:  # the node's other accelerators idle and its host draws power meanwhile
-        sec_per_j = _regime.naive_seconds_per_j(kind, phys, g_nom, n_nom, nom, ref, kt)
+        sec_per_j = _regime.naive_seconds_per_j(kind, phys, g_nom, n_nom, nom,
+                                                _request_tokens(kind, ref), kt)
         ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
         ks_lo = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_low"])
         ks_hi = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_high"])
@@ -425,5 +446,5 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)
     life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
-                tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
+                tuple(ratios), warnings, s.registry_model, float(ov["request_overhead_j"]),
                 life, regime, _regime.BOUNDARIES[regime])

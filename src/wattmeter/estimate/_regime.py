@@ -39,6 +39,8 @@ __all__ = [
     "fleet_draw",
     "naive_constants",
     "naive_gpu",
+    "NAIVE_DECODERS",
+    "NAIVE_KINDS",
     "naive_seconds_per_j",
     "naive_server_factor",
     "provider_regime",
@@ -391,18 +393,26 @@ def fleet_draw(rng: random.Random, rp: ProviderRegime,
             rng.uniform(a_lo, a_hi))
 
 
+#: Kinds the naive regime models with the text decoder's physics at batch 1 (diffusion has
+#: its own); Whisper-style encoder-decoders and embeddings are estimated tuned, and say so.
+NAIVE_DECODERS = frozenset(("text", "ar-image", "speech", "stt-llm"))
+NAIVE_KINDS = NAIVE_DECODERS | {"diffusion"}
+
+
 def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
-                         ref: tuple[float, ...], kt: dict[str, Any]) -> float:
-    """Duration per accelerator J of the reference request under naive inference."""
+                        tokens: tuple[float, float], kt: dict[str, Any]) -> float:
+    """Duration per accelerator J of the reference request under naive inference
+    (`tokens`: its prompt and generated tokens, for the decoder kinds)."""
     e = nom[0] + nom[1]
     if e <= 0:
         return 0.0
-    if kind in ("text", "ar-image"):
+    if kind in NAIVE_DECODERS:
+        n_in, n_out = tokens
         busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
-        ctx = ref[0] + 0.5 * ref[2]
+        ctx = n_in + 0.5 * n_out
         tm = phys.mem0 + phys.mem1 * ctx
         tc = phys.cmp0 + phys.cmp1 * ctx
-        return (nom[0] / (n * busy_w) + ref[2] * (max(tm, tc) + phys.t0)) / e
+        return (nom[0] / (n * busy_w) + n_out * (max(tm, tc) + phys.t0)) / e
     if kind == "diffusion":
         kd = constants("diffusion")
         return 1.0 / (n * (g.idle_w + kd["busy_util"] * (g.tdp_w - g.idle_w)))

@@ -25,6 +25,8 @@ from ._physics import constants
 
 __all__ = [
     "BOUNDARIES",
+    "NAIVE_DECODERS",
+    "NAIVE_KINDS",
     "REGIMES",
     "ProviderRegime",
     "anchors",
@@ -39,8 +41,6 @@ __all__ = [
     "fleet_draw",
     "naive_constants",
     "naive_gpu",
-    "NAIVE_DECODERS",
-    "NAIVE_KINDS",
     "naive_seconds_per_j",
     "naive_server_factor",
     "provider_regime",

@@ -192,11 +192,11 @@ def node_mix(mix: Sequence[tuple[GPU, float]], total_b: float, prec: Precision,
     node, not on 64 small GPUs. A model no node holds runs on the accelerators that need the
     fewest of them (the largest memories), not on hundreds of L4s."""
     need = [gpus_needed(total_b, prec, g, k) for g, _ in mix]
-    fit = [m for m, n in zip(mix, need) if n <= k["max_replica_gpus"]]
+    fit = [m for m, n in zip(mix, need, strict=True) if n <= k["max_replica_gpus"]]
     if fit or not mix:
         return fit
     least = min(need)
-    return [m for m, n in zip(mix, need) if n == least]
+    return [m for m, n in zip(mix, need, strict=True) if n == least]
 
 
 class Roof(NamedTuple):

@@ -93,5 +93,4 @@ def make(model: Any, provider: str | None, operation: str, deployment: Any,
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
         _classes[ckey] = base  # most recently used last
-    # the class's coefficients carry only what `build` noted (a regime it could not model)
-    return base._replace(model=s.name, warnings=s.warnings + base.warnings), live
+    return base._replace(model=s.name, warnings=s.warnings), live

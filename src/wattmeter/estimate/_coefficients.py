@@ -69,6 +69,8 @@ def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
     if kind == "stt-llm":
         return (seconds * ks["audio_input_tokens_per_second"] + uncached + cached,
                 max(out, seconds * ks["text_tokens_per_second"]))
+    if kind == "stt":  # the decoder reads the encoder's output by cross-attention
+        return 0.0, max(out, seconds * ks["text_tokens_per_second"])
     return uncached + cached, out
 
 
@@ -256,12 +258,6 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
     fleet = rp is not None and kind in FLEET_KINDS
-    warnings = s.warnings
-    if regime == "naive" and kind not in _regime.NAIVE_KINDS:
-        regime = "tuned"
-        what = "embeddings" if kind == "embed" else "a Whisper-style encoder-decoder"
-        warnings = (*warnings, "the naive regime models chat, speech, LLM transcription and "
-                    f"diffusion, not {what}: estimated in the tuned regime (docs/regimes.md)")
     naive = regime == "naive"
     # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
     # draws' median (the nominal replica sat x0.75-0.9 below it)
@@ -286,7 +282,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     elif naive:
         kn = _regime.naive_constants()
         kt = {**kt, "step_s": kn["step_s"], "mfu_prefill": kn["mfu_prefill"],
-              "fp32_gemm_eff": kn["fp32_gemm_eff"]}
+              "mfu_embed": kn["mfu_prefill"], "fp32_gemm_eff": kn["fp32_gemm_eff"]}
         if s.precision in (None, "bf16", "fp16"):
             g_nom, prec_nom = _regime.naive_gpu(g_nom)
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
@@ -446,5 +442,5 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     hw = ((g_nom.key, 1.0),) if dep.gpu else tuple((g.key, w) for g, w in mix)
     life = _lifecycle.factors(hw, pd.provider, zone, ks, pue, tuple(ratios), nom)
     return Coef(kind, s.name, s.provider or pd.provider, phys, d, ks, pue, intensity, zone,
-                tuple(ratios), warnings, s.registry_model, float(ov["request_overhead_j"]),
+                tuple(ratios), s.warnings, s.registry_model, float(ov["request_overhead_j"]),
                 life, regime, _regime.BOUNDARIES[regime])

@@ -26,7 +26,6 @@ from ._physics import constants
 __all__ = [
     "BOUNDARIES",
     "NAIVE_DECODERS",
-    "NAIVE_KINDS",
     "REGIMES",
     "ProviderRegime",
     "anchors",
@@ -393,10 +392,9 @@ def fleet_draw(rng: random.Random, rp: ProviderRegime,
             rng.uniform(a_lo, a_hi))
 
 
-#: Kinds the naive regime models with the text decoder's physics at batch 1 (diffusion has
-#: its own); Whisper-style encoder-decoders and embeddings are estimated tuned, and say so.
-NAIVE_DECODERS = frozenset(("text", "ar-image", "speech", "stt-llm"))
-NAIVE_KINDS = NAIVE_DECODERS | {"diffusion"}
+#: Kinds whose naive duration is a prefill at busy power then decode steps at batch 1
+#: (a Whisper-style encoder counts as the prefill of its decoder).
+NAIVE_DECODERS = frozenset(("text", "ar-image", "speech", "stt-llm", "stt"))
 
 
 def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
@@ -406,13 +404,16 @@ def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, 
     e = nom[0] + nom[1]
     if e <= 0:
         return 0.0
+    busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
     if kind in NAIVE_DECODERS:
         n_in, n_out = tokens
-        busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
+        dec = phys[1] if kind == "stt" else phys  # (encoder J, decoder coefficients)
         ctx = n_in + 0.5 * n_out
-        tm = phys.mem0 + phys.mem1 * ctx
-        tc = phys.cmp0 + phys.cmp1 * ctx
-        return (nom[0] / (n * busy_w) + n_out * (max(tm, tc) + phys.t0)) / e
+        tm = dec.mem0 + dec.mem1 * ctx
+        tc = dec.cmp0 + dec.cmp1 * ctx
+        return (nom[0] / (n * busy_w) + n_out * (max(tm, tc) + dec.t0)) / e
+    if kind == "embed":  # one forward pass at busy power
+        return 1.0 / (n * busy_w)
     if kind == "diffusion":
         kd = constants("diffusion")
         return 1.0 / (n * (g.idle_w + kd["busy_util"] * (g.tdp_w - g.idle_w)))

@@ -143,6 +143,18 @@ def test_provider_speech_costs_its_tokens_on_the_fleet() -> None:
         assert speech.energy_wh_high / speech.energy_wh_low < 15, name
 
 
+def test_self_hosted_speech_draws_the_same_replica_as_chat() -> None:
+    """Speech is a decoder like chat: with no deployment given it drew no GPU, count or
+    batch (a nominal H100 replica at batch 32), and gpt-realtime in the tuned regime read
+    4.2x the same tokens as chat."""
+    for name in ("gpt-realtime", "hexgrad/Kokoro-82M"):
+        dep = Deployment(regime="tuned")
+        speech = estimate(name, operation="speech", characters=300, deployment=dep)
+        chat = estimate(name, operation="chat", input_tokens=75, output_tokens=1500,
+                        deployment=dep)
+        assert speech.energy_wh == pytest.approx(chat.energy_wh, rel=0.05), name
+
+
 def test_a_fleet_makes_speech_at_least_as_fast_as_it_plays() -> None:
     from wattmeter.estimate._coefficients import _realtime
     from wattmeter.estimate._physics import constants

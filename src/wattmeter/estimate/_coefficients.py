@@ -52,10 +52,6 @@ class Coef(NamedTuple):
     market_is_location: bool = False
 
 
-#: What a provider fleet serves with its decoder physics (`_regime.provider_text`): chat,
-#: autoregressive images, speech out of a language model's audio tokens and speech read by
-#: one (gpt-4o-transcribe, Gemini Live). Whisper-style encoder-decoders keep their own.
-FLEET_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
 
 
 def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
@@ -72,6 +68,14 @@ def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
     if kind == "stt":  # the decoder reads the encoder's output by cross-attention
         return 0.0, max(out, seconds * ks["text_tokens_per_second"])
     return uncached + cached, out
+
+
+#: Kinds served as an autoregressive decoder: chat, autoregressive images, speech out of
+#: audio tokens, speech read by a language model (gpt-4o-transcribe). A provider fleet
+#: serves them with its physics (`_regime.provider_text`), and a replica of unknown
+#: deployment draws its GPU, count and batch alike for all of them. Whisper-style
+#: encoder-decoders keep their own physics.
+DECODER_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
 
 
 def _realtime(kind: str, draw: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -257,11 +261,11 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     if dep.kv_cache:  # an FP8 KV cache: half the bytes read per context token, and stored
         kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
-    fleet = rp is not None and kind in FLEET_KINDS
+    fleet = rp is not None and kind in DECODER_KINDS
     naive = regime == "naive"
     # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
     # draws' median (the nominal replica sat x0.75-0.9 below it)
-    center = fleet or (not naive and kind in ("text", "stt-llm", "ar-image"))
+    center = fleet or (not naive and kind in DECODER_KINDS)
     d = _defaults(kind, s)
     ref = _reference(kind, d)
     rng = random.Random(20260216)
@@ -367,7 +371,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 batch = dep.batch_size or rng.choice(kd["batch_choices"])
             else:
                 gpus = dep.gpus
-                if kind in ("text", "stt-llm", "ar-image"):
+                if kind in DECODER_KINDS:
                     if gpus is None:
                         gpus = _text.gpus_needed(total, prec, g, kt) * (
                             2 if rng.random() < 0.3 else 1)

@@ -55,3 +55,46 @@ def test_a_child_gets_fresh_locks_and_forgets_the_parents_threads(tmp_path) -> N
         _live._threads.pop("DE", None)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+#: Forks while a lock of the estimate layer is held by another thread (a data file being
+#: parsed) or by the forking thread itself (the coefficient classes); the child's own first
+#: use must not wait on a lock no thread of its will ever release.
+HELD_AT_FORK = r"""
+import os, signal, sys, threading
+import wattmeter
+from wattmeter.estimate import _coef_build, _zones
+
+parent = os.getpid()
+started, release = threading.Event(), threading.Event()
+
+def build():
+    if os.getpid() == parent:
+        started.set()
+        release.wait(10)
+    return "built"
+
+once = _zones.loaded_once(build)
+threading.Thread(target=once, daemon=True).start()
+started.wait(10)
+with _coef_build._class_lock:
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(10)  # a hang ends the child with SIGALRM
+        ok = once() == "built" and wattmeter.estimate("gpt-4o", input_tokens=5).energy_wh > 0
+        os._exit(0 if ok else 1)
+release.set()
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_estimate_layer_locks_held_at_fork_are_fresh_in_the_child() -> None:
+    """Without it 7 of 100 children hung in `fork_mid_import.py tomllib`: their first
+    estimate waited on the lock of a grid table another thread was parsing at the fork."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("WATTMETER_STRICT", None)
+    out = subprocess.run([sys.executable, "-c", HELD_AT_FORK], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.strip() == "0", out.stdout + out.stderr[-2000:]

@@ -5,10 +5,12 @@ one size class), so first sight of a name costs microseconds (issue 23)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 from .. import _config
+from .._fork import renew_in_child
 from ._records import Deployment
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ __all__ = ["make"]
 _classes: dict[Any, Coef] = {}
 _CLASS_SIZE = 1024
 _class_lock = threading.Lock()
+renew_in_child(sys.modules[__name__], "_class_lock")  # a fork mid-lookup can't hang the child
 #: The estimate modules `make` calls, bound by `_api._hook()` (an import statement per
 #: first sight costs microseconds).
 _mods: dict[str, Any] = {}

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from .._fork import renew_in_child
 
 __all__ = ["GridZone", "all_zones", "data", "loaded_once", "zone_intensity"]
 
@@ -53,20 +55,31 @@ def data(name: str) -> Any:
     return json.loads((Path(__file__).with_name("data") / name).read_text(encoding="utf-8"))
 
 
+class _Once(Generic[T]):
+    """`build()`'s result, built by the first caller under a lock that a forked child gets
+    afresh (a fork while another thread parsed the file hung the child's first estimate)."""
+
+    __slots__ = ("__weakref__", "_box", "_build", "_lock")
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._box: list[T] = []
+        self._lock = threading.Lock()
+        renew_in_child(self)
+
+    def __call__(self) -> T:
+        box = self._box
+        if not box:
+            with self._lock:
+                if not box:
+                    box.append(self._build())
+        return box[0]
+
+
 def loaded_once(build: Callable[[], T]) -> Callable[[], T]:
     """A getter of `build()`'s result: the first caller builds it under a lock (a data
     file parsed once, whichever threads ask first); later callers read it without one."""
-    lock = threading.Lock()
-    box: list[T] = []
-
-    def get() -> T:
-        if not box:
-            with lock:
-                if not box:
-                    box.append(build())
-        return box[0]
-
-    return get
+    return _Once(build)
 
 
 def _build_zones() -> dict[str, GridZone]:

@@ -52,6 +52,12 @@ class Coef(NamedTuple):
     market_is_location: bool = False
 
 
+#: Kinds served as an autoregressive decoder: chat, autoregressive images, speech out of
+#: audio tokens, speech read by a language model (gpt-4o-transcribe). A provider fleet
+#: serves them with its physics (`_regime.provider_text`), and a replica of unknown
+#: deployment draws its GPU, count and batch alike for all of them. Whisper-style
+#: encoder-decoders keep their own physics.
+DECODER_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
 
 
 def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
@@ -68,14 +74,6 @@ def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
     if kind == "stt":  # the decoder reads the encoder's output by cross-attention
         return 0.0, max(out, seconds * ks["text_tokens_per_second"])
     return uncached + cached, out
-
-
-#: Kinds served as an autoregressive decoder: chat, autoregressive images, speech out of
-#: audio tokens, speech read by a language model (gpt-4o-transcribe). A provider fleet
-#: serves them with its physics (`_regime.provider_text`), and a replica of unknown
-#: deployment draws its GPU, count and batch alike for all of them. Whisper-style
-#: encoder-decoders keep their own physics.
-DECODER_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
 
 
 def _realtime(kind: str, draw: tuple[float, float, float]) -> tuple[float, float, float]:

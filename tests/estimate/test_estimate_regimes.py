@@ -156,7 +156,7 @@ def test_self_hosted_speech_draws_the_same_replica_as_chat() -> None:
 
 
 def test_a_fleet_makes_speech_at_least_as_fast_as_it_plays() -> None:
-    from wattmeter.estimate._coefficients import _realtime
+    from wattmeter.estimate._kinds import realtime as _realtime
     from wattmeter.estimate._physics import constants
 
     floor = constants("speech")["audio_tokens_per_second"]

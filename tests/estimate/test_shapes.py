@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wattmeter.estimate import _coefficients, _diffusion, _text
+from wattmeter.estimate import _coefficients, _diffusion, _kinds, _text
 from wattmeter.estimate._hardware import gpu, precision
 from wattmeter.estimate._registry import all_models
 from wattmeter.estimate._resolve import MODALITY_OF, resolve
@@ -58,7 +58,7 @@ def _asked(model_id: str, shape: Mapping[str, Any]) -> set[str]:
     that other key is there, so a shape is complete when this run asks for nothing it lacks."""
     info = next(m for m in all_models() if m.id == model_id)
     s = resolve(model_id, None, _OPERATION[info.modality])
-    kind = _coefficients._kind(s)
+    kind = _kinds.kind_of(s)
     asked: set[str] = set()
     for gpus in (1, 4):
         rec = Recording(shape)

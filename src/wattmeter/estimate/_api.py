@@ -140,8 +140,9 @@ def _import_before_fork() -> None:
 
 #: The estimate layer's modules imported on first use (see `_import_before_fork`).
 LAZY_MODULES = ("_aliases", "_anchor", "_coefficients", "_diffusion", "_grid", "_hardware",
-                "_hold", "_lifecycle", "_live", "_market", "_model_entries", "_name_facts",
-                "_names", "_physics", "_regime", "_registry", "_resolve", "_text", "_zones")
+                "_hold", "_kinds", "_lifecycle", "_live", "_market", "_model_entries",
+                "_name_facts", "_names", "_physics", "_regime", "_registry", "_resolve", "_text",
+                "_zones")
 #: Standard-library modules the first call imports inside functions (the configuration's
 #: file reader: a child forked mid-`import tomllib` hung 1 time in 10 without caches).
 LAZY_STDLIB = ("difflib", "json", "pathlib", "tomllib", "zoneinfo")

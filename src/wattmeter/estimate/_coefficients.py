@@ -13,7 +13,7 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from . import _anchor, _diffusion, _lifecycle, _regime, _text
+from . import _anchor, _diffusion, _kinds, _lifecycle, _regime, _text
 from ._hardware import GPU, Precision, gpu, precision
 from ._hold import hold
 from ._physics import constants, percentile
@@ -50,49 +50,6 @@ class Coef(NamedTuple):
     # True when no market figure is known and the location factor stands in: the market
     # CO2e is then the location CO2e, range included (which zone serves the call is unknown)
     market_is_location: bool = False
-
-
-#: Kinds served as an autoregressive decoder: chat, autoregressive images, speech out of
-#: audio tokens, speech read by a language model (gpt-4o-transcribe). A provider fleet
-#: serves them with its physics (`_regime.provider_text`), and a replica of unknown
-#: deployment draws its GPU, count and batch alike for all of them. Whisper-style
-#: encoder-decoders keep their own physics.
-DECODER_KINDS = frozenset(("text", "ar-image", "speech", "stt-llm"))
-
-
-def _request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
-    """(prompt, generated) tokens of a decoder kind's request, as `components` counts them."""
-    uncached, cached, out, _, _, steps, _, items, seconds, chars = ref
-    if kind == "ar-image":
-        return uncached + cached, items * steps
-    ks = constants("speech")
-    if kind == "speech":
-        return chars / 4.0, seconds * ks["audio_tokens_per_second"]
-    if kind == "stt-llm":
-        return (seconds * ks["audio_input_tokens_per_second"] + uncached + cached,
-                max(out, seconds * ks["text_tokens_per_second"]))
-    if kind == "stt":  # the decoder reads the encoder's output by cross-attention
-        return 0.0, max(out, seconds * ks["text_tokens_per_second"])
-    return uncached + cached, out
-
-
-def _realtime(kind: str, draw: tuple[float, float, float]) -> tuple[float, float, float]:
-    """A fleet draw for this kind: speech is made at least as fast as it is played (its
-    audio tokens per second), whatever the fleet's per-user speed for text."""
-    if kind != "speech":
-        return draw
-    floor = float(constants("speech")["audio_tokens_per_second"])
-    return (max(draw[0], floor), draw[1], draw[2])
-
-
-def _kind(s: Subject) -> str:
-    m = s.modality
-    if m == "image" and s.architecture == "autoregressive":
-        return "ar-image"
-    if m in ("text", "embeddings", "image", "video", "speech"):
-        return {"text": "text", "embeddings": "embed", "image": "diffusion",
-                "video": "diffusion", "speech": "speech"}[m]
-    return "stt" if s.architecture == "encoder-decoder" else "stt-llm"
 
 
 def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g: GPU,
@@ -167,50 +124,6 @@ def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cach
     return _text.prefill_j(phys, n_in, cached), _text.decode_j(phys, n_in + cached, n_out)
 
 
-def _defaults(kind: str, s: Subject) -> tuple[float, float, float, float, float]:
-    d = s.defaults or {}
-    if kind == "ar-image":
-        ki = constants("image_tokens")
-        w, h = float(d.get("width", 1024)), float(d.get("height", 1024))
-        tokens = d.get("image_tokens") or ki["tokens_per_image"] * w * h / ki["reference_pixels"]
-        return (w, h, float(tokens), 0.0, 0.0)
-    if kind != "diffusion":
-        return (0.0, 0.0, 0.0, 0.0, 0.0)
-    fam = _diffusion.family(s.family, s.modality)
-    video = s.modality == "video"
-    fps = float(d.get("fps", 16.0 if video else 1.0))
-    frames = float(d.get("frames", 0) or (d.get("seconds", 5.0) * fps + 1 if video else 1.0))
-    return (float(d.get("width", 1280 if video else 1024)),
-            float(d.get("height", 720 if video else 1024)),
-            float(d.get("steps", fam.default_steps)), frames, fps)
-
-
-def _reference(kind: str, d: tuple[float, ...]) -> tuple[float, ...]:
-    """A typical request of each kind, at which the uncertainty ratios are computed."""
-    w, h, st, fr, _ = d
-    if kind == "ar-image":  # a short prompt and one default image
-        return (float(constants("image_tokens")["prompt_tokens"]), 0.0, 0.0, w, h, st, 0.0,
-                1.0, 0.0, 0.0)
-    return (1000.0, 0.0, 300.0, w, h, st, fr, 1.0, 60.0 if kind.startswith("stt") else 20.0,
-            300.0)
-
-
-def _spread(kind: str, s: Subject) -> tuple[float, float] | None:
-    """Range of the per-call quantity assumed when a call does not give it (image tokens of
-    an autoregressive image model: its quality; a closed diffusion model's steps)."""
-    d = s.defaults or {}
-    if kind == "ar-image":
-        lo, hi = d.get("image_tokens_low"), d.get("image_tokens_high")
-    elif kind == "diffusion" and "steps" not in d:
-        fam = _diffusion.family(s.family, s.modality)
-        lo, hi = fam.steps_low, fam.steps_high
-    else:
-        return None
-    if not lo or not hi or not 0 < lo < hi:
-        return None
-    return float(lo), float(hi)
-
-
 def model_sigma(kind: str, s: Subject) -> float:
     """Log-normal spread of the physics' own error for this model: the leave-one-model-out
     residual of calibrated-like models, widened in quadrature for what is unknown about it
@@ -249,7 +162,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
           when: float | None = None) -> Coef:
     """Nominal coefficients plus Monte Carlo percentile ratios for one cache key, in one
     serving regime (`_regime`; `when`: the call's date, for the provider's fleet then)."""
-    kind = _kind(s)
+    kind = _kinds.kind_of(s)
     rp = _regime.provider_regime(pd.provider, when) if regime == "provider" else None
     hw_table = rp.hardware if rp is not None and rp.hardware else pd.hardware
     mix = [(gpu(name), w) for name, w in hw_table if w > 0] or [(gpu("H100"), 1.0)]
@@ -259,13 +172,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     if dep.kv_cache:  # an FP8 KV cache: half the bytes read per context token, and stored
         kt = {**kt, "kv_cache_bytes": KV_CACHE_BYTES[dep.kv_cache]}
     kn: dict[str, Any] = {}
-    fleet = rp is not None and kind in DECODER_KINDS
+    fleet = rp is not None and kind in _kinds.DECODER_KINDS
     naive = regime == "naive"
     # a fleet's ranges, or a tuned replica's drawn GPU, count and batch: the central is the
     # draws' median (the nominal replica sat x0.75-0.9 below it)
-    center = fleet or (not naive and kind in DECODER_KINDS)
-    d = _defaults(kind, s)
-    ref = _reference(kind, d)
+    center = fleet or (not naive and kind in _kinds.DECODER_KINDS)
+    d = _kinds.request_defaults(kind, s)
+    ref = _kinds.reference_request(kind, d)
     rng = random.Random(20260216)
     precs: list[Precision] = []
     p_cum: list[float] = []
@@ -278,7 +191,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         precs = [precision(p[0]) for p in rp.precision]
         p_cum = list(itertools.accumulate(p[1] for p in rp.precision))
         phys = _regime.provider_text(s.total_b, s.active_b, prec_nom, g_nom, kt, s.shape, rp,
-                                     *_realtime(kind, _regime.fleet_draw(rng, rp, True)),
+                                     *_kinds.realtime(kind, _regime.fleet_draw(rng, rp, True)),
                                      dep.gpus, dep.batch_size, load=load[0])
         n_nom = phys.gpus
     elif naive:
@@ -302,7 +215,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         ks = (1.0 + h) / (1.0 - i)
     elif naive:  # the node's other accelerators idle and its host draws power meanwhile
         sec_per_j = _regime.naive_seconds_per_j(kind, phys, g_nom, n_nom, nom,
-                                                _request_tokens(kind, ref), kt)
+                                                _kinds.request_tokens(kind, ref), kt)
         ks = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w"])
         ks_lo = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_low"])
         ks_hi = _regime.naive_server_factor(g_nom, n_nom, sec_per_j, kn["host_w_high"])
@@ -315,13 +228,13 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
         mix = _text.node_mix(mix, s.total_b, prec_nom, kt)
     names = [m[0] for m in mix]
     cum = list(itertools.accumulate(m[1] for m in mix))  # what `choices(weights=)` sums per call
-    spread = _spread(kind, s)
+    spread = _kinds.assumed_spread(kind, s)
     # samples[0:8]: the assumed quantity drawn from its range; samples[8:16]: given by the call
     samples: list[list[float]] = [[] for _ in range(16)]
     memo: dict[tuple[Any, ...], Any] = {}
     # the central is the draws' median at the text reference (so an autoregressive image's
     # tokens cost what the same tokens cost in chat)
-    t_ref = _reference("text", d)
+    t_ref = _kinds.reference_request("text", d)
     t_nom = components("text", phys, d, *t_ref) if center else (1.0, 1.0)
     med: list[list[float]] = [[], []]
     anc = _anchor.anchor_for(rp, resolve, model_sigma) if fleet and rp is not None else None
@@ -349,7 +262,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                     hold("speculation", acc, acc0))
             load_i = hold("load", rng.triangular(load[1], load[2], load[0]), load[0])
             ph = _regime.provider_text(total, active, prec, g, kt, s.shape, rp,
-                                       *_realtime(kind, draw), dep.gpus, dep.batch_size,
+                                       *_kinds.realtime(kind, draw), dep.gpus, dep.batch_size,
                                        load=load_i)
         else:
             kt_i = kt
@@ -369,7 +282,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
                 batch = dep.batch_size or rng.choice(kd["batch_choices"])
             else:
                 gpus = dep.gpus
-                if kind in DECODER_KINDS:
+                if kind in _kinds.DECODER_KINDS:
                     if gpus is None:
                         gpus = _text.gpus_needed(total, prec, g, kt) * (
                             2 if rng.random() < 0.3 else 1)

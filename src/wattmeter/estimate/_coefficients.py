@@ -109,18 +109,14 @@ def components(kind: str, phys: Any, d: tuple[float, ...], uncached: float, cach
         return (uncached + cached) * phys, 0.0
     if kind == "diffusion":
         return _diffusion.diffusion_j(phys, width, height, frames, steps, items), 0.0
-    ks = constants("speech")
+    n_in, n_out = _kinds.audio_tokens(kind, uncached, out, seconds, chars)
     if kind == "speech":
-        ctx = chars / 4.0
-        n_out = seconds * ks["audio_tokens_per_second"]
-        return _text.prefill_j(phys, ctx, 0.0), _text.decode_j(phys, ctx, n_out)
+        return _text.prefill_j(phys, n_in, 0.0), _text.decode_j(phys, n_in, n_out)
     if kind == "stt":
         enc_j, dec = phys
-        windows = math.ceil(seconds / ks["window_s"]) if seconds > 0 else 0
-        n_out = max(out, seconds * ks["text_tokens_per_second"])
+        window = constants("speech")["window_s"]
+        windows = math.ceil(seconds / window) if seconds > 0 else 0
         return windows * enc_j, _text.decode_j(dec, 0.0, n_out)
-    n_in = seconds * ks["audio_input_tokens_per_second"] + uncached
-    n_out = max(out, seconds * ks["text_tokens_per_second"])
     return _text.prefill_j(phys, n_in, cached), _text.decode_j(phys, n_in + cached, n_out)
 
 

@@ -12,8 +12,8 @@ from . import _diffusion
 from ._physics import constants
 from ._resolve import Subject
 
-__all__ = ["DECODER_KINDS", "assumed_spread", "kind_of", "realtime", "reference_request",
-           "request_defaults", "request_tokens"]
+__all__ = ["DECODER_KINDS", "assumed_spread", "audio_tokens", "kind_of", "realtime",
+           "reference_request", "request_defaults", "request_tokens"]
 
 
 #: Kinds served as an autoregressive decoder: chat, autoregressive images, speech out of
@@ -80,19 +80,29 @@ def assumed_spread(kind: str, s: Subject) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
-    """(prompt, generated) tokens of a decoder kind's request, as `components` counts them."""
-    uncached, cached, out, _, _, steps, _, items, seconds, chars = ref
-    if kind == "ar-image":
-        return uncached + cached, items * steps
+def audio_tokens(kind: str, uncached: float, out: float, seconds: float,
+                 chars: float) -> tuple[float, float]:
+    """(uncached prompt, generated) tokens of a speech or transcription request: speech
+    reads its text (characters / 4) and emits audio tokens; a language-model transcriber
+    reads audio tokens and the prompt; a Whisper decoder reads the encoder by
+    cross-attention (no prompt)."""
     ks = constants("speech")
     if kind == "speech":
         return chars / 4.0, seconds * ks["audio_tokens_per_second"]
-    if kind == "stt-llm":
-        return (seconds * ks["audio_input_tokens_per_second"] + uncached + cached,
-                max(out, seconds * ks["text_tokens_per_second"]))
-    if kind == "stt":  # the decoder reads the encoder's output by cross-attention
-        return 0.0, max(out, seconds * ks["text_tokens_per_second"])
+    n_out = max(out, seconds * ks["text_tokens_per_second"])
+    if kind == "stt":
+        return 0.0, n_out
+    return seconds * ks["audio_input_tokens_per_second"] + uncached, n_out
+
+
+def request_tokens(kind: str, ref: tuple[float, ...]) -> tuple[float, float]:
+    """(prompt, generated) tokens of a decoder kind's request, as `components` counts them."""
+    uncached, cached, out, _, _, steps, _, items, seconds, chars = ref
+    if kind in ("speech", "stt", "stt-llm"):
+        n_in, n_out = audio_tokens(kind, uncached, out, seconds, chars)
+        return n_in + (cached if kind == "stt-llm" else 0.0), n_out
+    if kind == "ar-image":
+        return uncached + cached, items * steps
     return uncached + cached, out
 
 

@@ -77,7 +77,7 @@ def build():
 once = _zones.loaded_once(build)
 threading.Thread(target=once, daemon=True).start()
 started.wait(10)
-with _coef_build._class_lock:
+with _coef_build._lock:
     pid = os.fork()
     if pid == 0:
         signal.alarm(10)  # a hang ends the child with SIGALRM

@@ -5,12 +5,10 @@ one size class), so first sight of a name costs microseconds (issue 23)."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 from .. import _config
-from .._fork import renew_in_child
 from ._records import Deployment
 
 if TYPE_CHECKING:
@@ -22,8 +20,7 @@ __all__ = ["make"]
 #: name, the deployment and grid), not by the raw name (LRU, misses only).
 _classes: dict[Any, Coef] = {}
 _CLASS_SIZE = 1024
-_class_lock = threading.Lock()
-renew_in_child(sys.modules[__name__], "_class_lock")  # a fork mid-lookup can't hang the child
+_lock = threading.Lock()  # a module `_lock`: `_fork` gives a forked child a fresh one
 #: The estimate modules `make` calls, bound by `_api._hook()` (an import statement per
 #: first sight costs microseconds).
 _mods: dict[str, Any] = {}
@@ -84,7 +81,7 @@ def make(model: Any, provider: str | None, operation: str, deployment: Any,
     # size class (issue 23: first sight of a name and cache churn cost microseconds).
     ckey = (determinants(s), dep, pd.provider, zone, float(intensity), fixed, p, pfixed,
             regime, None if when is None else _mods["regime"].epoch(when))
-    with _class_lock:
+    with _lock:
         base = _classes.pop(ckey, None)
     if base is None:
         spec = s.registry_model is None and s.name.startswith("spec:")
@@ -92,7 +89,7 @@ def make(model: Any, provider: str | None, operation: str, deployment: Any,
         base = build(s._replace(name="spec:" if spec else "", warnings=()), dep, pd, zone,
                      float(intensity), fixed, p, pfixed, regime, when)._replace(
                          market=m.gco2e_per_kwh, market_is_location=m.kind == "location")
-    with _class_lock:
+    with _lock:
         if len(_classes) >= _CLASS_SIZE:
             _classes.pop(next(iter(_classes)))
         _classes[ckey] = base  # most recently used last

@@ -25,7 +25,6 @@ from ._physics import constants
 
 __all__ = [
     "BOUNDARIES",
-    "NAIVE_DECODERS",
     "REGIMES",
     "ProviderRegime",
     "anchors",
@@ -394,7 +393,7 @@ def fleet_draw(rng: random.Random, rp: ProviderRegime,
 
 #: Kinds whose naive duration is a prefill at busy power then decode steps at batch 1
 #: (a Whisper-style encoder counts as the prefill of its decoder).
-NAIVE_DECODERS = frozenset(("text", "ar-image", "speech", "stt-llm", "stt"))
+_NAIVE_DECODERS = frozenset(("text", "ar-image", "speech", "stt-llm", "stt"))
 
 
 def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, float],
@@ -405,7 +404,7 @@ def naive_seconds_per_j(kind: str, phys: Any, g: GPU, n: int, nom: tuple[float, 
     if e <= 0:
         return 0.0
     busy_w = g.idle_w + kt["prefill_util"] * (g.tdp_w - g.idle_w)
-    if kind in NAIVE_DECODERS:
+    if kind in _NAIVE_DECODERS:
         n_in, n_out = tokens
         dec = phys[1] if kind == "stt" else phys  # (encoder J, decoder coefficients)
         ctx = n_in + 0.5 * n_out

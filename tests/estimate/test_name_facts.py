@@ -208,6 +208,15 @@ def test_a_size_in_the_name_that_names_another_model_wins() -> None:
     assert s.architecture == "dense"
 
 
+def test_a_text_family_word_in_a_video_id_keeps_the_entrys_diffusion_family() -> None:
+    # "minimax" names MiniMax's language models; Hailuo's id borrowed it and lost the
+    # closed-video family (its geometry and its assumed range of steps)
+    for name in ("minimax/hailuo-02", "hailuo-02"):
+        assert resolve(name, None, "video").family == "closed-video"
+    assert resolve("someone/wan2.1-finetune-t2v", None, "video").family == "wan"
+    assert resolve("someone/minimax-t2v", None, "video").family is None
+
+
 def test_unregistered_diffusion_name_uses_its_family_and_says_so() -> None:
     name = "Efficient-Large-Model/Sana_1600M_1024px_diffusers"
     assert lookup(name) is None

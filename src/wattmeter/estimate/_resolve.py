@@ -206,19 +206,24 @@ def _total_of_active(facts: NameFacts) -> float:
     return facts.active_b * 2.0
 
 
+def _diffusion_family(facts: NameFacts, modality: str) -> str | None:
+    """The diffusion family the name states for this modality: None for a text family word
+    (``minimax`` in ``minimax/hailuo-02``) or an image family asked for video."""
+    if facts.family is None or modality not in ("image", "video"):
+        return None
+    from ._diffusion import family as family_of
+
+    fam = family_of(facts.family, modality)
+    return facts.family if fam.key == facts.family and fam.kind == modality else None
+
+
 def _guess(name: str, operation: str, facts: NameFacts) -> Subject:
     modality = MODALITY_OF[operation]
     low = name.lower()
     total, active = facts.total_b, facts.active_b
     if total is None and active is not None:
         total = _total_of_active(facts)
-    family = facts.family if modality in ("image", "video") else None
-    if family is not None:
-        from ._diffusion import family as family_of
-
-        fam = family_of(family, modality)
-        if fam.key != family or fam.kind != modality:
-            family = None  # a text family word, or an image family asked for video
+    family = _diffusion_family(facts, modality)
     if total is None or total <= 0:
         if family is not None:
             from ._diffusion import family as family_of
@@ -302,9 +307,9 @@ def _with_facts(name: str, info: Any, facts: NameFacts, modality: str) -> Subjec
                         f"({info.total_params_b:g}B); estimated at the name's size without "
                         "the entry's published shape")
     family = info.family
-    if facts.family and (family is None or family.startswith(_GENERIC_FAMILIES)) \
-            and modality in ("image", "video"):
-        family = facts.family
+    named = _diffusion_family(facts, modality)
+    if named and (family is None or family.startswith(_GENERIC_FAMILIES)):
+        family = named
     return Subject(name, info.id, info.provider, modality, arch, family, total, t_lo, t_hi,
                    active, a_lo, a_hi, facts.precision or info.precision, disclosed,
                    info.defaults, tuple(warnings), shape)

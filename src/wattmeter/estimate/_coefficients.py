@@ -238,6 +238,7 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
     wts: list[float] = []
     srng = random.Random(20260217)  # the assumed quantity's own stream: the other draws
     # then match the text path's draw for draw
+    wrng = random.Random(20260218)  # likewise an attention window's
     f_nom = _regime.fleet_draw(rng, rp, True) if fleet and rp is not None else (0.0, 0.0, 0.0)
     for _ in range(int(ku["samples"])):
         u = hold("size", rng.random(), 0.5)
@@ -290,6 +291,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             ph = memo.get(pkey)
             if ph is None:  # a given deployment of a disclosed model repeats the same draw
                 ph = memo[pkey] = _phys(kind, s, total, active, prec, g, gpus, batch, kt_i)[0]
+        if kind == "diffusion" and ph.window_lo > 0.0:  # an undisclosed attention window
+            ph = ph._replace(window_u=hold("attention_window", wrng.random(), 0.5))
         z = hold("physics_error", rng.gauss(0.0, 1.0), 0.0)  # the physics' error, standardised
         err = math.exp(z * sigma)
         if center:

@@ -3,8 +3,9 @@
 Pixels become latent tokens (width x height / (VAE factor x patch)^2, times latent frames
 for video); each denoising step costs 2 x the weights a token passes through (per-image
 modulation and the other stream of dual-stream blocks excluded) plus attention that grows
-with tokens squared, doubled under classifier-free guidance; text tokens join the sequence
-in joint-attention families and are cross-attended otherwise; text encoding and VAE
+with tokens squared (or, for a family whose attention is windowed, with the tokens times the
+window each attends to), doubled under classifier-free guidance; text tokens join the
+sequence in joint-attention families and are cross-attended otherwise; text encoding and VAE
 decoding are added once. The fraction of peak FLOP/s reached grows with the transformer's width
 (wider matrix multiplies fill the tensor cores). A model's own geometry (registry
 `shape`: VAE factor, patch, temporal compression, width, guidance) overrides its
@@ -68,6 +69,9 @@ class Family(NamedTuple):
     # in convolutions (0: a transformer)
     attention_lxw: float = 0.0
     conv_share: float = 0.0
+    # undisclosed families whose attention may be local (windowed, sliding-tile or split
+    # into spatial and temporal layers): the fewest tokens a token attends to (0: full)
+    attention_window_low: float = 0.0
 
 
 class DiffusionCoeffs(NamedTuple):
@@ -85,6 +89,8 @@ class DiffusionCoeffs(NamedTuple):
     batch: float
     cross_tokens: float = 0.0  # text tokens reached by cross-attention (0 if joint)
     j_cross_step: float = 0.0  # J per (latent token, cross-attended text token) per step
+    window_lo: float = 0.0     # fewest tokens a token may attend to (0: full attention)
+    window_u: float = 0.5      # where the window lies, log-scale, between that and full
 
 
 def _load() -> dict[str, Any]:
@@ -101,7 +107,8 @@ def _load() -> dict[str, Any]:
                                     float(f["token_fraction"]), bool(f["joint_text"]),
                                     float(f["head_dim"]),
                                     float(f.get("attention_layers_x_width", 0.0)),
-                                    float(f.get("conv_share", 0.0)))
+                                    float(f.get("conv_share", 0.0)),
+                                    float(f.get("attention_window_low", 0.0)))
         for alias, key in raw["aliases"].items():
             _families.setdefault(alias, _families[key])
     return _families
@@ -240,16 +247,21 @@ def diffusion_coeffs(fam: Family, params_b: float, prec: Precision, gpu: GPU, gp
     joint, crossed = (fam.text_tokens, 0.0) if fam.joint_text else (0.0, fam.text_tokens)
     return DiffusionCoeffs(fam.vae * fam.patch, fam.temporal, joint, tok * j_lin,
                            pair * j_attn, fixed * j_lin, pixel * j_lin, j_step, gpus, b,
-                           crossed, cross * j_attn)
+                           crossed, cross * j_attn, fam.attention_window_low)
 
 
 def diffusion_j(c: DiffusionCoeffs, width: float, height: float, frames: float, steps: float,
                 items: float) -> float:
-    """Accelerator joules for `items` images or videos of the given size and steps."""
+    """Accelerator joules for `items` images or videos of the given size and steps. A
+    windowed family's tokens attend to a window between its smallest and the whole
+    sequence, at `window_u` of the way on a log scale (0.5 nominally; drawn in the range)."""
     spatial = (width / c.vae) * (height / c.vae)
     tokens = spatial * (1.0 if frames <= 1 else (frames - 1.0) / c.temporal + 1.0)
     t = tokens + c.text_tokens
-    per_step = (t * (c.j_tok_step + c.j_pair_step * t) + tokens * c.cross_tokens * c.j_cross_step
-                + c.j_step)
+    span = t
+    if 0.0 < c.window_lo < t:
+        span = c.window_lo ** (1.0 - c.window_u) * t ** c.window_u
+    per_step = (t * (c.j_tok_step + c.j_pair_step * span)
+                + tokens * c.cross_tokens * c.j_cross_step + c.j_step)
     pixels = width * height * (frames if frames > 1 else 1.0)
     return items * (steps * per_step + c.j_fixed + c.j_pixel * pixels)

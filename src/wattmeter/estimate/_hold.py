@@ -16,7 +16,7 @@ __all__ = ["PARTS", "held", "hold", "set_held"]
 #: The unknowns `build` draws, by the name a benchmark holds them with.
 PARTS = ("size", "hardware", "precision", "interactivity", "load", "prefix_cache",
          "speculation", "physics_error", "host", "idle_share", "pue", "sibling_ratio",
-         "anchor_error", "anchor_size", "anchor")
+         "anchor_error", "anchor_size", "anchor", "attention_window")
 _held: set[str] = set()
 T = TypeVar("T")
 

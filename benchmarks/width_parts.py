@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import wattmeter  # noqa: E402
 from wattmeter.estimate import _api  # noqa: E402
-from wattmeter.estimate._hold import PARTS, set_held  # noqa: E402
+from wattmeter.estimate._hold import PARTS as ALL_PARTS  # noqa: E402
+from wattmeter.estimate._hold import set_held  # noqa: E402
 from wattmeter.estimate._physics import constants  # noqa: E402
 
 CHAT = {"input_tokens": 400, "output_tokens": 400}
@@ -34,6 +35,10 @@ MODELS = ("gpt-4.1@openai", "claude-sonnet-4@anthropic", "gpt-4o@openai",
 FRONTIER = ("gpt-4o@openai", "gpt-4.1@openai", "claude-sonnet-4@anthropic",
             "gemini-2.5-flash@google", "gemini-2.5-pro@google", "mistral-large-2407@mistral",
             "deepseek-chat@deepseek")
+
+
+#: The draws of a chat turn (a closed video model's attention window is not one).
+PARTS = tuple(p for p in ALL_PARTS if p != "attention_window")
 
 
 def width(key: str, held: set[str] | frozenset[str] = frozenset()) -> tuple[float, float]:

@@ -84,6 +84,8 @@ def _phys(kind: str, s: Subject, total: float, active: float, prec: Precision, g
     kd = constants("diffusion")
     if prec.compute == "naive":  # library-default kernels (regimes.json "naive")
         kd = {**kd, "naive_mfu": kt["fp32_gemm_eff"]}
+    elif "diffusion_attn_mfu" in kt:  # a provider's production attention kernels
+        kd = {**kd, "attn_mfu": kt["diffusion_attn_mfu"]}
     n = max(gpus or 1, _text.gpus_needed(total, prec, g, kd))
     # a mixture-of-experts denoiser (Wan2.2 A14B) runs one expert per step: FLOPs follow
     # the active size, memory the total
@@ -198,6 +200,8 @@ def build(s: Subject, dep: Deployment, pd: Any, zone: str, intensity: float,
             g_nom, prec_nom = _regime.naive_gpu(g_nom)
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus, 1, kt)
     else:
+        if rp is not None and kind == "diffusion":
+            kt = {**kt, "diffusion_attn_mfu": _regime.common("diffusion_attn_mfu")[0]}
         phys, n_nom = _phys(kind, s, s.total_b, s.active_b, prec_nom, g_nom, dep.gpus,
                             dep.batch_size, kt)
     ov = constants("overhead")

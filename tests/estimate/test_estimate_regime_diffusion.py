@@ -16,8 +16,9 @@ _TUNED_ATTN = constants("diffusion")["attn_mfu"]
 
 
 def test_the_constant_is_stas_measurement_counted_by_our_flops() -> None:
-    # Zhang et al. 2025 (STA): HunyuanVideo, 5 s at 720p (115k latent tokens), 50 steps,
-    # one H100 with FlashAttention-3: 800 of 945 s in attention
+    # Zhang et al. 2025 (STA): HunyuanVideo, 117 frames at 1280x768 (115,200 latent
+    # tokens), one H100 with FlashAttention-3: 800 of the denoiser's 945 s in attention;
+    # 50 steps (its default sampler) assumed
     info = lookup("tencent/HunyuanVideo")
     assert info is not None
     fam = _diffusion.geometry(_diffusion.family("hunyuanvideo", "video"), info.shape)

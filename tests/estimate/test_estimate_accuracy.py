@@ -89,3 +89,17 @@ def test_ecologits_is_optional(lomo: Any) -> None:
     accuracy, _, _ = lomo
     line = accuracy._ecologits_line(accuracy.load_rows())
     assert "EcoLogits" in line
+
+
+def test_batch_bottom_is_undone(lomo: Any) -> None:
+    """The prior-sensitivity line swaps the batch prior for one run and puts it back."""
+    from wattmeter.estimate._physics import constants
+
+    accuracy, _, results = lomo
+    kt = constants("text")
+    before = dict(kt)
+    with accuracy.batch_bottom(8.0) as median:
+        assert kt["batch_p5"] == 8.0
+        assert median == pytest.approx((8.0 * kt["batch_p95"]) ** 0.5)
+    assert constants("text") == before
+    assert 0.9 <= accuracy.unknown_ceiling(results) <= 1.0

@@ -85,3 +85,20 @@ def test_market_based_row_and_its_source(argv: list[str], what: str,
     d = json.loads(capsys.readouterr().out)
     assert d["co2e_market_g_low"] <= d["co2e_market_g"] <= d["co2e_market_g_high"]
     assert d["grid_market_gco2e_per_kwh"] > 0
+
+
+def test_a_self_hosted_chat_says_what_would_narrow_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The tuned regime's range is mostly the unknown batch: the table says so, with the
+    width the call would have with a batch given; it stays quiet once one is given, and for
+    a provider's model (its range is the fleet's, not a batch the user knows)."""
+    args = ["estimate", "Qwen/Qwen3-32B", "--input-tokens", "500", "--output-tokens", "400"]
+    assert main(args) == 0
+    note = [line for line in capsys.readouterr().out.splitlines() if "--batch-size" in line]
+    assert len(note) == 1 and note[0].startswith("note")
+    wide, narrow = (float(w.split()[0]) for w in note[0].split(" x")[1:3])
+    assert wide > 10 and narrow < 5, note
+    for quiet in ([*args, "--batch-size", "32"],
+                  ["estimate", "gpt-4o", "--input-tokens", "500", "--output-tokens", "400"]):
+        assert main(quiet) == 0
+        assert "--batch-size" not in capsys.readouterr().out

@@ -136,15 +136,24 @@ def run(args: argparse.Namespace) -> int:
             or args.kv_cache):
         dep = Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=args.batch_size,
                          regime=args.regime, kv_cache=args.kv_cache)
-    fp = estimate(_model(args), args.provider, args.operation,
-                  input_tokens=args.input_tokens or 0, output_tokens=args.output_tokens or 0,
-                  cached_input_tokens=args.cached_input_tokens or 0,
-                  reasoning_tokens=args.reasoning_tokens or 0, images=args.images,
-                  width=args.width, height=args.height, steps=args.steps, frames=args.frames,
-                  seconds=args.seconds, fps=args.fps, characters=args.characters,
-                  audio_seconds=args.audio_seconds, deployment=dep, zone=args.zone,
-                  grid_intensity=args.grid_intensity, pue=args.pue, date=args.date)
+
+    def at(deployment: Any) -> Any:
+        return estimate(_model(args), args.provider, args.operation,
+                        input_tokens=args.input_tokens or 0,
+                        output_tokens=args.output_tokens or 0,
+                        cached_input_tokens=args.cached_input_tokens or 0,
+                        reasoning_tokens=args.reasoning_tokens or 0, images=args.images,
+                        width=args.width, height=args.height, steps=args.steps,
+                        frames=args.frames, seconds=args.seconds, fps=args.fps,
+                        characters=args.characters, audio_seconds=args.audio_seconds,
+                        deployment=deployment, zone=args.zone,
+                        grid_intensity=args.grid_intensity, pue=args.pue, date=args.date)
+
+    fp = at(dep)
     notes = _notes(args, fp)
+    batch = _batch_note(args, fp, at)
+    if batch:
+        notes.append(batch)
     facts = _name_facts(args)
     if args.json:
         print(json.dumps({**fp.to_dict(), "name_facts": facts}, indent=2))
@@ -206,6 +215,29 @@ def _notes(args: argparse.Namespace, fp: Any) -> list[str]:
             notes.append(f"{args.model!r} is not a registered model; did you mean "
                          f"{' or '.join(close)}? (`wattmeter models` lists them)")
     return notes
+
+
+def _batch_note(args: argparse.Namespace, fp: Any, at: Any) -> str | None:
+    """For a self-hosted text call without a batch: how much knowing it would narrow the
+    range (the batch a request sees is most of the tuned regime's width: docs/regimes.md)."""
+    from ..estimate import Deployment
+    from ..estimate._physics import constants
+
+    if (fp.regime != "tuned" or fp.operation not in ("chat", "completion")
+            or args.batch_size is not None or not fp.energy_wh_low > 0.0):
+        return None
+    kt = constants("text")
+    median = int(kt["batch_median"])
+    given = at(Deployment(gpu=args.gpu, gpus=args.gpus, batch_size=median, regime="tuned",
+                          kv_cache=args.kv_cache))
+    wide = fp.energy_wh_high / fp.energy_wh_low
+    narrow = given.energy_wh_high / given.energy_wh_low if given.energy_wh_low > 0 else wide
+    if wide < 1.5 * narrow:
+        return None
+    return (f"the range is x{wide:.1f} wide (p95/p5), mostly the batch a request sees on a "
+            f"replica of unknown load ({kt['batch_p5']:g}-{kt['batch_p95']:g} sequences "
+            f"assumed); with it given (e.g. --batch-size {median}: your replica's typical "
+            f"running requests, vLLM's num_requests_running) it is x{narrow:.1f}")
 
 
 def close_names(name: str, n: int = 2) -> list[str]:

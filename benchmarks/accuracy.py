@@ -214,22 +214,13 @@ def unknown_ceiling(results: list[dict[str, Any]], width: float = 15.0) -> float
 @contextlib.contextmanager
 def batch_bottom(p5: float) -> Iterator[float]:
     """The text batch prior with its 5th percentile at `p5` (its 95th kept, the median their
-    geometric middle, as physics.json states it): what the unknown-deployment width owes to
-    the prior's bottom rather than to the physics."""
-    from wattmeter.estimate import _api
+    geometric middle, as physics.json states it), through `calibrate.applied`: what the
+    unknown-deployment width owes to the prior's bottom rather than to the physics."""
     from wattmeter.estimate._physics import constants
 
-    kt = constants("text")
-    saved = dict(kt)
-    kt["batch_p5"] = p5
-    kt["batch_median"] = math.sqrt(p5 * kt["batch_p95"])
-    _api.clear_cache()
-    try:
-        yield kt["batch_median"]
-    finally:
-        kt.clear()
-        kt.update(saved)
-        _api.clear_cache()
+    median = math.sqrt(p5 * constants("text")["batch_p95"])
+    with calibrate.applied(text={"batch_p5": p5, "batch_median": median}):
+        yield median
 
 
 def prior_line(rows: list[dict[str, str]], p5: float = 8.0) -> str:

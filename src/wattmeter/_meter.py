@@ -52,24 +52,23 @@ _receivers: list[tuple[Sink, ...]] = [()]
 
 
 class Call:
-    """One metered request; `finish()` is idempotent so a stream can end in many ways."""
+    """One metered request; `finish()` is idempotent so a stream can end in many ways.
 
-    __slots__ = (
-        "ended",
-        "finished",
-        "fp",
-        "inner",
-        "labels",
-        "model",
-        "operation",
-        "parent",
-        "provider",
-        "span",
-        "started",
-        "team",
-        "token",
-        "usage",
-    )
+    The fields a call only sometimes gets (span, nested usage, footprint) have class-level
+    defaults, so starting a call stores six (issue 19: it runs on the caller's thread).
+    """
+
+    span: Any = None
+    finished: bool = False
+    #: When finish() was called: sinks may run later, in the background.
+    ended: float = 0.0
+    #: The usage a call nested inside this one reported (the outer call counts it).
+    inner: Usage | None = None
+    token: contextvars.Token[Call | None] | None = None
+    #: What the call finished with (span details).
+    usage: Usage | None = None
+    #: Computed once, on demand (`footprint()`).
+    fp: Footprint | None = None
 
     def __init__(self, provider: str, model: str, operation: str, team: str,
                  labels: Mapping[str, str], parent: Call | None) -> None:
@@ -79,14 +78,7 @@ class Call:
         self.team = team
         self.labels = labels
         self.parent = parent
-        self.span: Any = None
-        self.finished = False
         self.started = time.time()
-        self.ended = 0.0  # when finish() was called: sinks may run later, in the background
-        self.inner: Usage | None = None
-        self.token: contextvars.Token[Call | None] | None = None
-        self.usage: Usage | None = None  # what the call finished with (span details)
-        self.fp: Footprint | None = None  # computed once, on demand (`footprint()`)
 
     def enter(self) -> Call:
         """Mark this call as the one in progress, so calls nested inside are not counted twice."""
@@ -195,24 +187,32 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     """Begin metering a request: attribution now, budget checks now, span opened.
 
     A `BudgetExceededError` from an opted-in budget propagates: it is the one exception
-    wattmeter raises on purpose, and it is raised before anything is sent.
+    wattmeter raises on purpose, and it is raised before anything is sent. (`_new_call`
+    is written out here: this runs on the caller's thread for every call.)
     """
-    call = _new_call(provider, model, operation)
-    if call.parent is not None:
+    if not _state["wired"]:
+        wire()
+    team, labels = current_attribution()
+    if team is None:
+        team = _state["default_team"]
+    parent = _current_call.get()
+    call = Call(provider, model, operation, team, labels, parent)
+    if parent is not None:
         return call
-    team, labels = call.team, call.labels
     for check in _checks:
         check(team, labels, provider, model, operation)
-    try:
-        for hook in _span_hooks:
-            hook.start(call)
-    except Exception as exc:
-        internal_error("span_start", exc)
-    for start in _start_hooks:
+    if _span_hooks:
         try:
-            start(call)
+            for hook in _span_hooks:
+                hook.start(call)
         except Exception as exc:
-            internal_error("start_hook", exc)
+            internal_error("span_start", exc)
+    if _start_hooks:
+        for start in _start_hooks:
+            try:
+                start(call)
+            except Exception as exc:
+                internal_error("start_hook", exc)
     return call
 
 

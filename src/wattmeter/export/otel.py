@@ -76,7 +76,6 @@ class SpanHooks:
         self._trace = trace
         self._provider: Any = None
         self._tracer: Any = None
-        self._proxy = trace.ProxyTracerProvider()
         self._env_provider = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
     def _current_tracer(self) -> Any:
@@ -92,8 +91,8 @@ class SpanHooks:
         # lookup) and this runs on every call. None = nothing installed yet.
         provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
         if provider is None and not self._env_provider:
-            provider = self._proxy
-        elif provider is None or provider is _UNKNOWN:
+            return None  # no provider installed yet: no spans (the common case without an SDK)
+        if provider is None or provider is _UNKNOWN:
             provider = trace.get_tracer_provider()
         if provider is not self._provider:  # first call, or the app installed a provider
             self._provider = provider

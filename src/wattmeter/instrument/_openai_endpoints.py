@@ -129,7 +129,7 @@ class Chat(OpenAIEndpoint):
                                          _CLASSES)
         model = kwargs.get("model")
         req = Request(provider, model if isinstance(model, str) and model else "unknown",
-                      self.operation, kwargs, [0, False], server=server)
+                      self.operation, kwargs, [0, False], False, server)
         if kwargs.get("stream") is True and not isinstance(kwargs.get("stream_options"),
                                                            Mapping):
             if _config.current().stream_usage:
@@ -138,10 +138,13 @@ class Chat(OpenAIEndpoint):
         return req
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = self.usage_or_estimate(response, req, _fill_chat, lambda r: sum(
-            len(self._choice_text(c) or "") for c in getattr(r, "choices", None) or ()))
+        usage = self.usage_or_estimate(response, req, _fill_chat, self._output_chars)
         _response_details(usage, response, getattr(response, "choices", None))
         return usage
+
+    def _output_chars(self, response: Any) -> int:
+        return sum(len(self._choice_text(c) or "") for c in getattr(response, "choices", None)
+                   or ())
 
     def error_usage(self, exc: BaseException, req: Request) -> Usage | None:
         """The parse helpers raise after a complete response (e.g. the length limit was

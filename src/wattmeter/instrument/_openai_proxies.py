@@ -84,8 +84,8 @@ class StainlessEndpoint(Endpoint):
                           output_chars: Callable[[Any], int]) -> Usage:
         """The response's usage block read by `fill`; without one, tokens estimated by
         `end_stream` from the prompt and the response's `output_chars`."""
-        usage = Usage(req.provider, req.model, req.operation,
-                      response_model=getattr(response, "model", None))
+        usage = Usage(req.provider, req.model, req.operation)
+        usage.response_model = getattr(response, "model", None)
         u = getattr(response, "usage", None)
         if u is not None:
             fill(usage, u)

@@ -79,8 +79,8 @@ def parse_size(size: object) -> tuple[int | None, int | None]:
 class Request:
     """What an endpoint read off the outgoing request; `kwargs` may be amended (usage chunk)."""
 
-    __slots__ = ("injected_usage", "kwargs", "model", "operation", "provider", "server",
-                 "state")
+    __slots__ = ("details", "injected_usage", "kwargs", "model", "operation", "provider",
+                 "server", "state")
 
     def __init__(self, provider: str, model: str, operation: str, kwargs: dict[str, Any],
                  state: Any = None, injected_usage: bool = False,
@@ -93,6 +93,9 @@ class Request:
         self.injected_usage = injected_usage
         #: (host, port) the client sends to, for server.address / server.port (see `_server`)
         self.server = server
+        #: Whether a span will carry the response's id and finish reasons: the core clears
+        #: it when the call has none, so an endpoint can skip reading them (issue 19).
+        self.details = True
 
 
 class Endpoint:
@@ -156,7 +159,9 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
         usage = endpoint.usage(result, req)
-        stamp(usage, req.server)
+        server = req.server  # `stamp`, written out (every call passes here)
+        if server is not None and usage is not None and usage.server_address is None:
+            usage.server_address, usage.server_port = server
         call.finish(usage)
     except Exception as exc:
         internal_error(f"{endpoint.provider}.{where}", exc)
@@ -192,6 +197,8 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 internal_error(f"{provider}.request", exc)
                 return await wrapped(*args, **kwargs)
             call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+            if call.span is None:
+                req.details = False
             token = current_call.set(call)
             try:
                 result = await wrapped(*args, **req.kwargs)
@@ -199,7 +206,10 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 _reset(token)
                 _fail(endpoint, call, req, exc)
                 raise
-            _reset(token)
+            try:  # `_reset`, written out for the common path
+                current_call.reset(token)
+            except ValueError:
+                pass
             return _finish(endpoint, call, req, result, is_async)
 
         return async_wrapper
@@ -213,6 +223,8 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             internal_error(f"{provider}.request", exc)
             return wrapped(*args, **kwargs)
         call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+        if call.span is None:
+            req.details = False
         token = current_call.set(call)
         try:
             result = wrapped(*args, **req.kwargs)
@@ -220,7 +232,10 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             _reset(token)
             _fail(endpoint, call, req, exc)
             raise
-        _reset(token)
+        try:  # `_reset`, written out for the common path
+            current_call.reset(token)
+        except ValueError:
+            pass
         return _finish(endpoint, call, req, result, is_async)
 
     return sync_wrapper

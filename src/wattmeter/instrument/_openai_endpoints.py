@@ -138,8 +138,17 @@ class Chat(OpenAIEndpoint):
         return req
 
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = self.usage_or_estimate(response, req, _fill_chat, self._output_chars)
-        _response_details(usage, response, getattr(response, "choices", None))
+        # `usage_or_estimate` written out: this runs on the caller's thread for every call
+        usage = Usage(req.provider, req.model, req.operation)
+        usage.response_model = getattr(response, "model", None)
+        u = getattr(response, "usage", None)
+        if u is not None:
+            _fill_chat(usage, u)
+        else:
+            req.state[0] = self._output_chars(response)
+            usage = self.end_stream(usage, req)
+        if req.details:  # only a span shows them
+            _response_details(usage, response, getattr(response, "choices", None))
         return usage
 
     def _output_chars(self, response: Any) -> int:
@@ -177,16 +186,18 @@ class Chat(OpenAIEndpoint):
 
 def _response_details(usage: Usage, response: Any, choices: Any) -> None:
     """gen_ai.response.id and finish reasons off a completion or a stream chunk."""
-    rid = getattr(response, "id", None)
-    if isinstance(rid, str) and usage.response_id is None:
-        usage.response_id = rid
+    if usage.response_id is None:
+        rid = getattr(response, "id", None)
+        if isinstance(rid, str):
+            usage.response_id = rid
     for choice in choices or ():
         reason = getattr(choice, "finish_reason", None)
         if isinstance(reason, str):
-            if usage.finish_reasons is None:
+            reasons = usage.finish_reasons
+            if reasons is None:
                 usage.finish_reasons = [reason]
-            elif reason not in usage.finish_reasons:
-                usage.finish_reasons.append(reason)
+            elif reason not in reasons:
+                reasons.append(reason)
 
 
 class Completion(Chat):

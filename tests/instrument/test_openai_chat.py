@@ -16,6 +16,7 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 import wattmeter
+from wattmeter._meter import add_sink, remove_sink
 from wattmeter.testing import capture
 
 MSG: Any = [{"role": "user", "content": "a secret prompt about penguins"}]
@@ -262,3 +263,25 @@ def test_failed_call_span_names_the_server(span_details: Any, client: openai.Ope
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(model="error-429", messages=MSG)
     assert span_details() == [(*sim_server, None, ())]
+
+
+def test_without_a_span_the_response_details_are_not_read(client: openai.OpenAI) -> None:
+    """Only a span shows the response id and finish reasons, so a call without one skips
+    reading them on the caller's thread (issue 19); the counts are read as always."""
+    wattmeter.configure(spans="off")
+    seen: list[Any] = []
+
+    def sink(fp: Any, call: Any) -> None:
+        seen.append((call.span, call.usage))
+
+    add_sink(sink)
+    try:
+        client.chat.completions.create(model="gpt-4o", messages=MSG, max_tokens=5)
+        wattmeter.flush()
+    finally:
+        remove_sink(sink)
+    span, usage = seen[0]
+    assert span is None
+    assert (usage.response_id, usage.finish_reasons) == (None, None)
+    assert (usage.input_tokens, usage.output_tokens) == (PROMPT_TOKENS, 5)
+    assert usage.response_model == "gpt-4o"

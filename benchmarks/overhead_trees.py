@@ -1,0 +1,136 @@
+"""Two versions of wattmeter's caller path, in situ, in one process: what a change to it saves.
+
+`overhead.py` times each instrumentation in its own process. Between processes the added
+µs per call of the same code moves by ±4 µs on a 2-core VM (memory layout, caches), as
+much as a change to the caller's path saves, so two trees timed apart can't be told apart.
+Here one process holds both: this tree's ``wattmeter`` and an older revision's package,
+copied from git under another name. Each wraps the real openai client's
+``chat.completions.create`` with its own core (``wrapper_for`` and its ``Chat`` endpoint,
+in its own ``wrapt.FunctionWrapper``); a pass-through wrapper (``wrapt`` and one Python
+frame: the least any wrapper costs) and the bare method are timed too. Every round calls
+the four in a rotating order, timed on the thread's CPU clock; each callable's trimmed mean
+(10-90%) minus the bare call's gives the added µs. Prometheus is off in both
+(its work is on the background thread, not the caller's). Each run is its own process;
+the summary is the median over runs and how many runs had this tree cheaper.
+
+    python benchmarks/overhead_trees.py --old 175f82f [--runs 8] [--calls 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = "wattmeter_old"
+
+
+def _old_package(rev: str, into: Path) -> None:
+    """Extract `rev`'s ``src/wattmeter`` as the package `OLD` under `into` (it imports itself
+    relatively, so the copy and this tree's package don't mix)."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/wattmeter"],
+                         check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    (into / "src" / "wattmeter").rename(into / OLD)
+
+
+def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
+    import importlib
+
+    import openai
+    import wrapt
+
+    core = importlib.import_module(pkg + ".instrument._core")
+    chat = importlib.import_module(pkg + ".instrument._openai_endpoints").Chat
+    importlib.import_module(pkg).configure(prometheus=False)
+    streams = (openai.Stream, openai.AsyncStream)
+    raws = (openai._legacy_response.LegacyAPIResponse, openai._response.BaseAPIResponse)
+    wrapper = wrapt.FunctionWrapper(fn, core.wrapper_for(chat(streams, raws), False))
+    return wrapper.__get__(resource, type(resource))
+
+
+def run(calls: int) -> dict[str, float]:
+    """One process: the four callables in rotating order; median added µs of each."""
+    import wrapt
+    from overhead import _client
+
+    client = _client()
+    resource = client.chat.completions
+    fn = type(resource).create
+
+    def through(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        return wrapped(*args, **kwargs)
+
+    fns = {"bare": resource.create,
+           "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource)),
+           "new": _wrapped("wattmeter", resource, fn), "old": _wrapped(OLD, resource, fn)}
+    msgs = [{"role": "user", "content": "Hello"}]
+    names = list(fns)
+    for _ in range(100):
+        for f in fns.values():
+            f(model="gpt-4o-mini", messages=msgs)
+    clock = time.thread_time_ns
+    times: dict[str, list[int]] = {k: [] for k in names}
+    for i in range(calls):
+        k = i % len(names)
+        for name in names[k:] + names[:k]:  # rotate, so no one always follows the same call
+            f = fns[name]
+            t0 = clock()
+            f(model="gpt-4o-mini", messages=msgs)
+            times[name].append(clock() - t0)
+    # Each callable's trimmed mean (10-90%): the median of paired differences between two
+    # instrumented calls, both widely spread, read ~0 where these read 3-7 µs apart.
+    out = {}
+    for name in names:
+        a = sorted(times[name])
+        out[name] = statistics.fmean(a[len(a) // 10: -len(a) // 10]) / 1000
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", required=True, help="the git revision to compare with")
+    parser.add_argument("--runs", type=int, default=8, help="processes (default 8)")
+    parser.add_argument("--calls", type=int, default=1500, help="rounds per process")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run(args.child)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        _old_package(args.old, Path(tmp))
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), tmp, str(Path(__file__).parent)))}
+        results = []
+        for i in range(args.runs):
+            out = subprocess.run([sys.executable, __file__, "--old", args.old,
+                                  "--child", str(args.calls)], check=True, text=True,
+                                 capture_output=True, env=env).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+            r = results[-1]
+            print(f"run {i + 1}: bare {r['bare']:.0f} µs; added: pass-through "
+                  f"{r['floor'] - r['bare']:+.1f}, this tree {r['new'] - r['bare']:+.1f}, "
+                  f"{args.old} {r['old'] - r['bare']:+.1f}; this tree minus {args.old} "
+                  f"{r['new'] - r['old']:+.1f} µs", flush=True)
+    med = statistics.median
+    diff = [r["new"] - r["old"] for r in results]
+    print(f"median of {len(results)} runs, added per call: pass-through "
+          f"{med(r['floor'] - r['bare'] for r in results):+.1f} µs, this tree "
+          f"{med(r['new'] - r['bare'] for r in results):+.1f} µs, {args.old} "
+          f"{med(r['old'] - r['bare'] for r in results):+.1f} µs; this tree minus {args.old} "
+          f"{med(diff):+.1f} µs (cheaper in {sum(d < 0 for d in diff)} of {len(diff)} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ copied from git under another name. Each wraps the real openai client's
 ``chat.completions.create`` with its own core (``wrapper_for`` and its ``Chat`` endpoint,
 in its own ``wrapt.FunctionWrapper``); a pass-through wrapper (``wrapt`` and one Python
 frame: the least any wrapper costs) and the bare method are timed too. Every round calls
-the four in a rotating order, timed on the thread's CPU clock; each callable's trimmed mean
+the four in every order in turn, timed on the thread's CPU clock; each callable's trimmed mean
 (10-90%) minus the bare call's gives the added µs. Prometheus is off in both
 (its work is on the background thread, not the caller's). Each run is its own process;
 the summary is the median over runs and how many runs had this tree cheaper.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import statistics
@@ -60,8 +61,8 @@ def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
     return wrapper.__get__(resource, type(resource))
 
 
-def run(calls: int) -> dict[str, float]:
-    """One process: the four callables in rotating order; median added µs of each."""
+def run(calls: int, first_new: bool = True) -> dict[str, float]:
+    """One process: the four callables in every order in turn; trimmed mean µs of each."""
     import wrapt
     from overhead import _client
 
@@ -73,18 +74,20 @@ def run(calls: int) -> dict[str, float]:
         return wrapped(*args, **kwargs)
 
     fns = {"bare": resource.create,
-           "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource)),
-           "new": _wrapped("wattmeter", resource, fn), "old": _wrapped(OLD, resource, fn)}
+           "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource))}
+    # which tree is imported first alternates between runs (memory layout favours one)
+    for name, pkg in (("new", "wattmeter"), ("old", OLD))[::1 if first_new else -1]:
+        fns[name] = _wrapped(pkg, resource, fn)
     msgs = [{"role": "user", "content": "Hello"}]
-    names = list(fns)
+    names = ["bare", "floor", "new", "old"]
     for _ in range(100):
         for f in fns.values():
             f(model="gpt-4o-mini", messages=msgs)
     clock = time.thread_time_ns
     times: dict[str, list[int]] = {k: [] for k in names}
+    orders = list(itertools.permutations(names))  # each follows each as often
     for i in range(calls):
-        k = i % len(names)
-        for name in names[k:] + names[:k]:  # rotate, so no one always follows the same call
+        for name in orders[i % len(orders)]:
             f = fns[name]
             t0 = clock()
             f(model="gpt-4o-mini", messages=msgs)
@@ -104,9 +107,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8, help="processes (default 8)")
     parser.add_argument("--calls", type=int, default=1500, help="rounds per process")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--old-first", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run(args.child)))
+        print(json.dumps(run(args.child, not args.old_first)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         _old_package(args.old, Path(tmp))
@@ -115,7 +119,8 @@ def main() -> None:
         results = []
         for i in range(args.runs):
             out = subprocess.run([sys.executable, __file__, "--old", args.old,
-                                  "--child", str(args.calls)], check=True, text=True,
+                                  "--child", str(args.calls), *(["--old-first"] if i % 2 else [])],
+                                 check=True, text=True,
                                  capture_output=True, env=env).stdout
             results.append(json.loads(out.strip().splitlines()[-1]))
             r = results[-1]

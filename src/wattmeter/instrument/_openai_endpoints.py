@@ -15,7 +15,6 @@ from typing import Any
 from .. import _config
 from .._usage import Usage
 from ._core import Request, parse_size
-from ._openai_hosts import TARGETS as _targets
 from ._openai_hosts import client_target
 from ._openai_proxies import StainlessEndpoint
 
@@ -126,13 +125,8 @@ class Chat(OpenAIEndpoint):
     operation = "chat"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
-        client = getattr(instance, "_client", None)
-        url = getattr(client, "_base_url", None)
-        hit = _targets.get(id(url))  # `client_target`'s cache, read here: one frame less
-        if hit is not None and hit[0] is url:
-            provider, server = hit[1], hit[2]
-        else:
-            provider, server = client_target(client, "self-hosted", _CLASSES)
+        provider, server = client_target(getattr(instance, "_client", None), "self-hosted",
+                                         _CLASSES)
         model = kwargs.get("model")
         req = Request(provider, model if isinstance(model, str) and model else "unknown",
                       self.operation, kwargs, [0, False], False, server)

@@ -16,7 +16,7 @@ from typing import Any
 from .. import _config
 from ._server import Server, server_for_object
 
-__all__ = ["KNOWN_HOSTS", "TARGETS", "client_target", "provider_for_client", "provider_for_host"]
+__all__ = ["KNOWN_HOSTS", "client_target", "provider_for_client", "provider_for_host"]
 
 #: Public hosts with a well-known provider name (a key also matches its subdomains).
 KNOWN_HOSTS: dict[str, str] = {
@@ -44,13 +44,11 @@ KNOWN_HOSTS: dict[str, str] = {
     "api.deepinfra.com": "deepinfra",
 }
 
-#: (base URL object, provider, server) by id of the URL object: `client_target` fills it;
-#: the openai chat endpoint reads it directly on its per-call path (issue 19).
-TARGETS: dict[int, tuple[Any, str, Server | None]] = {}
+_cache: dict[int, tuple[Any, str, Server | None]] = {}
 
 
 def _clear(_cfg: object = None) -> None:
-    TARGETS.clear()
+    _cache.clear()
 
 
 _config.on_change(_clear)
@@ -115,7 +113,7 @@ def client_target(client: Any, default: str = "self-hosted",
     the class table applies to the name only (see `provider_for_client`)."""
     url = getattr(client, "_base_url", None)
     key = id(url)
-    hit = TARGETS.get(key)
+    hit = _cache.get(key)
     if hit is not None and hit[0] is url:
         return hit[1], hit[2]
     host = str(getattr(url, "host", "") or "")
@@ -125,7 +123,7 @@ def client_target(client: Any, default: str = "self-hosted",
     class_provider = classes.get(type(client).__name__) if classes else None
     name = explicit or class_provider or provider_for_host(host, default)
     server = server_for_object(url)
-    if len(TARGETS) > 256:
-        TARGETS.clear()
-    TARGETS[key] = (url, name, server)
+    if len(_cache) > 256:
+        _cache.clear()
+    _cache[key] = (url, name, server)
     return name, server

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import wattmeter
 from wattmeter._usage import Usage
 from wattmeter.instrument._core import (
     MAX_FINISH_REASONS,
@@ -280,3 +281,26 @@ def test_finish_reasons_are_text_distinct_and_bounded() -> None:
     for i in range(50):
         add_finish_reason(usage, f"r{i}")
     assert len(usage.finish_reasons) == MAX_FINISH_REASONS
+
+
+def test_a_leaf_call_without_a_span_is_not_marked_as_running() -> None:
+    """An endpoint inside which nothing metered can run (`may_nest = False`, e.g. an SDK
+    sending with httpx) doesn't set the running-call context variable when the call has no
+    span (issue 19); one that may nest still does, so a call inside it counts once."""
+    from wattmeter._attribution import current_call
+    from wattmeter.instrument._core import Endpoint, wrapper_for
+
+    seen: list[Any] = []
+
+    def inner(*args: Any, **kwargs: Any) -> str:
+        seen.append(current_call.get())
+        return "ok"
+
+    wattmeter.configure(spans="off")
+    for may_nest in (False, True):
+        endpoint = Endpoint()
+        endpoint.may_nest = may_nest
+        assert wrapper_for(endpoint, False)(inner, None, (), {"model": "m"}) == "ok"
+    wattmeter.flush()
+    assert seen[0] is None and seen[1] is not None
+    assert current_call.get() is None

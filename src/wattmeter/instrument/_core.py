@@ -103,6 +103,11 @@ class Endpoint:
 
     provider = "unknown"
     operation = "chat"
+    #: Whether a metered call can run inside this one (a library calling another SDK, or
+    #: plain `requests`). When it can't and the call has no span (so no other
+    #: instrumentation's span to adopt), the core doesn't mark the call as running: setting
+    #: and resetting that context variable cost ~5 µs a call in situ (issue 19).
+    may_nest = True
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         """Read model/operation off the call; may return amended kwargs (never mutate)."""
@@ -170,6 +175,8 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
 
 
 def _reset(token: Any) -> None:
+    if token is None:
+        return
     try:
         current_call.reset(token)
     except ValueError:  # reset from another context (a generator resumed elsewhere)
@@ -185,6 +192,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     undone patch passes calls through (another wrapper sat on top).
     """
     provider = endpoint.provider
+    nests = endpoint.may_nest
 
     if is_async:
 
@@ -197,19 +205,24 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 internal_error(f"{provider}.request", exc)
                 return await wrapped(*args, **kwargs)
             call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+            token = None
             if call.span is None:
-                req.details = False
-            token = current_call.set(call)
+                req.details = False  # only a span shows them
+                if nests:
+                    token = current_call.set(call)
+            else:
+                token = current_call.set(call)
             try:
                 result = await wrapped(*args, **req.kwargs)
             except BaseException as exc:
                 _reset(token)
                 _fail(endpoint, call, req, exc)
                 raise
-            try:  # `_reset`, written out for the common path
-                current_call.reset(token)
-            except ValueError:
-                pass
+            if token is not None:
+                try:  # `_reset`, written out for the common path
+                    current_call.reset(token)
+                except ValueError:
+                    pass
             return _finish(endpoint, call, req, result, is_async)
 
         return async_wrapper
@@ -223,19 +236,24 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             internal_error(f"{provider}.request", exc)
             return wrapped(*args, **kwargs)
         call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+        token = None
         if call.span is None:
-            req.details = False
-        token = current_call.set(call)
+            req.details = False  # only a span shows them
+            if nests:
+                token = current_call.set(call)
+        else:
+            token = current_call.set(call)
         try:
             result = wrapped(*args, **req.kwargs)
         except BaseException as exc:
             _reset(token)
             _fail(endpoint, call, req, exc)
             raise
-        try:  # `_reset`, written out for the common path
-            current_call.reset(token)
-        except ValueError:
-            pass
+        if token is not None:
+            try:  # `_reset`, written out for the common path
+                current_call.reset(token)
+            except ValueError:
+                pass
         return _finish(endpoint, call, req, result, is_async)
 
     return sync_wrapper

@@ -70,6 +70,8 @@ class StainlessEndpoint(Endpoint):
 
     raw_types: tuple[type, ...] = ()
     wrap_types: tuple[type, ...] = ()
+    #: The SDK sends with httpx, which wattmeter doesn't meter: nothing metered runs inside.
+    may_nest = False
 
     def is_stream(self, response: Any, req: Request) -> bool:
         return isinstance(response, self.wrap_types)

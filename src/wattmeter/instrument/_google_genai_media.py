@@ -74,6 +74,7 @@ def _positive(value: Any) -> float | None:
 class ImageEndpoint(Endpoint):
     """``generate_images`` (Imagen): images counted in the response, size from the request."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
     operation = "image"
 
@@ -125,6 +126,7 @@ def pending_videos() -> int:
 class VideoEndpoint(Endpoint):
     """``generate_videos`` (Veo): the call stays open until the operation is done."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
     operation = "video"
 

@@ -94,6 +94,7 @@ def _estimate_rest(usage: Usage, state: _State) -> Usage:
 
 
 class _Bedrock(Endpoint):
+    may_nest = False  # botocore sends with urllib3, which wattmeter doesn't meter
     provider = "bedrock"
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:

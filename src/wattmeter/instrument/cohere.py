@@ -70,6 +70,7 @@ def _prompt_chars(kwargs: dict[str, Any]) -> int:
 class CohereEndpoint(Endpoint):
     """One Cohere method: a complete response, or a stream of typed events."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
 
     def __init__(self, operation: str, stream: bool = False, v1: bool = False) -> None:

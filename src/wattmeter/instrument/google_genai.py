@@ -99,6 +99,7 @@ def _output_chars(response: Any) -> int:
 class ContentEndpoint(Endpoint):
     """``generate_content`` requests, plain or streamed; usage from ``usage_metadata``."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
     operation = "chat"
 
@@ -169,6 +170,7 @@ class ContentEndpoint(Endpoint):
 class EmbedEndpoint(Endpoint):
     """``embed_content``: tokens from usage metadata or per-embedding statistics."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
     operation = "embeddings"
 

@@ -79,6 +79,7 @@ def _prompt_chars(kwargs: dict[str, Any]) -> int:
 class MistralEndpoint(Endpoint):
     """A Mistral method returning a response with ``usage``, or an event stream of chunks."""
 
+    may_nest = False  # the SDK sends with httpx, which wattmeter doesn't meter
     provider = PROVIDER
 
     def __init__(self, operation: str, stream: bool = False) -> None:

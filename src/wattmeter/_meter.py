@@ -55,7 +55,7 @@ class Call:
     """One metered request; `finish()` is idempotent so a stream can end in many ways.
 
     The fields a call only sometimes gets (span, nested usage, footprint) have class-level
-    defaults, so starting a call stores six (issue 19: it runs on the caller's thread).
+    defaults, so starting a call stores seven (issue 19: it runs on the caller's thread).
     """
 
     span: Any = None

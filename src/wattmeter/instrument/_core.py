@@ -164,9 +164,7 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
         if endpoint.is_stream(result, req):
             return endpoint.wrap_stream(result, call, req, is_async)
         usage = endpoint.usage(result, req)
-        server = req.server  # `stamp`, written out (every call passes here)
-        if server is not None and usage is not None and usage.server_address is None:
-            usage.server_address, usage.server_port = server
+        stamp(usage, req.server)
         call.finish(usage)
     except Exception as exc:
         internal_error(f"{endpoint.provider}.{where}", exc)
@@ -219,10 +217,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 _fail(endpoint, call, req, exc)
                 raise
             if token is not None:
-                try:  # `_reset`, written out for the common path
-                    current_call.reset(token)
-                except ValueError:
-                    pass
+                _reset(token)
             return _finish(endpoint, call, req, result, is_async)
 
         return async_wrapper
@@ -250,10 +245,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             _fail(endpoint, call, req, exc)
             raise
         if token is not None:
-            try:  # `_reset`, written out for the common path
-                current_call.reset(token)
-            except ValueError:
-                pass
+            _reset(token)
         return _finish(endpoint, call, req, result, is_async)
 
     return sync_wrapper

@@ -172,6 +172,17 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
     return result
 
 
+def _mark(call: Call, req: Request, nests: bool) -> Any:
+    """Mark `call` as running (the context variable's token), or None when nothing reads the
+    mark: no span to adopt another instrumentation's into, and nothing metered can run
+    inside (`Endpoint.may_nest`). Without a span the endpoint skips the response details."""
+    if call.span is None:
+        req.details = False  # only a span shows them
+        if not nests:
+            return None
+    return current_call.set(call)
+
+
 def _reset(token: Any) -> None:
     if token is None:
         return
@@ -203,13 +214,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 internal_error(f"{provider}.request", exc)
                 return await wrapped(*args, **kwargs)
             call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
-            token = None
-            if call.span is None:
-                req.details = False  # only a span shows them
-                if nests:
-                    token = current_call.set(call)
-            else:
-                token = current_call.set(call)
+            token = _mark(call, req, nests)
             try:
                 result = await wrapped(*args, **req.kwargs)
             except BaseException as exc:
@@ -231,13 +236,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             internal_error(f"{provider}.request", exc)
             return wrapped(*args, **kwargs)
         call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
-        token = None
-        if call.span is None:
-            req.details = False  # only a span shows them
-            if nests:
-                token = current_call.set(call)
-        else:
-            token = current_call.set(call)
+        token = _mark(call, req, nests)
         try:
             result = wrapped(*args, **req.kwargs)
         except BaseException as exc:

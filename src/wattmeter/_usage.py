@@ -26,9 +26,10 @@ OPERATIONS = (
 class Usage:
     """A mutable tally for one call; streams add to it chunk by chunk.
 
-    Every field has a class-level default, so a new tally stores only what differs from it:
-    the caller's thread builds one per metered call, and storing 26 fields cost more than
-    the rest of reading the response (issue 19). Unknown field names are refused.
+    Every field has a class-level default, so a new tally stores only the fields it is
+    given: the caller's thread builds one per metered call, and storing all 26 took 0.42 of
+    the 1.39 µs an openai chat response took to read, warm (issue 19). An unknown field
+    name is refused at construction; a misspelt assignment is not (type checkers flag it).
     """
 
     provider: str

@@ -7,11 +7,12 @@ Here one process holds both: this tree's ``wattmeter`` and an older revision's p
 copied from git under another name. Each wraps the real openai client's
 ``chat.completions.create`` with its own core (``wrapper_for`` and its ``Chat`` endpoint,
 in its own ``wrapt.FunctionWrapper``); a pass-through wrapper (``wrapt`` and one Python
-frame: the least any wrapper costs) and the bare method are timed too. Every round calls
-the four in every order in turn, timed on the thread's CPU clock; each callable's trimmed mean
-(10-90%) minus the bare call's gives the added µs. Prometheus is off in both
-(its work is on the background thread, not the caller's). Each run is its own process;
-the summary is the median over runs and how many runs had this tree cheaper.
+frame: the least any wrapper costs), the least a meter can do (the model, the client, the
+response's two counts and the time appended to a deque) and the bare method are timed
+too. Every round calls the five in every order in turn, timed on the thread's CPU clock;
+each callable's trimmed mean (10-90%) minus the bare call's gives the added µs. Prometheus
+is off in both (its work is on the background thread, not the caller's). Each run is its
+own process; the summary is the median over runs and how many runs had this tree cheaper.
 
     python benchmarks/overhead_trees.py --old 175f82f [--runs 8] [--calls 1500]
 """
@@ -29,6 +30,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,7 @@ def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
 
 
 def run(calls: int, first_new: bool = True) -> dict[str, float]:
-    """One process: the four callables in every order in turn; trimmed mean µs of each."""
+    """One process: the five callables in every order in turn; trimmed mean µs of each."""
     import wrapt
     from overhead import _client
 
@@ -73,13 +75,24 @@ def run(calls: int, first_new: bool = True) -> dict[str, float]:
     def through(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         return wrapped(*args, **kwargs)
 
+    records: deque[tuple[Any, ...]] = deque(maxlen=1024)
+
+    def least(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        # the least a meter can do: the model and client, the call, the counts, one record
+        model, client = kwargs.get("model"), instance._client
+        result = wrapped(*args, **kwargs)
+        u = result.usage
+        records.append((client, model, u.prompt_tokens, u.completion_tokens, time.time()))
+        return result
+
     fns = {"bare": resource.create,
-           "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource))}
+           "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource)),
+           "least": wrapt.FunctionWrapper(fn, least).__get__(resource, type(resource))}
     # which tree is imported first alternates between runs (memory layout favours one)
     for name, pkg in (("new", "wattmeter"), ("old", OLD))[::1 if first_new else -1]:
         fns[name] = _wrapped(pkg, resource, fn)
     msgs = [{"role": "user", "content": "Hello"}]
-    names = ["bare", "floor", "new", "old"]
+    names = ["bare", "floor", "least", "new", "old"]
     for _ in range(100):
         for f in fns.values():
             f(model="gpt-4o-mini", messages=msgs)
@@ -125,13 +138,15 @@ def main() -> None:
             results.append(json.loads(out.strip().splitlines()[-1]))
             r = results[-1]
             print(f"run {i + 1}: bare {r['bare']:.0f} µs; added: pass-through "
-                  f"{r['floor'] - r['bare']:+.1f}, this tree {r['new'] - r['bare']:+.1f}, "
+                  f"{r['floor'] - r['bare']:+.1f}, least meter {r['least'] - r['bare']:+.1f}, "
+                  f"this tree {r['new'] - r['bare']:+.1f}, "
                   f"{args.old} {r['old'] - r['bare']:+.1f}; this tree minus {args.old} "
                   f"{r['new'] - r['old']:+.1f} µs", flush=True)
     med = statistics.median
     diff = [r["new"] - r["old"] for r in results]
     print(f"median of {len(results)} runs, added per call: pass-through "
-          f"{med(r['floor'] - r['bare'] for r in results):+.1f} µs, this tree "
+          f"{med(r['floor'] - r['bare'] for r in results):+.1f} µs, least meter "
+          f"{med(r['least'] - r['bare'] for r in results):+.1f} µs, this tree "
           f"{med(r['new'] - r['bare'] for r in results):+.1f} µs, {args.old} "
           f"{med(r['old'] - r['bare'] for r in results):+.1f} µs; this tree minus {args.old} "
           f"{med(diff):+.1f} µs (cheaper in {sum(d < 0 for d in diff)} of {len(diff)} runs)")

@@ -14,7 +14,7 @@ each callable's trimmed mean (10-90%) minus the bare call's gives the added µs.
 is off in both (its work is on the background thread, not the caller's). Each run is its
 own process; the summary is the median over runs and how many runs had this tree cheaper.
 
-    python benchmarks/overhead_trees.py --old 175f82f [--runs 8] [--calls 1500]
+    python benchmarks/overhead_trees.py --old 175f82f [--runs 8] [--calls 1500] [--spans]
 """
 
 from __future__ import annotations
@@ -63,11 +63,13 @@ def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
     return wrapper.__get__(resource, type(resource))
 
 
-def run(calls: int, first_new: bool = True) -> dict[str, float]:
+def run(calls: int, first_new: bool = True, spans: bool = False) -> dict[str, float]:
     """One process: the five callables in every order in turn; trimmed mean µs of each."""
     import wrapt
     from overhead import _client
+    from overhead_parts import sdk_tracer
 
+    exporter = sdk_tracer() if spans else None  # before either tree looks for a provider
     client = _client()
     resource = client.chat.completions
     fn = type(resource).create
@@ -105,6 +107,8 @@ def run(calls: int, first_new: bool = True) -> dict[str, float]:
             t0 = clock()
             f(model="gpt-4o-mini", messages=msgs)
             times[name].append(clock() - t0)
+        if exporter is not None and i % 100 == 99:
+            exporter.clear()
     # Each callable's trimmed mean (10-90%): the median of paired differences between two
     # instrumented calls, both widely spread, read ~0 where these read 3-7 µs apart.
     out = {}
@@ -121,9 +125,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1500, help="rounds per process")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--old-first", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--spans", action="store_true",
+                        help="with an SDK TracerProvider: both trees make their spans")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run(args.child, not args.old_first)))
+        print(json.dumps(run(args.child, not args.old_first, args.spans)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         _old_package(args.old, Path(tmp))
@@ -132,7 +138,8 @@ def main() -> None:
         results = []
         for i in range(args.runs):
             out = subprocess.run([sys.executable, __file__, "--old", args.old,
-                                  "--child", str(args.calls), *(["--old-first"] if i % 2 else [])],
+                                  "--child", str(args.calls), *(["--old-first"] if i % 2 else []),
+                                  *(["--spans"] if args.spans else [])],
                                  check=True, text=True,
                                  capture_output=True, env=env).stdout
             results.append(json.loads(out.strip().splitlines()[-1]))

@@ -187,32 +187,24 @@ def start_call(provider: str, model: str, operation: str) -> Call:
     """Begin metering a request: attribution now, budget checks now, span opened.
 
     A `BudgetExceededError` from an opted-in budget propagates: it is the one exception
-    wattmeter raises on purpose, and it is raised before anything is sent. (`_new_call`
-    is written out here: this runs on the caller's thread for every call.)
+    wattmeter raises on purpose, and it is raised before anything is sent.
     """
-    if not _state["wired"]:
-        wire()
-    team, labels = current_attribution()
-    if team is None:
-        team = _state["default_team"]
-    parent = _current_call.get()
-    call = Call(provider, model, operation, team, labels, parent)
-    if parent is not None:
+    call = _new_call(provider, model, operation)
+    if call.parent is not None:
         return call
+    team, labels = call.team, call.labels
     for check in _checks:
         check(team, labels, provider, model, operation)
-    if _span_hooks:
+    try:
+        for hook in _span_hooks:
+            hook.start(call)
+    except Exception as exc:
+        internal_error("span_start", exc)
+    for start in _start_hooks:
         try:
-            for hook in _span_hooks:
-                hook.start(call)
+            start(call)
         except Exception as exc:
-            internal_error("span_start", exc)
-    if _start_hooks:
-        for start in _start_hooks:
-            try:
-                start(call)
-            except Exception as exc:
-                internal_error("start_hook", exc)
+            internal_error("start_hook", exc)
     return call
 
 

@@ -103,10 +103,8 @@ class SpanHooks:
 
     def start(self, call: Any) -> None:
         """Find the span to enrich, or note what ours needs (it is made after the call)."""
-        if self.mode == "off" or (getattr(self._trace, "_TRACER_PROVIDER", _UNKNOWN) is None
-                                  and explicit["tracer_provider"] is None
-                                  and not self._env_provider):
-            return  # no provider installed yet (the common case without an SDK): no span
+        if self.mode == "off":
+            return
         tracer = self._current_tracer()
         if tracer is None:
             return

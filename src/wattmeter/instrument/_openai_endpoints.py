@@ -138,15 +138,7 @@ class Chat(OpenAIEndpoint):
         return req
 
     def usage(self, response: Any, req: Request) -> Usage:
-        # `usage_or_estimate` written out: this runs on the caller's thread for every call
-        usage = Usage(req.provider, req.model, req.operation)
-        usage.response_model = getattr(response, "model", None)
-        u = getattr(response, "usage", None)
-        if u is not None:
-            _fill_chat(usage, u)
-        else:
-            req.state[0] = self._output_chars(response)
-            usage = self.end_stream(usage, req)
+        usage = self.usage_or_estimate(response, req, _fill_chat, self._output_chars)
         if req.details:  # only a span shows them
             _response_details(usage, response, getattr(response, "choices", None))
         return usage

@@ -221,8 +221,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 _reset(token)
                 _fail(endpoint, call, req, exc)
                 raise
-            if token is not None:
-                _reset(token)
+            _reset(token)
             return _finish(endpoint, call, req, result, is_async)
 
         return async_wrapper
@@ -243,8 +242,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             _reset(token)
             _fail(endpoint, call, req, exc)
             raise
-        if token is not None:
-            _reset(token)
+        _reset(token)
         return _finish(endpoint, call, req, result, is_async)
 
     return sync_wrapper

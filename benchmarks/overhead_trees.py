@@ -26,6 +26,7 @@ import io
 import itertools
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,26 @@ def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
     return wrapper.__get__(resource, type(resource))
 
 
+def through(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """A pass-through wrapper: what wrapping alone costs."""
+    return wrapped(*args, **kwargs)
+
+
+def least_meter() -> Any:
+    """The least a meter can do: the model and client, the call, the two counts and the
+    time appended to a bounded deque."""
+    records: deque[tuple[Any, ...]] = deque(maxlen=1024)
+
+    def least(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        model, client = kwargs.get("model"), instance._client
+        result = wrapped(*args, **kwargs)
+        u = result.usage
+        records.append((client, model, u.prompt_tokens, u.completion_tokens, time.time()))
+        return result
+
+    return least
+
+
 def run(calls: int, first_new: bool = True, spans: bool = False) -> dict[str, float]:
     """One process: the five callables in every order in turn; trimmed mean µs of each."""
     import wrapt
@@ -76,41 +97,39 @@ def run(calls: int, first_new: bool = True, spans: bool = False) -> dict[str, fl
     resource = client.chat.completions
     fn = type(resource).create
 
-    def through(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        return wrapped(*args, **kwargs)
-
-    records: deque[tuple[Any, ...]] = deque(maxlen=1024)
-
-    def least(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        # the least a meter can do: the model and client, the call, the counts, one record
-        model, client = kwargs.get("model"), instance._client
-        result = wrapped(*args, **kwargs)
-        u = result.usage
-        records.append((client, model, u.prompt_tokens, u.completion_tokens, time.time()))
-        return result
-
     fns = {"bare": resource.create,
            "floor": wrapt.FunctionWrapper(fn, through).__get__(resource, type(resource)),
-           "least": wrapt.FunctionWrapper(fn, least).__get__(resource, type(resource))}
+           "least": wrapt.FunctionWrapper(fn, least_meter()).__get__(resource, type(resource))}
     # which tree is imported first alternates between runs (memory layout favours one)
     for name, pkg in (("new", "wattmeter"), ("old", OLD))[::1 if first_new else -1]:
         fns[name] = _wrapped(pkg, resource, fn)
+    return time_in_turn(fns, calls, exporter.clear if exporter is not None else None)
+
+
+def time_in_turn(fns: dict[str, Any], calls: int, every_100: Any = None) -> dict[str, float]:
+    """Call each of `fns` once a round, in every order in turn (seeded shuffles past five),
+    for `calls` rounds after 100 warm ones; each one's trimmed mean (10-90%) and, as
+    ``name_low``, the mean of its lower half (5-50%), in µs of the thread's CPU time."""
     msgs = [{"role": "user", "content": "Hello"}]
-    names = ["bare", "floor", "least", "new", "old"]
+    names = list(fns)
     for _ in range(100):
         for f in fns.values():
             f(model="gpt-4o-mini", messages=msgs)
     clock = time.thread_time_ns
     times: dict[str, list[int]] = {k: [] for k in names}
-    orders = list(itertools.permutations(names))  # each follows each as often
+    if len(names) <= 5:
+        orders = list(itertools.permutations(names))  # each follows each as often
+    else:
+        rnd = random.Random(0)
+        orders = [rnd.sample(names, len(names)) for _ in range(720)]
     for i in range(calls):
         for name in orders[i % len(orders)]:
             f = fns[name]
             t0 = clock()
             f(model="gpt-4o-mini", messages=msgs)
             times[name].append(clock() - t0)
-        if exporter is not None and i % 100 == 99:
-            exporter.clear()
+        if every_100 is not None and i % 100 == 99:
+            every_100()
     # Each callable's trimmed mean (10-90%): the median of paired differences between two
     # instrumented calls, both widely spread, read ~0 where these read 3-7 µs apart.
     # The lower half (5-50%) as well: the calls no collection or preemption slowed, where

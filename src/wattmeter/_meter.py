@@ -121,7 +121,9 @@ class Call:
                 usage.outcome = "error"
             self.usage = usage
             if self.span is None or _deferred(self):  # one record, done in the background
-                _queue.put((self, error, False, _receivers[0]))
+                if _queue.put((self, error, False, _receivers[0])) >= _queue.SETTLE_AT \
+                        and usage.reader is not None:
+                    usage.settle()  # a long queue holds no usage blocks
                 return None
             fp = self.footprint()
         except Exception as exc:
@@ -138,6 +140,8 @@ class Call:
             usage = self.usage
             if usage is None:
                 usage = Usage(self.provider, self.model, self.operation)
+            elif usage.reader is not None:  # the usage block, read now
+                usage.settle()
             fp = self.fp = footprint_for(usage, team=self.team, labels=self.labels,
                                          timestamp=self.started)
         return fp

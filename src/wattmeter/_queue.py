@@ -30,12 +30,17 @@ from typing import Any
 
 from . import _guard
 
-__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "drain_before_exit_handlers",
-           "dropped", "flush", "pending", "put", "set_drainer", "set_limit"]
+__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "SETTLE_AT",
+           "drain_before_exit_handlers", "dropped", "flush", "pending", "put", "set_drainer",
+           "set_limit"]
 
 #: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
 #: ~7 MB when full; ~0.15 s of the background thread's work).
 MAX_RECORDS = 16_384
+#: Queue length past which a finishing call reads its usage block itself rather than
+#: leaving it to the background thread (`Usage.settle`): a kept block is ~2.2 KB, so at
+#: most ~2.2 MB of them wait.
+SETTLE_AT = 1_024
 #: How long the background thread gathers records after the first arrives, in seconds.
 INTERVAL_S = 0.05
 #: Records taken per batch (the drain lock is released between batches).
@@ -72,8 +77,9 @@ def set_limit(limit: int = MAX_RECORDS, overflow: str = "inline") -> None:
     _state["limit"], _state["inline"] = limit, overflow == "inline"
 
 
-def put(record: Any) -> None:
-    """Queue one record (the caller's thread: no lock, no I/O, never blocks)."""
+def put(record: Any) -> int:
+    """Queue one record (the caller's thread: no lock, no I/O, never blocks); returns how
+    many were queued before it."""
     records = _records
     n = len(records)
     if n >= _state["limit"]:
@@ -82,13 +88,14 @@ def put(record: Any) -> None:
             drainer([record])  # guarded per record inside; no lock of ours is taken
         else:
             next(_drops)
-        return
+        return n
     records.append(record)
     thread = _state["thread"]
     if thread is None:
         _start()
     elif n == 0 or n == _WAKE_AT:  # the first record after a drain wakes an idle thread
         _wake.set()
+    return n
 
 
 def pending() -> int:

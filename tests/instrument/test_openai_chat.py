@@ -285,3 +285,36 @@ def test_without_a_span_the_response_details_are_not_read(client: openai.OpenAI)
     assert (usage.response_id, usage.finish_reasons) == (None, None)
     assert (usage.input_tokens, usage.output_tokens) == (PROMPT_TOKENS, 5)
     assert usage.response_model == "gpt-4o"
+
+
+def test_the_usage_block_is_read_off_the_callers_thread(client: openai.OpenAI) -> None:
+    """The response's usage block is handed over unread and read before the footprint, on
+    the background thread (issue 19: walking its nested details cost ~1.5 µs in situ)."""
+    from wattmeter import _queue
+
+    long: Any = [{"role": "user", "content": "x" * 4 * 1100}]
+    with capture() as fps:
+        with _queue._lock:  # the background thread can't take the record meanwhile
+            client.chat.completions.create(model="o3", messages=long, max_completion_tokens=10)
+            call = _queue._records[-1][0]
+            assert call.usage.reader is not None and call.usage.cached_input_tokens == 0
+        wattmeter.flush()
+    assert (fps[0].cached_input_tokens, fps[0].reasoning_tokens) == (1024, 5)
+    assert call.usage.raw is None  # not kept once read
+
+
+def test_a_long_queue_holds_no_usage_blocks(client: openai.OpenAI) -> None:
+    """Past `SETTLE_AT` queued records a finishing call reads its block itself (~2 KB each)."""
+    from wattmeter import _queue
+    from wattmeter._meter import start_call
+    from wattmeter._usage import Usage
+
+    with capture() as fps:
+        with _queue._lock:
+            for _ in range(_queue.SETTLE_AT):
+                start_call("openai", "gpt-4o", "chat").finish(Usage("openai", "gpt-4o"))
+            client.chat.completions.create(model="gpt-4o", messages=MSG, max_tokens=5)
+            usage = _queue._records[-1][0].usage
+            assert usage.reader is None and usage.input_tokens == PROMPT_TOKENS
+        wattmeter.flush()
+    assert len(fps) == _queue.SETTLE_AT + 1

@@ -84,13 +84,14 @@ class StainlessEndpoint(Endpoint):
 
     def usage_or_estimate(self, response: Any, req: Request, fill: Callable[[Usage, Any], None],
                           output_chars: Callable[[Any], int]) -> Usage:
-        """The response's usage block read by `fill`; without one, tokens estimated by
-        `end_stream` from the prompt and the response's `output_chars`."""
+        """The response's usage block, handed over for `fill` to read before the footprint
+        (`Usage.settle`); without one, tokens estimated by `end_stream` from the prompt and
+        the response's `output_chars`."""
         usage = Usage(req.provider, req.model, req.operation)
         usage.response_model = getattr(response, "model", None)
         u = getattr(response, "usage", None)
         if u is not None:
-            fill(usage, u)
+            usage.reader, usage.raw = fill, u
             return usage
         req.state[0] = output_chars(response)
         return self.end_stream(usage, req)

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _pieces() -> dict[str, Any]:
     """The least meter plus one piece each, and one function with all of them (wrapt
-    wrapper functions)."""
+    wrapper functions). Each is written out in full, alike in shape: a shared helper would
+    add a frame to what is timed."""
     from wattmeter import _attribution, _meter, _queue
     from wattmeter._meter import Call
     from wattmeter._usage import Usage

@@ -11,10 +11,11 @@ frame: the least any wrapper costs), the least a meter can do (the model, the cl
 response's two counts and the time appended to a deque) and the bare method are timed
 too. Every round calls the five in every order in turn, timed on the thread's CPU clock;
 each callable's trimmed mean (10-90%) minus the bare call's gives the added µs, and so
-does the mean of its lower half (5-50%), which spread about half as much between runs in
-one test (1.7 against 3.1 µs, 10 runs). Prometheus is off in both (its work is on the
-background thread, not the caller's). Each run is its own process; the summary is the
-median over runs and how many runs had this tree cheaper.
+does the mean of its lower half (5-50%): in one 10-run test, the difference between two
+callables varied half as much across runs on it (standard deviation 1.7 against 3.1 µs).
+Prometheus is off in both (its work is on the background thread, not the caller's). Each
+run is its own process; the summary is the median over runs and how many runs had this
+tree cheaper.
 
     python benchmarks/overhead_trees.py --old 175f82f [--runs 8] [--calls 1500] [--spans]
 """

@@ -75,6 +75,20 @@ def test_a_full_queue_processes_the_call_inline_by_default(small_queue: None) ->
     assert _guard.drop_counts.get("queue_full", 0) == before
 
 
+def test_put_says_how_many_wait_before_the_record(small_queue: None) -> None:
+    """`Call.finish` reads a usage block itself past `SETTLE_AT` waiting records; a record
+    the full queue dropped or processed at once has nothing waiting to read for it."""
+    _queue.set_limit(2, overflow="drop")
+
+    def record() -> tuple[object, ...]:
+        return (_meter.start_call("openai", "gpt-4o", "chat"), None, False, ())
+
+    wattmeter.flush()  # nothing left from earlier tests
+    with _queue._lock:  # the background thread can't take the records meanwhile
+        assert [_queue.put(record()) for _ in range(3)] == [0, 1, 0]  # the third dropped
+    wattmeter.flush()
+
+
 def test_set_limit_names_the_bad_value() -> None:
     with pytest.raises(ValueError, match="limit"):
         _queue.set_limit(0)

@@ -79,7 +79,7 @@ def set_limit(limit: int = MAX_RECORDS, overflow: str = "inline") -> None:
 
 def put(record: Any) -> int:
     """Queue one record (the caller's thread: no lock, no I/O, never blocks); returns how
-    many were queued before it."""
+    many were queued before it, or 0 when a full queue processed or dropped it at once."""
     records = _records
     n = len(records)
     if n >= _state["limit"]:
@@ -88,7 +88,7 @@ def put(record: Any) -> int:
             drainer([record])  # guarded per record inside; no lock of ours is taken
         else:
             next(_drops)
-        return n
+        return 0  # not queued: nothing of it waits
     records.append(record)
     thread = _state["thread"]
     if thread is None:

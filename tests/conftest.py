@@ -70,24 +70,21 @@ def simulator() -> Iterator[object]:
         yield sim
 
 
-_EXPORTER: list[Any] = []  # the one in-memory exporter, made when first asked for
+_SDK: list[Any] = []  # the one SDK tracer provider and its in-memory exporter
 
 
 @pytest.fixture
-def spans() -> Iterator[Any]:
-    """An ``InMemorySpanExporter`` on the global SDK tracer provider (set once per process,
-    so one exporter serves every test directory); reading its spans flushes the record
-    queue, whose thread ends wattmeter's own spans."""
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An ``InMemorySpanExporter`` on an SDK tracer provider, the global one for this test
+    only (the API's global is set directly; the other tests run as an application without
+    an SDK does: with the meter core's plain path, issue 19); reading its spans flushes the
+    record queue, whose thread ends wattmeter's own spans."""
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    if not _EXPORTER:
+    if not _SDK:
 
         class Flushing(InMemorySpanExporter):
             """wattmeter's own spans end on the record queue's thread: reading flushes it."""
@@ -96,9 +93,11 @@ def spans() -> Iterator[Any]:
                 _queue.flush()
                 return super().get_finished_spans()
 
-        _EXPORTER.append(Flushing())
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER[0]))
-    exporter = _EXPORTER[0]
+        provider = TracerProvider()
+        _SDK[:] = [provider, Flushing()]
+        provider.add_span_processor(SimpleSpanProcessor(_SDK[1]))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", _SDK[0])
+    exporter = _SDK[1]
     exporter.clear()
     yield exporter
     exporter.clear()

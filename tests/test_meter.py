@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,57 @@ def test_a_failing_receiver_does_not_stop_the_others(monkeypatch: pytest.MonkeyP
     finally:
         _meter.remove_sink(broken)
     assert fp is not None and fps == [fp]
+
+
+def test_calls_skip_start_call_only_while_nothing_runs_before_them(tmp_path: object) -> None:
+    """`_meter.plain` lets the provider core make a call without `start_call` (issue 19):
+    not with a budget to check, a start hook, or a tracer provider given to wattmeter;
+    with the API's global provider unset its gate says no span can be made."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from wattmeter import Budget, _meter
+    from wattmeter.export.otel import use_providers
+
+    wattmeter.configure(default_team="core")
+    team, gate = _meter.plain[0] or ("", None)
+    assert team == "core" and gate is not None and gate() is None
+    wattmeter.configure(budgets=[Budget(team="core", period="day", limit_wh=1.0,
+                                        actions=("raise",))],
+                        ledger_path=str(tmp_path) + "/ledger.sqlite3")
+    assert _meter.plain[0] is None
+    wattmeter.configure(budgets=[])
+    assert _meter.plain[0] is not None
+
+    def hook(call: object) -> None:
+        pass
+
+    _meter.add_start_hook(hook)
+    assert _meter.plain[0] is None
+    _meter.remove_start_hook(hook)
+    assert _meter.plain[0] is not None
+    use_providers(tracer_provider=TracerProvider())
+    try:
+        assert _meter.plain[0] is None
+    finally:
+        use_providers()
+    assert _meter.plain[0] is not None
+    wattmeter.configure(spans="off", otel_metrics=True)  # metrics only: made in the background
+    assert (_meter.plain[0] or ("", None))[1]() is None
+
+
+def test_a_tracer_provider_installed_later_gets_the_next_calls_span(
+        spans: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain path's gate reads the API's global provider on every call, so a provider
+    the application installs after wattmeter is wired gets the very next call's span."""
+    from opentelemetry import trace
+
+    from wattmeter.instrument._core import Endpoint, wrapper_for
+
+    provider = trace.get_tracer_provider()
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    wattmeter.configure(spans="create")
+    meter = wrapper_for(Endpoint(), False)
+    meter(lambda **kw: "ok", None, (), {"model": "before"})
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    meter(lambda **kw: "ok", None, (), {"model": "after"})
+    assert [s.name for s in spans.get_finished_spans()] == ["chat after"]

@@ -14,6 +14,7 @@ Everything after the budget check runs under the internal-error guard.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,8 +26,8 @@ from ._guard import internal_error
 from ._usage import Usage
 from .estimate import footprint_for
 
-__all__ = ["Call", "add_sink", "add_start_hook", "flush", "record", "remove_sink",
-           "remove_start_hook", "start_call", "wire"]
+__all__ = ["Call", "add_sink", "add_start_hook", "flush", "plain", "record", "remove_sink",
+           "remove_start_hook", "replain", "start_call", "wire"]
 
 Sink = Callable[[Footprint, "Call"], None]
 
@@ -49,6 +50,14 @@ _state: dict[str, Any] = {"wired": False, "default_team": "default"}
 #: (*_sinks, *_extra_sinks), rebuilt when either changes; a record carries the receivers in
 #: force when its call finished, so a reconfiguration doesn't redirect queued calls.
 _receivers: list[tuple[Sink, ...]] = [()]
+#: ``(default team, gate)`` while a call needs nothing of `start_call` before it leaves: no
+#: budget check, no start hook, and no span while ``gate()`` returns None (the span hooks'
+#: test that no tracer is installed). The provider core then makes the `Call` in its own
+#: frame (issue 19: each frame between the SDK and the record cost about a µs in situ).
+#: None when every call must go through `start_call`. One tuple, swapped whole.
+plain: list[tuple[str, Callable[[], Any]] | None] = [None]
+#: A gate for no span hooks: a C-level callable that always returns None.
+_NO_SPANS: Callable[[], Any] = itertools.repeat(None).__next__
 
 
 class Call:
@@ -261,6 +270,7 @@ def remove_sink(sink: Sink) -> None:
 def add_start_hook(hook: Callable[[Call], None]) -> None:
     """Call `hook(call)` as every top-level call starts (after its budget check)."""
     _start_hooks.append(hook)
+    replain()
 
 
 def remove_start_hook(hook: Callable[[Call], None]) -> None:
@@ -269,6 +279,22 @@ def remove_start_hook(hook: Callable[[Call], None]) -> None:
         _start_hooks.remove(hook)
     except ValueError:
         pass
+    replain()
+
+
+def replain() -> None:
+    """Say whether calls may start without `start_call` (`plain`): after rewiring, a start
+    hook added or removed, or the span hooks' tracer provider given or taken back."""
+    gate: Callable[[], Any] | None = _NO_SPANS
+    if not _state["wired"] or _checks or _start_hooks or len(_span_hooks) > 1:
+        gate = None
+    elif _span_hooks:
+        try:
+            gate = _span_hooks[0].start_gate()
+        except Exception as exc:
+            internal_error("span_gate", exc)
+            gate = None
+    plain[0] = None if gate is None else (_state["default_team"], gate)
 
 
 def wire(config: _config.Config | None = None) -> None:
@@ -297,9 +323,10 @@ def wire(config: _config.Config | None = None) -> None:
             internal_error("wire.prometheus", exc)
     if cfg.spans != "off" or cfg.otel_metrics:
         try:
-            from .export.otel import SpanHooks
+            from .export.otel import SpanHooks, on_providers
 
             hooks.append(SpanHooks(cfg))
+            on_providers(replain)  # a tracer provider given later ends the plain path
         except Exception as exc:
             internal_error("wire.otel", exc)
     if cfg.budgets or cfg.ledger_always:
@@ -322,6 +349,7 @@ def wire(config: _config.Config | None = None) -> None:
     _span_hooks[:] = hooks
     _state["default_team"] = cfg.default_team
     _state["wired"] = True
+    replain()
 
 
 def _parse_budgets(value: Any) -> Any:

@@ -201,31 +201,15 @@ def test_embedding_models_are_embeddings() -> None:
     assert operation_for("amazon.nova-lite-v1:0") == "chat"
 
 
-def test_span_names_the_provider_aws_bedrock(client: Any) -> None:
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
+def test_span_names_the_provider_aws_bedrock(client: Any, spans: Any) -> None:
     from wattmeter.export import semconv as sc
 
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = getattr(provider, "_wattmeter_bedrock_exporter", None)
-    if exporter is None:  # one in-memory exporter per process (providers can't drop one)
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        provider._wattmeter_bedrock_exporter = exporter  # type: ignore[attr-defined]
-    exporter.clear()
     wattmeter.configure(spans="create")
     client.converse(modelId="eu.anthropic.claude-3-haiku-20240307-v1:0", messages=MESSAGES,
                     inferenceConfig={"maxTokens": 3})
     wattmeter.flush()  # wattmeter's own span ends on the record queue's thread
-    ours = [s for s in exporter.get_finished_spans()
+    ours = [s for s in spans.get_finished_spans()
             if (s.attributes or {}).get(sc.ATTR_ENERGY_WH) is not None]
-    exporter.clear()
     [span] = ours
     a = span.attributes or {}
     assert a[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"

@@ -304,3 +304,43 @@ def test_a_leaf_call_without_a_span_is_not_marked_as_running() -> None:
     wattmeter.flush()
     assert seen[0] is None and seen[1] is not None
     assert current_call.get() is None
+
+
+@pytest.mark.parametrize("path", ["plain", "start_call"])
+def test_the_plain_path_records_what_start_call_does(
+        service: tuple[Service, TestEndpoint], monkeypatch: pytest.MonkeyPatch,
+        path: str) -> None:
+    """With no budget check, start hook or span to run, the core makes and records the call
+    in its own frame (issue 19); the footprints are those of the `start_call` path."""
+    from wattmeter import _meter
+    from wattmeter.instrument import _core
+
+    svc, _ = service
+    started: list[str] = []
+    original = _core.start_call
+
+    def spy(provider: str, model: str, operation: str) -> Any:
+        started.append(model)
+        return original(provider, model, operation)
+
+    def hook(call: Any) -> None:
+        pass
+
+    monkeypatch.setattr(_core, "start_call", spy)
+    if path == "start_call":
+        _meter.add_start_hook(hook)
+    try:
+        with capture() as fps, wattmeter.attribute(team="search", feature="faq"):
+            svc.generate(model="m", n=4)
+            list(svc.generate(model="m", n=3, stream=True))
+            asyncio.run(svc.agenerate(model="m", n=2))
+            with pytest.raises(KeyError):
+                svc.generate(model="boom")
+    finally:
+        _meter.remove_start_hook(hook)
+    assert len(started) == (0 if path == "plain" else 4)
+    assert [(fp.provider, fp.model, fp.team, dict(fp.labels), fp.output_tokens, fp.outcome)
+            for fp in fps] == [
+        ("test", model, "search", {"feature": "faq"}, n, outcome)
+        for model, n, outcome in (("m", 4, "ok"), ("m", 3, "ok"), ("m", 2, "ok"),
+                                  ("boom", 0, "error"))]

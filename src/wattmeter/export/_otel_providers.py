@@ -7,19 +7,28 @@ explicit ones and the schema URL of wattmeter's tracer and meter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
 from . import semconv as sc
 from ._span_adoption import watch
 
-__all__ = ["explicit", "instruments", "tracer_of", "use_providers"]
+__all__ = ["explicit", "instruments", "on_providers", "tracer_of", "use_providers"]
 
 #: Providers given explicitly (`WattmeterInstrumentor(tracer_provider=...)`); None: global.
 explicit: dict[str, Any] = {"tracer_provider": None, "meter_provider": None,
                             "schema_url": None}
 #: wattmeter's OTel metric instruments by short name, made on first use.
 _instruments: dict[str, Any] = {}
+#: Told when `use_providers` changes the providers (the meter core's `replain`).
+_listeners: list[Callable[[], None]] = []
+
+
+def on_providers(listener: Callable[[], None]) -> None:
+    """Call `listener()` whenever `use_providers` runs (once per listener)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def use_providers(tracer_provider: Any = None, meter_provider: Any = None,
@@ -36,6 +45,8 @@ def use_providers(tracer_provider: Any = None, meter_provider: Any = None,
     explicit.update(tracer_provider=tracer_provider, meter_provider=meter_provider,
                     schema_url=schema_url)
     _instruments.clear()  # made again through the new meter provider
+    for listener in _listeners:
+        listener()
 
 
 def tracer_of(provider: Any, trace: Any) -> Any:

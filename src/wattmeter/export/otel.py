@@ -36,8 +36,11 @@ text never go on spans: counts and estimates only. The attributes are written by
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -55,10 +58,10 @@ from ._genai_attributes import (
     span_name,
 )
 from ._labels import LabelBounds
-from ._otel_providers import explicit, instruments, tracer_of, use_providers
+from ._otel_providers import explicit, instruments, on_providers, tracer_of, use_providers
 from ._span_adoption import CallSpan, is_genai_span
 
-__all__ = ["SpanHooks", "is_genai_span", "use_providers"]
+__all__ = ["SpanHooks", "is_genai_span", "on_providers", "use_providers"]
 
 _hinted = {"held": False, "child": False}
 _UNKNOWN = object()
@@ -100,6 +103,16 @@ class SpanHooks:
             if self._tracer is not None:  # our queued spans end before it shuts down
                 _queue.drain_before_exit_handlers()
         return self._tracer
+
+    def start_gate(self) -> Callable[[], Any] | None:
+        """A C-level callable returning None while `start` can't give a call a span (the
+        API's global provider unset, none given), so the provider core may skip it;
+        None when `start` must run for every call."""
+        if self.mode == "off":  # OpenTelemetry metrics only: made in the background
+            return itertools.repeat(None).__next__
+        if explicit["tracer_provider"] is not None or self._env_provider:
+            return None
+        return functools.partial(getattr, self._trace, "_TRACER_PROVIDER", _UNKNOWN)
 
     def start(self, call: Any) -> None:
         """Find the span to enrich, or note what ours needs (it is made after the call)."""

@@ -9,12 +9,14 @@ the meter core, the stream proxy, error outcomes, and the internal-error guard.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from typing import Any
 
 import wrapt
 
-from .._attribution import current_call
+from .. import _meter, _queue
+from .._attribution import current_attribution, current_call
 from .._guard import internal_error
 from .._meter import Call, start_call
 from .._usage import Usage
@@ -196,12 +198,19 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 ) -> Callable[..., Any]:
     """A wrapt wrapper metering every call of the patched method through `endpoint`.
 
-    The request, budget check, call and context variable are handled here in one frame
-    (issue 19: the wrapper runs cold between ~1 ms of the SDK's own code). With `patch`, an
-    undone patch passes calls through (another wrapper sat on top).
+    While a call needs nothing of `start_call` (`_meter.plain`: no budget check, start hook
+    or span), the call is made, and a complete response recorded, in this one frame:
+    `start_call`'s and `Call.finish`'s plain cases written out (issue 19: the wrapper runs
+    cold between ~1 ms of the SDK's own code, where each frame more cost about a µs).
+    Otherwise the call goes through `start_call` and `_finish`. With `patch`, an undone
+    patch passes calls through (another wrapper sat on top).
     """
     provider = endpoint.provider
     nests = endpoint.may_nest
+    # read through closure cells, not module globals: this runs cold on every call
+    plain, attribution, running, now = _meter.plain, current_attribution, current_call.get, \
+        time.time
+    put, settle_at, receivers = _queue.put, _queue.SETTLE_AT, _meter._receivers
 
     if is_async:
 
@@ -213,16 +222,41 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             except Exception as exc:
                 internal_error(f"{provider}.request", exc)
                 return await wrapped(*args, **kwargs)
-            call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
-            token = _mark(call, req, nests)
+            quick = plain[0]
+            if quick is not None and quick[1]() is None:  # as in sync_wrapper, below
+                team, labels = attribution()
+                call = Call(req.provider, req.model, req.operation, team or quick[0], labels,
+                            running())
+                req.details = False
+                token = current_call.set(call) if nests else None
+            else:
+                call = start_call(req.provider, req.model, req.operation)  # may refuse
+                token = _mark(call, req, nests)
             try:
                 result = await wrapped(*args, **req.kwargs)
             except BaseException as exc:
                 _reset(token)
                 _fail(endpoint, call, req, exc)
                 raise
-            _reset(token)
-            return _finish(endpoint, call, req, result, is_async)
+            if token is not None:
+                _reset(token)
+            if quick is None or call.span is not None or call.parent is not None:
+                return _finish(endpoint, call, req, result, True)
+            try:
+                if endpoint.is_stream(result, req):
+                    return endpoint.wrap_stream(result, call, req, True)
+                usage = endpoint.usage(result, req)
+                server = req.server
+                if server is not None and usage.server_address is None:
+                    usage.server_address, usage.server_port = server
+                call.finished, call.ended, call.usage = True, now(), usage
+                if put((call, None, False, receivers[0])) >= settle_at \
+                        and usage.reader is not None:
+                    usage.settle()
+            except Exception as exc:
+                internal_error(f"{provider}.response", exc)
+                call.finish(None)
+            return result
 
         return async_wrapper
 
@@ -234,16 +268,40 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
         except Exception as exc:
             internal_error(f"{provider}.request", exc)
             return wrapped(*args, **kwargs)
-        call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
-        token = _mark(call, req, nests)
+        quick = plain[0]
+        if quick is not None and quick[1]() is None:  # nothing to check or open: the call here
+            team, labels = attribution()
+            call = Call(req.provider, req.model, req.operation, team or quick[0], labels,
+                        running())
+            req.details = False  # only a span shows them
+            token = current_call.set(call) if nests else None
+        else:
+            call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
+            token = _mark(call, req, nests)
         try:
             result = wrapped(*args, **req.kwargs)
         except BaseException as exc:
             _reset(token)
             _fail(endpoint, call, req, exc)
             raise
-        _reset(token)
-        return _finish(endpoint, call, req, result, is_async)
+        if token is not None:
+            _reset(token)
+        if quick is None or call.span is not None or call.parent is not None:
+            return _finish(endpoint, call, req, result, False)
+        try:  # `_finish` and `Call.finish` for a call with no span or parent, in this frame
+            if endpoint.is_stream(result, req):
+                return endpoint.wrap_stream(result, call, req, False)
+            usage = endpoint.usage(result, req)
+            server = req.server
+            if server is not None and usage.server_address is None:
+                usage.server_address, usage.server_port = server
+            call.finished, call.ended, call.usage = True, now(), usage
+            if put((call, None, False, receivers[0])) >= settle_at and usage.reader is not None:
+                usage.settle()
+        except Exception as exc:
+            internal_error(f"{provider}.response", exc)
+            call.finish(None)
+        return result
 
     return sync_wrapper
 

@@ -30,6 +30,10 @@ tracemalloc and RSS before and after one million metered calls through the core
 
     python benchmarks/overhead.py            # full run, writes benchmarks/results/overhead.json
     python benchmarks/overhead.py --quick    # short run
+    python benchmarks/overhead.py --repeat 5 --modes bare,wattmeter,ecologits
+
+``--repeat N`` runs each mode in N processes, in turn, and reports the medians (with each
+process's added µs per call), since one process's in-situ figure moves by about ±4 µs.
 """
 
 from __future__ import annotations
@@ -42,7 +46,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from overhead_parts import LONG, SHORT, paired, run_isolated, run_memory, run_throughput, sdk_tracer
+from overhead_parts import (
+    LONG,
+    SHORT,
+    median_of,
+    paired,
+    run_isolated,
+    run_memory,
+    run_throughput,
+    sdk_tracer,
+)
 
 MODES = ("bare", "wattmeter", "wattmeter+otel-sdk", "wattmeter+otel-sdk(in-http-span)",
          "ecologits", "openllmetry",
@@ -252,6 +265,10 @@ def _child(args: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="processes per mode, in turn; figures are their medians")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated modes to run (default: all)")
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--memory", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--throughput", type=int, help=argparse.SUPPRESS)
@@ -269,7 +286,16 @@ def main() -> None:
         print(json.dumps(run_throughput(args.throughput, args.spans)))
         return
     flag = ["--quick"] if args.quick else []
-    rows = {mode: _child(["--mode", mode, *flag]) for mode in MODES}
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown or args.repeat < 1:
+        parser.error(f"--modes: unknown {unknown} (known: {', '.join(MODES)})" if unknown
+                     else f"--repeat: got {args.repeat}; expected an integer >= 1")
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for _ in range(args.repeat):  # modes in turn, so a change in the machine's load hits all
+        for mode in modes:
+            runs[mode].append(_child(["--mode", mode, *flag]))
+    rows = {mode: median_of(results) for mode, results in runs.items()}
     print(f"{'mode':<33} {'µs/call':>9} {'added':>9} {'µs/chunk':>9} {'added':>9}   "
           "(added = paired median vs the same client's unpatched method, thread CPU time;")
     print(f"{'':<33} {'':>40}    openllmetry+wattmeter: vs the same stack, wattmeter off)")
@@ -279,15 +305,20 @@ def main() -> None:
             continue
         print(f"{mode:<33} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
               f"{r['chunk_us']:9.2f} {r['added_chunk_us']:9.2f}")
+    if args.repeat > 1:
+        print(f"added per call in each of the {args.repeat} processes: " + "; ".join(
+            f"{mode} " + ", ".join(f"{v:.1f}" for v in r.get("added_call_us_runs", ()))
+            for mode, r in rows.items()))
     print("mean added per call (the calls that pay a garbage collection included): "
           + "; ".join(f"{mode} {r['added_call_mean_us']:+.1f} µs" for mode, r in rows.items()
                       if "error" not in r and "added_call_mean_us" in r))
-    same = rows["wattmeter"].get("added_chunk_same_wire_us")
+    ours = rows.get("wattmeter", {})
+    same = ours.get("added_chunk_same_wire_us")
     if same is not None:
         print(f"wattmeter per chunk against the client asking the same usage chunk itself: "
               f"{same:+.2f} µs (the rest of its figure is the SDK parsing each chunk's "
               "\"usage\": null that the usage chunk brings)")
-    iso = rows["wattmeter"].get("isolated") if "error" not in rows["wattmeter"] else None
+    iso = ours.get("isolated") if "error" not in ours else None
     if iso:
         print(f"wattmeter alone (stubbed SDK): {iso['call_added_us']:.2f} µs/call, "
               f"{iso['chunk_added_us']:.3f} µs/chunk")
@@ -314,7 +345,7 @@ def main() -> None:
 
     def added(mode: str, key: str) -> float | None:
         r = rows.get(mode, {})
-        return None if "error" in r else float(r[key])
+        return None if "error" in r or key not in r else float(r[key])
 
     w_call, s_call = added("wattmeter", "added_call_us"), added("wattmeter+otel-sdk",
                                                                  "added_call_us")

@@ -202,8 +202,9 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     or span), the call is made, and a complete response recorded, in this one frame:
     `start_call`'s and `Call.finish`'s plain cases written out (issue 19: the wrapper runs
     cold between ~1 ms of the SDK's own code, where each frame more cost about a µs).
-    Otherwise the call goes through `start_call` and `_finish`. With `patch`, an undone
-    patch passes calls through (another wrapper sat on top).
+    Otherwise the call goes through `start_call` and `_finish`. The async wrapper is the
+    sync one with ``await``, written out twice on purpose: a shared helper is a frame more.
+    With `patch`, an undone patch passes calls through (another wrapper sat on top).
     """
     provider = endpoint.provider
     nests = endpoint.may_nest

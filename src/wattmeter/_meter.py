@@ -8,6 +8,8 @@ the background thread turns it into a `Footprint` and hands that to the sinks
 wattmeter's own span is made (or ended) there too, with the call's start and end times
 and parent context captured here; only a span of another instrumentation, which must
 carry the figures before it ends, has the footprint computed on the caller's thread.
+While nothing has to run before a call leaves (`plain`: no budget check, start hook or
+span), the provider core makes the `Call` and does `finish`'s plain case itself (issue 19).
 Everything after the budget check runs under the internal-error guard.
 """
 

@@ -1,7 +1,8 @@
 """OpenTelemetry: GenAI spans carrying each call's footprint, and optional OTel metrics.
 
-With no SDK configured (the global tracer provider is the API's proxy) the hooks return
-after one comparison; a provider installed later is noticed on the next call. Modes
+With no SDK configured (the global tracer provider is the API's proxy) the provider core
+skips the hooks' start (`SpanHooks.start_gate`, one C-level read of the API's global); a
+provider installed later is noticed on the next call. Modes
 (config ``spans``): ``auto`` enriches the current GenAI span of another instrumentation
 (official GenAI instrumentations, OpenLLMetry, logfire) or makes one; ``enrich`` only
 enriches; ``create`` always makes one (after the call, with the call's start time).

@@ -366,20 +366,25 @@ def main() -> None:
     in_http = added("wattmeter+otel-sdk(in-http-span)", "added_call_us")
     verdict["span_in_http_span_us"] = in_http
     verdict["span_in_http_span_ok"] = in_http is not None and in_http <= TARGET_SPAN_US
-    print(f"wattmeter's own span under a web app's server span: "
-          f"+{in_http if in_http is not None else float('nan'):.1f} µs "
-          f"(<= {TARGET_SPAN_US:g} µs: {verdict['span_in_http_span_ok']})")
+    if in_http is not None:
+        print(f"wattmeter's own span under a web app's server span: +{in_http:.1f} µs "
+              f"(<= {TARGET_SPAN_US:g} µs: {verdict['span_in_http_span_ok']})")
     for mode in STACKED:
         verdict[f"{mode}_added_us"] = added(mode, "added_call_us")
-    print("wattmeter on another instrumentation's span (synchronous, no target): " + "; ".join(
-        f"{mode.split('(')[1][:-1]} +{verdict[f'{mode}_added_us'] or float('nan'):.1f} µs"
-        for mode in STACKED))
-    print(f"targets (in situ, paired): <= {TARGET_CALL_US:g} µs/call: {verdict['call_ok']}; "
-          f"with span <= {TARGET_SPAN_US:g} µs: {verdict['span_ok']}; "
-          f"<= {TARGET_CHUNK_US:g} µs/chunk: {verdict['chunk_ok']}; "
-          f"EcoLogits / wattmeter = {ratio or float('nan'):.0f}x (>= {TARGET_RATIO:g}x): "
-          f"{verdict['ratio_ok']}; >= {TARGET_RECORDS_S:,.0f} records/s: "
-          f"{verdict['throughput_ok']}")
+    stacked = [mode for mode in STACKED if verdict[f"{mode}_added_us"] is not None]
+    if stacked:
+        print("wattmeter on another instrumentation's span (synchronous, no target): "
+              + "; ".join(f"{mode.split('(')[1][:-1]} +{verdict[f'{mode}_added_us']:.1f} µs"
+                          for mode in stacked))
+    def said(ok: str, figure: float | None) -> str:  # a mode left out by --modes: not run
+        return "not run" if figure is None else str(verdict[ok])
+
+    print(f"targets (in situ, paired): <= {TARGET_CALL_US:g} µs/call: "
+          f"{said('call_ok', w_call)}; with span <= {TARGET_SPAN_US:g} µs: "
+          f"{said('span_ok', s_call)}; <= {TARGET_CHUNK_US:g} µs/chunk: "
+          f"{said('chunk_ok', w_chunk)}; EcoLogits / wattmeter = "
+          f"{ratio or float('nan'):.0f}x (>= {TARGET_RATIO:g}x): {said('ratio_ok', ratio)}; "
+          f">= {TARGET_RECORDS_S:,.0f} records/s: {verdict['throughput_ok']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     import platform

@@ -106,7 +106,7 @@ def _pieces() -> dict[str, Any]:
         if server is not None:
             tally.server_address, tally.server_port = server
         metered.usage, metered.finished, metered.ended = tally, True, now()
-        put((metered, None, False, _meter._receivers[0]))
+        put((metered, None, False, _meter.receivers[0]))
         return result
 
     def drain(batch: list[Any]) -> None:  # the pieces' records are not calls

@@ -38,7 +38,7 @@ def test_finish_queues_a_record_and_flush_processes_it() -> None:
         assert len(seen) == 1 and _queue.pending() == 0
     finally:
         _meter._extra_sinks.clear()
-        _meter._receivers[0] = tuple(_meter._sinks)
+        _meter.receivers[0] = tuple(_meter._sinks)
 
 
 def test_capture_sees_a_call_as_soon_as_it_returns() -> None:

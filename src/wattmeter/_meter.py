@@ -28,8 +28,8 @@ from ._guard import internal_error
 from ._usage import Usage
 from .estimate import footprint_for
 
-__all__ = ["Call", "add_sink", "add_start_hook", "flush", "plain", "record", "remove_sink",
-           "remove_start_hook", "replain", "start_call", "wire"]
+__all__ = ["Call", "add_sink", "add_start_hook", "flush", "plain", "receivers", "record",
+           "remove_sink", "remove_start_hook", "replain", "start_call", "wire"]
 
 Sink = Callable[[Footprint, "Call"], None]
 
@@ -51,11 +51,11 @@ _current_call: contextvars.ContextVar[Call | None] = current_call
 _state: dict[str, Any] = {"wired": False, "default_team": "default"}
 #: (*_sinks, *_extra_sinks), rebuilt when either changes; a record carries the receivers in
 #: force when its call finished, so a reconfiguration doesn't redirect queued calls.
-_receivers: list[tuple[Sink, ...]] = [()]
+receivers: list[tuple[Sink, ...]] = [()]
 #: ``(default team, gate)`` while a call needs nothing of `start_call` before it leaves: no
 #: budget check, no start hook, and no span while ``gate()`` returns None (the span hooks'
 #: test that no tracer is installed). The provider core then makes the `Call` in its own
-#: frame (issue 19: each frame between the SDK and the record cost about a µs in situ).
+#: frame (issue 19: the nine frames it skips measured 5.9 µs a call in situ).
 #: None when every call must go through `start_call`. One tuple, swapped whole.
 plain: list[tuple[str, Callable[[], Any]] | None] = [None]
 #: A gate for no span hooks: a C-level callable that always returns None.
@@ -132,7 +132,7 @@ class Call:
                 usage.outcome = "error"
             self.usage = usage
             if self.span is None or _deferred(self):  # one record, done in the background
-                if _queue.put((self, error, False, _receivers[0])) >= _queue.SETTLE_AT \
+                if _queue.put((self, error, False, receivers[0])) >= _queue.SETTLE_AT \
                         and usage.reader is not None:
                     usage.settle()  # a long queue holds no usage blocks
                 return None
@@ -141,7 +141,7 @@ class Call:
             internal_error("finish", exc)
             return None
         _end_spans(self, fp, error)
-        _queue.put((self, error, True, _receivers[0]))
+        _queue.put((self, error, True, receivers[0]))
         return fp
 
     def footprint(self) -> Footprint:
@@ -257,7 +257,7 @@ def add_sink(sink: Sink) -> None:
     """Receive `sink(footprint, call)` for every finished call (kept across `configure`),
     on wattmeter's background thread (or the thread calling `flush`)."""
     _extra_sinks.append(sink)
-    _receivers[0] = (*_sinks, *_extra_sinks)
+    receivers[0] = (*_sinks, *_extra_sinks)
 
 
 def remove_sink(sink: Sink) -> None:
@@ -266,7 +266,7 @@ def remove_sink(sink: Sink) -> None:
         _extra_sinks.remove(sink)
     except ValueError:
         pass
-    _receivers[0] = (*_sinks, *_extra_sinks)
+    receivers[0] = (*_sinks, *_extra_sinks)
 
 
 def add_start_hook(hook: Callable[[Call], None]) -> None:
@@ -346,7 +346,7 @@ def wire(config: _config.Config | None = None) -> None:
         except Exception as exc:
             internal_error("wire.budgets", exc)
     _sinks[:] = sinks
-    _receivers[0] = (*_sinks, *_extra_sinks)
+    receivers[0] = (*_sinks, *_extra_sinks)
     _checks[:] = checks
     _span_hooks[:] = hooks
     _state["default_team"] = cfg.default_team

@@ -201,7 +201,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     While a call needs nothing of `start_call` (`_meter.plain`: no budget check, start hook
     or span), the call is made, and a complete response recorded, in this one frame:
     `start_call`'s and `Call.finish`'s plain cases written out (issue 19: the wrapper runs
-    cold between ~1 ms of the SDK's own code, where each frame more cost about a µs).
+    cold between ~1 ms of the SDK's own code; the nine frames skipped measured 5.9 µs).
     Otherwise the call goes through `start_call` and `_finish`. The async wrapper is the
     sync one with ``await``, written out twice on purpose: a shared helper is a frame more.
     With `patch`, an undone patch passes calls through (another wrapper sat on top).
@@ -211,7 +211,7 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     # read through closure cells, not module globals: this runs cold on every call
     plain, attribution, running, now = _meter.plain, current_attribution, current_call.get, \
         time.time
-    put, settle_at, receivers = _queue.put, _queue.SETTLE_AT, _meter._receivers
+    put, settle_at, receivers = _queue.put, _queue.SETTLE_AT, _meter.receivers
 
     if is_async:
 

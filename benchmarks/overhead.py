@@ -30,10 +30,7 @@ tracemalloc and RSS before and after one million metered calls through the core
 
     python benchmarks/overhead.py            # full run, writes benchmarks/results/overhead.json
     python benchmarks/overhead.py --quick    # short run
-    python benchmarks/overhead.py --repeat 5 --modes bare,wattmeter,ecologits
-
-``--repeat N`` runs each mode in N processes, in turn, and reports the medians (with each
-process's added µs per call), since one process's in-situ figure moves by about ±4 µs.
+    python benchmarks/overhead.py --repeat 3 --modes bare,wattmeter,ecologits  # medians
 """
 
 from __future__ import annotations
@@ -266,7 +263,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="processes per mode, in turn; figures are their medians")
+                        help="processes per mode, in turn; figures are their medians (one "
+                        "process's in-situ figure moves by about ±4 µs)")
     parser.add_argument("--modes", default=",".join(MODES),
                         help="comma-separated modes to run (default: all)")
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
@@ -371,11 +369,9 @@ def main() -> None:
               f"(<= {TARGET_SPAN_US:g} µs: {verdict['span_in_http_span_ok']})")
     for mode in STACKED:
         verdict[f"{mode}_added_us"] = added(mode, "added_call_us")
-    stacked = [mode for mode in STACKED if verdict[f"{mode}_added_us"] is not None]
-    if stacked:
-        print("wattmeter on another instrumentation's span (synchronous, no target): "
-              + "; ".join(f"{mode.split('(')[1][:-1]} +{verdict[f'{mode}_added_us']:.1f} µs"
-                          for mode in stacked))
+    print("wattmeter on another instrumentation's span (synchronous, no target): " + "; ".join(
+        f"{mode.split('(')[1][:-1]} +{verdict[f'{mode}_added_us']:.1f} µs" for mode in STACKED
+        if verdict[f"{mode}_added_us"] is not None))
     def said(ok: str, figure: float | None) -> str:  # a mode left out by --modes: not run
         return "not run" if figure is None else str(verdict[ok])
 

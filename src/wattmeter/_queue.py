@@ -30,9 +30,9 @@ from typing import Any
 
 from . import _guard
 
-__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "SETTLE_AT",
-           "drain_before_exit_handlers", "dropped", "flush", "pending", "put", "set_drainer",
-           "set_limit"]
+__all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "QUICK_BELOW", "RECORDS",
+           "SETTLE_AT", "drain_before_exit_handlers", "dropped", "flush", "pending", "put",
+           "set_drainer", "set_limit"]
 
 #: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
 #: ~7 MB when full; ~0.15 s of the background thread's work).
@@ -50,6 +50,12 @@ BATCH = 512
 _WAKE_AT = 1_024
 
 _records: deque[Any] = deque()
+#: The queue itself, for a caller that appends without `put` (see `QUICK_BELOW`).
+RECORDS = _records
+#: [n]: while 0 < len(RECORDS) < n, `put` would only append (the thread runs, nothing to
+#: wake, settle or refuse), so a caller may append itself: the meter's plain path does,
+#: a Python frame fewer per call (issue 19). Kept below the limit, `_WAKE_AT`, `SETTLE_AT`.
+QUICK_BELOW = [min(MAX_RECORDS, _WAKE_AT, SETTLE_AT)]
 #: Held while a batch is processed, so `flush()` returns only after every record queued
 #: before it reached the sinks (reentrant: a sink may read the figures).
 _lock = threading.RLock()
@@ -75,6 +81,7 @@ def set_limit(limit: int = MAX_RECORDS, overflow: str = "inline") -> None:
         raise ValueError(f"set_limit(overflow=...): got {overflow!r}; expected 'inline' or "
                          "'drop'")
     _state["limit"], _state["inline"] = limit, overflow == "inline"
+    QUICK_BELOW[0] = min(limit, _WAKE_AT, SETTLE_AT)
 
 
 def put(record: Any) -> int:

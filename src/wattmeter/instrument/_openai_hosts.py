@@ -16,7 +16,7 @@ from typing import Any
 from .. import _config
 from ._server import Server, server_for_object
 
-__all__ = ["KNOWN_HOSTS", "client_target", "provider_for_client", "provider_for_host"]
+__all__ = ["KNOWN_HOSTS", "TARGETS", "client_target", "provider_for_client", "provider_for_host"]
 
 #: Public hosts with a well-known provider name (a key also matches its subdomains).
 KNOWN_HOSTS: dict[str, str] = {
@@ -44,7 +44,10 @@ KNOWN_HOSTS: dict[str, str] = {
     "api.deepinfra.com": "deepinfra",
 }
 
-_cache: dict[int, tuple[Any, str, Server | None]] = {}
+#: id(base URL) -> (the URL, provider, (host, port)): `client_target`'s cache, which the
+#: chat endpoint reads itself on every call (a frame fewer, issue 19).
+TARGETS: dict[int, tuple[Any, str, Server | None]] = {}
+_cache = TARGETS
 
 
 def _clear(_cfg: object = None) -> None:

@@ -82,19 +82,34 @@ class StainlessEndpoint(Endpoint):
                              req.kwargs.get("stream") is True)
         return super().wrap_stream(response, call, req, is_async)
 
-    def usage_or_estimate(self, response: Any, req: Request, fill: Callable[[Usage, Any], None],
-                          output_chars: Callable[[Any], int]) -> Usage:
-        """The response's usage block, handed over for `fill` to read before the footprint
-        (`Usage.settle`); without one, tokens estimated by `end_stream` from the prompt and
-        the response's `output_chars`."""
+    #: The reader of the response's usage block (`Usage.reader`); None: no block to read.
+    read_usage: Callable[[Usage, Any], None] | None = None
+
+    def output_chars(self, response: Any) -> int:
+        """Output characters of a complete response that carries no usage block."""
+        return 0
+
+    def response_details(self, usage: Usage, response: Any) -> None:
+        """Span details of a complete response (id, finish reasons), read only for a span."""
+
+    def usage(self, response: Any, req: Request) -> Usage:
+        """The response's usage block, handed over for `read_usage` to read before the
+        footprint (`Usage.settle`); without one, tokens estimated by `end_stream` from the
+        prompt and `output_chars`. One frame, as it runs on every call (issue 19)."""
+        read = self.read_usage
+        if read is None:
+            return super().usage(response, req)
         usage = Usage(req.provider, req.model, req.operation)
         usage.response_model = getattr(response, "model", None)
         u = getattr(response, "usage", None)
         if u is not None:
-            usage.reader, usage.raw = fill, u
-            return usage
-        req.state[0] = output_chars(response)
-        return self.end_stream(usage, req)
+            usage.reader, usage.raw = read, u
+        else:
+            req.state[0] = self.output_chars(response)
+            usage = self.end_stream(usage, req)
+        if req.details:  # only a span shows them
+            self.response_details(usage, response)
+        return usage
 
 
 class RawResponseProxy(wrapt.ObjectProxy):

@@ -85,7 +85,7 @@ class Messages(StainlessEndpoint):
     def __init__(self, stream_types: tuple[type, ...] = (),
                  raw_types: tuple[type, ...] = ()) -> None:
         self.raw_types = raw_types
-        self.wrap_types = stream_types + raw_types
+        self.wrap_types = self.stream_classes = stream_types + raw_types
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         client = getattr(instance, "_client", None)
@@ -95,8 +95,11 @@ class Messages(StainlessEndpoint):
         return Request(provider, model if isinstance(model, str) and model else "unknown",
                        self.operation, kwargs, [0, False, False], server=server)
 
+    read_usage = staticmethod(_fill_all)
+    output_chars = staticmethod(_text_chars)
+
     def usage(self, response: Any, req: Request) -> Usage:
-        usage = self.usage_or_estimate(response, req, _fill_all, _text_chars)
+        usage = super().usage(response, req)
         _details(usage, req, getattr(response, "id", None), getattr(response, "stop_reason", None))
         return usage
 

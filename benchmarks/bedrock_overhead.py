@@ -50,7 +50,7 @@ class Client:
 
 
 def main() -> None:
-    from wattmeter.instrument._core import patch_method
+    from wattmeter.instrument._patching import patch_method
 
     s3, bedrock = Client("s3"), Client("bedrock-runtime")
     params = {"modelId": "us.anthropic.claude-3-5-haiku-20241022-v1:0",

@@ -16,15 +16,8 @@ import pytest
 
 import wattmeter
 from wattmeter._usage import Usage
-from wattmeter.instrument._core import (
-    MAX_FINISH_REASONS,
-    Endpoint,
-    Patch,
-    Request,
-    add_finish_reason,
-    patch_method,
-    try_patch,
-)
+from wattmeter.instrument._core import MAX_FINISH_REASONS, Endpoint, Request, add_finish_reason
+from wattmeter.instrument._patching import Patch, patch_method, try_patch
 from wattmeter.testing import capture
 
 

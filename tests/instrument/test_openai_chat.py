@@ -287,20 +287,48 @@ def test_without_a_span_the_response_details_are_not_read(client: openai.OpenAI)
     assert usage.response_model == "gpt-4o"
 
 
-def test_the_usage_block_is_read_off_the_callers_thread(client: openai.OpenAI) -> None:
-    """The response's usage block is handed over unread and read before the footprint, on
-    the background thread (issue 19: walking its nested details cost ~1.5 µs in situ)."""
-    from wattmeter import _queue
+@pytest.mark.parametrize("path", ["flat", "late call", "start_call"])
+def test_a_flat_record_gives_the_footprint_a_call_gives(client: openai.OpenAI,
+                                                        path: str) -> None:
+    """On the plain path a complete response's usage block is handed over unread (issue 19:
+    walking it cost ~1.5 µs in situ): while the queue holds records, as a flat record whose
+    `Call` and `Usage` are made in the background; into an empty queue (the background
+    thread to wake), with a late `Call`. Both give what a call through `start_call` gives."""
+    import time
+
+    from wattmeter import _meter, _queue
+    from wattmeter._usage import Usage
 
     long: Any = [{"role": "user", "content": "x" * 4 * 1100}]
-    with capture() as fps:
-        with _queue._lock:  # the background thread can't take the record meanwhile
-            client.chat.completions.create(model="o3", messages=long, max_completion_tokens=10)
-            call = _queue._records[-1][0]
-            assert call.usage.reader is not None and call.usage.cached_input_tokens == 0
-        wattmeter.flush()
-    assert (fps[0].cached_input_tokens, fps[0].reasoning_tokens) == (1024, 5)
-    assert call.usage.raw is None  # not kept once read
+    hooked: list[Any] = []
+    if path == "start_call":
+        _meter.add_start_hook(hooked.append)
+    try:
+        with capture() as fps, wattmeter.attribute(team="search", feature="faq"):
+            with _queue._lock:  # the background thread can't take the records meanwhile
+                wattmeter.flush()
+                if path != "late call":
+                    _meter.start_call("openai", "filler", "chat").finish(Usage("openai", "x"))
+                before = time.time()
+                client.chat.completions.create(model="o3", messages=long,
+                                               max_completion_tokens=10)
+                after = time.time()
+                record = _queue._records[-1]
+                if path == "flat":
+                    assert len(record) == 12 and record[9].prompt_tokens_details is not None
+                else:
+                    assert record[0].usage.reader is not None  # the block, unread
+                    assert record[0].usage.cached_input_tokens == 0
+            wattmeter.flush()
+    finally:
+        _meter.remove_start_hook(hooked.append)
+    assert len(hooked) == (2 if path == "start_call" else 0)  # the filler and the call
+    fp = fps[-1]
+    assert (fp.provider, fp.model, fp.operation, fp.team, dict(fp.labels), fp.outcome) == (
+        "self-hosted", "o3", "chat", "search", {"feature": "faq"}, "ok")
+    assert (fp.input_tokens, fp.cached_input_tokens, fp.output_tokens,
+            fp.reasoning_tokens) == (1100, 1024, 10, 5)
+    assert fp.response_model == "o3" and before <= fp.timestamp <= after
 
 
 def test_a_long_queue_holds_no_usage_blocks(client: openai.OpenAI) -> None:
@@ -314,7 +342,7 @@ def test_a_long_queue_holds_no_usage_blocks(client: openai.OpenAI) -> None:
             for _ in range(_queue.SETTLE_AT):
                 start_call("openai", "gpt-4o", "chat").finish(Usage("openai", "gpt-4o"))
             client.chat.completions.create(model="gpt-4o", messages=MSG, max_tokens=5)
-            usage = _queue._records[-1][0].usage
+            usage = _queue._records[-1][0].usage  # a `Call`'s record: not a flat one
             assert usage.reader is None and usage.input_tokens == PROMPT_TOKENS
         wattmeter.flush()
     assert len(fps) == _queue.SETTLE_AT + 1

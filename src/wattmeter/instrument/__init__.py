@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._guard import internal_error, logger
 
 if TYPE_CHECKING:
-    from ._core import Patch
+    from ._patching import Patch
 
 __all__ = ["LIBRARIES", "Instrumentation", "instrument", "instrumented", "uninstrument"]
 

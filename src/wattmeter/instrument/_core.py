@@ -1,4 +1,4 @@
-"""The generic half of every integration: reversible patches and the call wrappers.
+"""The generic half of every integration: the endpoint description and the call wrappers.
 
 A provider module describes each metered method with an `Endpoint` (how to read the
 model and operation off the request, the `Usage` off the response or a stream chunk);
@@ -8,12 +8,9 @@ the meter core, the stream proxy, error outcomes, and the internal-error guard.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
-from typing import Any
-
-import wrapt
+from typing import TYPE_CHECKING, Any
 
 from .. import _meter, _queue
 from .._attribution import current_attribution, current_call
@@ -23,9 +20,11 @@ from .._usage import Usage
 from ._server import Server, stamp
 from ._stream import AsyncStreamProxy, StreamProxy
 
-__all__ = ["MAX_FINISH_REASONS", "Endpoint", "Patch", "Request", "add_finish_reason",
-           "approx_tokens", "estimate_unreported", "first_importable", "parse_size",
-           "patch_method", "try_patch", "wrapper_for"]
+if TYPE_CHECKING:
+    from ._patching import Patch
+
+__all__ = ["MAX_FINISH_REASONS", "Endpoint", "Request", "add_finish_reason", "approx_tokens",
+           "estimate_unreported", "parse_size", "wrapper_for"]
 
 #: Distinct finish reasons kept per call (one per choice is typical; the span caps at 16).
 MAX_FINISH_REASONS = 8
@@ -113,6 +112,11 @@ class Endpoint:
     #: When set, `is_stream` is ``isinstance(response, stream_classes)``, and the core's
     #: plain path tests that itself: a Python frame fewer per call (issue 19).
     stream_classes: tuple[type, ...] | None = None
+    #: When set (with `stream_classes`), a complete response's ``.usage`` is its usage
+    #: block, which ``read_usage(usage, block)`` reads, and its ``.model`` the model that
+    #: answered: on the plain path the core then queues a flat record with the block
+    #: unread, and the `Call` and `Usage` are made in the background (`_meter.plain_call`).
+    read_usage: Callable[[Usage, Any], None] | None = None
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         """Read model/operation off the call; may return amended kwargs (never mutate)."""
@@ -177,6 +181,15 @@ def _finish(endpoint: Endpoint, call: Call, req: Request, result: Any, is_async:
     return result
 
 
+def _late_call(req: Request, team: str, labels: Any, parent: Call | None,
+               started: float) -> Call:
+    """The `Call` of a plain-path call made after the SDK returned (a stream, an error, no
+    usage block to hand over, a nested call, a long queue), started when the call was."""
+    call = Call(req.provider, req.model, req.operation, team, labels, parent)
+    call.started = started
+    return call
+
+
 def _mark(call: Call, req: Request, nests: bool) -> Any:
     """Mark `call` as running (the context variable's token), or None when nothing reads the
     mark: no span to adopt another instrumentation's into, and nothing metered can run
@@ -229,11 +242,15 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 return await wrapped(*args, **kwargs)
             quick = plain[0]
             if quick is not None and quick[1]() is None:  # as in sync_wrapper, below
-                team, labels = attribution()
-                call = Call(req.provider, req.model, req.operation, team or quick[0], labels,
-                            running())
+                found, labels = attribution()
+                team: str = found or quick[0]
+                parent = running()
                 req.details = False
-                token = current_call.set(call) if nests else None
+                if nests:
+                    call = Call(req.provider, req.model, req.operation, team, labels, parent)
+                    token = current_call.set(call)
+                else:
+                    call, token, started = None, None, now()
             else:
                 call = start_call(req.provider, req.model, req.operation)  # may refuse
                 token = _mark(call, req, nests)
@@ -241,10 +258,27 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
                 result = await wrapped(*args, **req.kwargs)
             except BaseException as exc:
                 _reset(token)
-                _fail(endpoint, call, req, exc)
+                _fail(endpoint, call or _late_call(req, team, labels, parent, started), req,
+                      exc)
                 raise
             if token is not None:
                 _reset(token)
+            if call is None:
+                read, classes = endpoint.read_usage, endpoint.stream_classes
+                if read is not None and classes is not None and parent is None:
+                    try:
+                        if not isinstance(result, classes):
+                            raw = getattr(result, "usage", None)
+                            n = len(records)
+                            if raw is not None and 0 < n < quick_below[0]:
+                                records.append((
+                                    req.provider, req.model, req.operation, req.server, team,
+                                    labels, started, now(), getattr(result, "model", None),
+                                    raw, read, receivers[0]))
+                                return result
+                    except Exception as exc:
+                        internal_error(f"{provider}.response", exc)
+                call = _late_call(req, team, labels, parent, started)
             if quick is None or call.span is not None or call.parent is not None:
                 return _finish(endpoint, call, req, result, True)
             try:
@@ -280,11 +314,15 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             return wrapped(*args, **kwargs)
         quick = plain[0]
         if quick is not None and quick[1]() is None:  # nothing to check or open: the call here
-            team, labels = attribution()
-            call = Call(req.provider, req.model, req.operation, team or quick[0], labels,
-                        running())
+            found, labels = attribution()
+            team: str = found or quick[0]
+            parent = running()
             req.details = False  # only a span shows them
-            token = current_call.set(call) if nests else None
+            if nests:  # marked as running while the SDK runs
+                call = Call(req.provider, req.model, req.operation, team, labels, parent)
+                token = current_call.set(call)
+            else:  # no `Call` yet: a complete response's may be made in the background
+                call, token, started = None, None, now()
         else:
             call = start_call(req.provider, req.model, req.operation)  # may refuse (budget)
             token = _mark(call, req, nests)
@@ -292,10 +330,26 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
             result = wrapped(*args, **req.kwargs)
         except BaseException as exc:
             _reset(token)
-            _fail(endpoint, call, req, exc)
+            _fail(endpoint, call or _late_call(req, team, labels, parent, started), req, exc)
             raise
         if token is not None:
             _reset(token)
+        if call is None:  # a complete response with a usage block: a flat record, queued
+            read, classes = endpoint.read_usage, endpoint.stream_classes
+            if read is not None and classes is not None and parent is None:
+                try:
+                    if not isinstance(result, classes):
+                        raw = getattr(result, "usage", None)
+                        n = len(records)
+                        if raw is not None and 0 < n < quick_below[0]:  # `put`: an append
+                            records.append((
+                                req.provider, req.model, req.operation, req.server, team,
+                                labels, started, now(), getattr(result, "model", None), raw,
+                                read, receivers[0]))
+                            return result
+                except Exception as exc:
+                    internal_error(f"{provider}.response", exc)
+            call = _late_call(req, team, labels, parent, started)
         if quick is None or call.span is not None or call.parent is not None:
             return _finish(endpoint, call, req, result, False)
         try:  # `_finish` and `Call.finish` for a call with no span or parent, in this frame
@@ -320,91 +374,3 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
         return result
 
     return sync_wrapper
-
-
-class _Wrapper(wrapt.FunctionWrapper):
-    """wattmeter's own wrapper type, told apart from other libraries' wrapt wrappers."""
-
-
-class Patch:
-    """One replaced attribute, restorable exactly as it was.
-
-    If another library wrapped the method on top of ours after we patched it (e.g. an
-    OpenTelemetry instrumentor), removing ours would remove theirs too: `undo` then turns
-    ours into a pass-through instead.
-    """
-
-    __slots__ = ("active", "name", "original", "owner", "wrapper")
-
-    def __init__(self, owner: Any, name: str, original: Any) -> None:
-        self.owner = owner
-        self.name = name
-        self.original = original
-        self.wrapper: Any = None
-        self.active = True
-
-    def undo(self) -> None:
-        self.active = False
-        current = getattr(self.owner, "__dict__", {}).get(self.name)
-        if current is self.wrapper:
-            setattr(self.owner, self.name, self.original)
-
-
-def _resolve(module: str, path: str) -> tuple[Any, str]:
-    obj: Any = importlib.import_module(module)
-    *parents, name = path.split(".")
-    for part in parents:
-        obj = getattr(obj, part)
-    return obj, name
-
-
-def patch_method(module: str, path: str, endpoint: Endpoint, is_async: bool = False,
-                 wrapper: Callable[..., Any] | None = None) -> Patch:
-    """Wrap `module.path` (e.g. ``"openai.resources.chat.completions", "Completions.create"``).
-
-    Raises AttributeError/ImportError when the method is missing so the caller can disable
-    just this piece with one log line.
-    """
-    owner, name = _resolve(module, path)
-    own = getattr(owner, "__dict__", {})
-    original = own[name] if name in own else getattr(owner, name)
-    if isinstance(original, _Wrapper):
-        raise RuntimeError(f"{module}.{path} is already wrapped by wattmeter")
-    patch = Patch(owner, name, original)
-    if wrapper is None:  # ours checks `patch.active` itself (one frame less per call)
-        fn = wrapper_for(endpoint, is_async, patch)
-    else:
-        inner = wrapper
-
-        def fn(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            if patch.active:
-                return inner(wrapped, instance, args, kwargs)
-            return wrapped(*args, **kwargs)  # uninstrumented while another wrapper sat on top
-
-    patch.wrapper = _Wrapper(original, fn)
-    setattr(owner, name, patch.wrapper)
-    return patch
-
-
-def try_patch(patches: list[Patch], module: str, path: str, endpoint: Endpoint,
-              is_async: bool = False, wrapper: Callable[..., Any] | None = None) -> None:
-    """`patch_method`, but a missing module or method disables only this piece (one log line)."""
-    try:
-        patches.append(patch_method(module, path, endpoint, is_async, wrapper))
-    except (ImportError, AttributeError, KeyError, RuntimeError) as exc:
-        from .._guard import logger
-
-        logger.info("wattmeter: not metering %s.%s (%s: %s)", module, path,
-                    type(exc).__name__, exc)
-
-
-def first_importable(*names: str) -> str:
-    """The first of the module `names` that imports: SDKs move modules between releases
-    (a module becomes a package), and the oldest supported release keeps the old place."""
-    for name in names:
-        try:
-            importlib.import_module(name)
-            return name
-        except ImportError:
-            continue
-    return names[0]

@@ -23,7 +23,8 @@ from typing import Any
 
 from .._guard import internal_error, logger
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, patch_method
+from ._core import Endpoint, Request
+from ._patching import Patch, patch_method
 from ._server import Server, server_for_url, stamp
 
 __all__ = ["MAX_PENDING", "ImageEndpoint", "VideoEndpoint", "client_server", "config_value",

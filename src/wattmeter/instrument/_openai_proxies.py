@@ -82,9 +82,6 @@ class StainlessEndpoint(Endpoint):
                              req.kwargs.get("stream") is True)
         return super().wrap_stream(response, call, req, is_async)
 
-    #: The reader of the response's usage block (`Usage.reader`); None: no block to read.
-    read_usage: Callable[[Usage, Any], None] | None = None
-
     def output_chars(self, response: Any) -> int:
         """Output characters of a complete response that carries no usage block."""
         return 0

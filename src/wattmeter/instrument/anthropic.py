@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Patch, Request, first_importable, try_patch, wrapper_for
+from ._core import Request, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
 from ._openai_hosts import client_target
 from ._openai_proxies import ManagerProxy, StainlessEndpoint
+from ._patching import Patch, first_importable, try_patch
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "Messages", "patch"]
 

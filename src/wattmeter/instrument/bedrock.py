@@ -34,8 +34,9 @@ from ._bedrock_bodies import (
     operation_for,
     text_chars,
 )
-from ._core import Endpoint, Patch, Request, add_finish_reason, try_patch, wrapper_for
+from ._core import Endpoint, Request, add_finish_reason, wrapper_for
 from ._openai_endpoints import NO_USAGE, PARTIAL, chars_to_tokens, text_length
+from ._patching import Patch, try_patch
 from ._server import server_for_url, stamp
 from ._stream import StreamProxy
 

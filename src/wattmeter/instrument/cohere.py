@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, add_finish_reason, estimate_unreported, try_patch
+from ._core import Endpoint, Request, add_finish_reason, estimate_unreported
+from ._patching import Patch, try_patch
 from ._server import Server, server_for_url
 from ._stream import AsyncStreamProxy, StreamProxy
 from ._textsize import text_chars

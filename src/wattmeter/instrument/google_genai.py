@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, add_finish_reason, try_patch
+from ._core import Endpoint, Request, add_finish_reason
 from ._google_genai_media import (
     ImageEndpoint,
     VideoEndpoint,
@@ -24,6 +24,7 @@ from ._google_genai_media import (
     model_name,
     patch_operations,
 )
+from ._patching import Patch, try_patch
 from ._stream import AsyncStreamProxy, StreamProxy
 from ._textsize import text_chars
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from .._config import current
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, add_finish_reason, approx_tokens, try_patch
+from ._core import Endpoint, Request, add_finish_reason, approx_tokens
 from ._huggingface_audio import audio_seconds
+from ._patching import Patch, try_patch
 from ._requests_common import add_openai_usage, field, provider_for_url
 from ._server import Server, server_for_url
 from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens

@@ -18,7 +18,8 @@ from typing import Any
 
 from .._config import current
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, add_finish_reason, parse_size, try_patch
+from ._core import Endpoint, Request, add_finish_reason, parse_size
+from ._patching import Patch, try_patch
 from ._requests_common import add_openai_usage, field, provider_for_url
 from ._server import server_for_url
 from ._textsize import estimate_chat_tokens, messages_tokens, texts_tokens

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import Endpoint, Patch, first_importable, try_patch
+from ._core import Endpoint
 from ._openai_endpoints import (
     Chat,
     Completion,
@@ -23,6 +23,7 @@ from ._openai_endpoints import (
     Transcription,
 )
 from ._openai_proxies import ManagerProxy
+from ._patching import Patch, first_importable, try_patch
 
 __all__ = ["DISTRIBUTION", "SUPPORTED", "patch"]
 

@@ -19,7 +19,8 @@ from typing import Any
 from .. import _config
 from .._guard import logger
 from .._usage import Usage
-from ._core import Endpoint, Patch, Request, patch_method, wrapper_for
+from ._core import Endpoint, Request, wrapper_for
+from ._patching import Patch, patch_method
 from ._requests_common import add_openai_usage, provider_for_url
 from ._server import server_for_url
 

@@ -9,7 +9,8 @@ from typing import Any
 import wrapt
 
 from wattmeter._usage import Usage
-from wattmeter.instrument._core import Endpoint, Request, patch_method
+from wattmeter.instrument._core import Endpoint, Request
+from wattmeter.instrument._patching import patch_method
 from wattmeter.testing import capture
 
 

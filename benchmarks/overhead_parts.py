@@ -10,8 +10,8 @@ import statistics
 import time
 from typing import Any
 
-__all__ = ["LONG", "SHORT", "paired", "run_isolated", "run_memory", "run_throughput",
-           "sdk_tracer"]
+__all__ = ["LONG", "SHORT", "flush_wattmeter", "paired", "run_isolated", "run_memory",
+           "run_throughput", "sdk_tracer"]
 
 SHORT, LONG = 10, 410  # chunks in the short and long streams
 
@@ -29,22 +29,38 @@ def sdk_tracer() -> Any:
     return exporter
 
 
+def flush_wattmeter() -> None:
+    """The background thread's work, done here (`paired`'s `between`)."""
+    import wattmeter
+
+    wattmeter.flush()
+
+
 def paired(fn: Any, orig: Any, samples: int, warmup: int,
-           means: list[float] | None = None) -> tuple[float, float, float]:
+           means: list[float] | None = None, between: Any = None) -> tuple[float, float, float]:
     """(median µs of fn, of orig, median of paired differences), in thread CPU time.
 
     The two are called alternately and timed with the thread's CPU clock, so other
     processes on a busy machine (preemption) do not land in the figures. With `means`, the
     mean of the paired differences is appended to it: the median leaves out the few calls
     that pay a garbage collection, the mean counts them (what a busy process pays on average).
+    `between`, if given, runs untimed every 20 pairs: ``wattmeter.flush`` does the
+    background thread's work there. This loop never waits on I/O, so the thread, starved
+    of the GIL, would process a batch every second or so; the queue would fill past
+    1,024 records and the calls would take the long-queue path, which a process that
+    waits on the network (and so lets the thread run) doesn't take.
     """
     for _ in range(warmup):
         fn()
         orig()
+    if between is not None:
+        between()
     clock = time.thread_time_ns
     a, b, d = [], [], []
     gc.collect()
     for i in range(samples):
+        if between is not None and i % 20 == 19:
+            between()
         first, second = (fn, orig) if i % 2 == 0 else (orig, fn)
         t0 = clock()
         first()

@@ -13,7 +13,9 @@ too. Every round calls the five in every order in turn, timed on the thread's CP
 each callable's trimmed mean (10-90%) minus the bare call's gives the added µs, and so
 does the mean of its lower half (5-50%): in one 10-run test, the difference between two
 callables varied half as much across runs on it (standard deviation 1.7 against 3.1 µs).
-Prometheus is off in both (its work is on the background thread, not the caller's). Each
+Prometheus is off in both (its work is on the background thread, not the caller's); every
+100 rounds, untimed, both trees' queues are flushed (the loop never waits on I/O, so their
+threads would rarely get the GIL: see `overhead_parts.paired`). Each
 run is its own process; the summary is the median over runs and how many runs had this
 tree cheaper.
 
@@ -23,6 +25,7 @@ tree cheaper.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import itertools
 import json
@@ -53,8 +56,6 @@ def _old_package(rev: str, into: Path) -> None:
 
 
 def _wrapped(pkg: str, resource: Any, fn: Any) -> Any:
-    import importlib
-
     import openai
     import wrapt
 
@@ -104,7 +105,15 @@ def run(calls: int, first_new: bool = True, spans: bool = False) -> dict[str, fl
     # which tree is imported first alternates between runs (memory layout favours one)
     for name, pkg in (("new", "wattmeter"), ("old", OLD))[::1 if first_new else -1]:
         fns[name] = _wrapped(pkg, resource, fn)
-    return time_in_turn(fns, calls, exporter.clear if exporter is not None else None)
+    trees = [importlib.import_module(pkg) for pkg in ("wattmeter", OLD)]
+
+    def between() -> None:  # untimed: the background threads' work (see `paired`)
+        for tree in trees:
+            tree.flush()
+        if exporter is not None:
+            exporter.clear()
+
+    return time_in_turn(fns, calls, between)
 
 
 def time_in_turn(fns: dict[str, Any], calls: int, every_100: Any = None) -> dict[str, float]:

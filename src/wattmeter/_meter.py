@@ -377,6 +377,14 @@ def wire(config: _config.Config | None = None) -> None:
     _state["default_team"] = cfg.default_team
     _state["wired"] = True
     replain()
+    _queue.start(_warm)  # the first batch's imports and data files, read before traffic
+
+
+def _warm() -> None:
+    """Load what the first footprint needs (the estimate's modules and data files) on the
+    background thread, once, as soon as wattmeter is wired (`_queue.start`)."""
+    footprint_for(Usage("openai", "gpt-4o-mini", "chat"), team=_state["default_team"],
+                  labels={})
 
 
 def _parse_budgets(value: Any) -> Any:

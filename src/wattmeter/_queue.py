@@ -32,7 +32,7 @@ from . import _guard
 
 __all__ = ["BATCH", "INTERVAL_S", "MAX_RECORDS", "OVERFLOW", "QUICK_BELOW", "RECORDS",
            "SETTLE_AT", "drain_before_exit_handlers", "dropped", "flush", "pending", "put",
-           "set_drainer", "set_limit"]
+           "set_drainer", "set_limit", "start"]
 
 #: Records waiting at most (a record keeps its call and usage alive: about 450 bytes, so
 #: ~7 MB when full; ~0.15 s of the background thread's work).
@@ -161,11 +161,36 @@ def _publish_drops() -> None:
         _guard.count_drop("queue_full", n)
 
 
+def start(warmup: Callable[[], None] | None = None) -> None:
+    """Start the background thread now, not on the first record, running `warmup` first.
+
+    The meter core passes its warm-up when it is wired: the estimate's modules and data
+    files, loaded before traffic arrives. Loaded by the first batch under a busy caller,
+    each file read waited up to 5 ms for the GIL (the interpreter's switch interval): the
+    first batch took over a second and the queue filled past `SETTLE_AT` (issue 19)."""
+    if warmup is not None:
+        _state["warmup"] = warmup
+    if _state["thread"] is None:
+        _start()
+
+
 def _run() -> None:
     wake = _wake
+    warmup = _state.pop("warmup", None)
+    if warmup is not None:
+        try:
+            warmup()
+        except Exception as exc:  # a warm-up that fails changes nothing but the first batch
+            try:
+                _guard.internal_error("queue.warmup", exc)
+            except Exception:
+                pass
     while True:
         if not _records:  # idle: sleep until a record arrives (no periodic wake-ups)
-            wake.wait()
+            # First for INTERVAL_S: a caller that read the length just before a drain
+            # emptied the queue appends without waking the thread (`put`, `QUICK_BELOW`).
+            if not wake.wait(INTERVAL_S) and not _records:
+                wake.wait()
             wake.clear()
         # then gather a batch for up to INTERVAL_S (sooner once `_WAKE_AT` are queued)
         if len(_records) < _WAKE_AT:

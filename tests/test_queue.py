@@ -221,3 +221,78 @@ def test_the_thread_sleeps_while_the_queue_is_empty_and_wakes_for_a_record() -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, env=env)
     assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
+
+
+def _run_alone(code: str) -> None:
+    """Run `code` in a fresh interpreter (the queue's thread and state are its own)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
+
+
+def test_a_record_appended_as_a_drain_ends_is_still_processed() -> None:
+    """A caller that read the queue's length just before a drain emptied it appends without
+    waking the thread (`put` and the plain path both do): the thread looks once more after
+    INTERVAL_S before it sleeps without a timeout."""
+    _run_alone("""
+        import threading, time
+        from wattmeter import _queue
+        got = []
+        class Racing(threading.Event):
+            raced = False
+            def wait(self, timeout=None):
+                if got and not self.raced and timeout is not None:
+                    self.raced = True  # the caller's append lands as the drain ends
+                    _queue.RECORDS.append("b")
+                    return False
+                return super().wait(timeout)
+        _queue._wake = Racing()
+        _queue.set_drainer(got.extend)
+        _queue.put("a")
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == ["a", "b"], got
+        print("ok")
+    """)
+
+
+def test_wiring_starts_the_thread_and_loads_the_estimates_there() -> None:
+    """`wire()` (here through `configure`) starts the record thread, which loads what the
+    first footprint needs before any call: under a busy caller, loading them in the first
+    batch took seconds (issue 19). A warm-up that fails is counted; the thread goes on."""
+    _run_alone("""
+        import sys, threading, time
+        import wattmeter
+        from wattmeter import _guard, _queue
+        assert "wattmeter.estimate._registry" not in sys.modules
+        wattmeter.configure(prometheus=False)
+        deadline = time.monotonic() + 10
+        while "wattmeter.estimate._registry" not in sys.modules \\
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "wattmeter.estimate._registry" in sys.modules
+        assert any(t.name == "wattmeter-records" for t in threading.enumerate())
+        print("ok")
+    """)
+    _run_alone("""
+        import os, time
+        os.environ["WATTMETER_STRICT"] = "0"
+        from wattmeter import _guard, _queue
+        def broken():
+            raise RuntimeError("warm-up failed")
+        got = []
+        _queue.set_drainer(got.extend)
+        _queue.start(broken)
+        _queue.put("a")
+        deadline = time.monotonic() + 5
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == ["a"] and _guard.error_counts.get("queue.warmup") == 1, got
+        print("ok")
+    """)

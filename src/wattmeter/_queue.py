@@ -4,7 +4,8 @@ background thread turns queued records into footprints and hands them to the sin
 The caller's thread pays a bounded ``deque.append`` (atomic under the GIL, no lock). The
 meter core registers the function that processes a batch (`set_drainer`); it runs on the
 ``wattmeter-records`` thread within `INTERVAL_S` of a record arriving (it sleeps while the
-queue is empty), sooner when the queue fills, and on the
+queue is empty; it starts when the meter core is wired, loading the estimates first, or
+else on the first record), sooner when the queue fills, and on the
 reading thread whenever something reads the figures: `flush()` (public as
 ``wattmeter.flush``), a Prometheus scrape, ``testing.capture``, the budget ledger's
 flush and close, and interpreter exit. When the queue is full, the caller processes its

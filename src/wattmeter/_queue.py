@@ -186,6 +186,7 @@ def _run() -> None:
                 _guard.internal_error("queue.warmup", exc)
             except Exception:
                 pass
+        wake.clear()  # a record's wake during the warm-up: the loop sees the record itself
     while True:
         if not _records:  # idle: sleep until a record arrives (no periodic wake-ups)
             # First for INTERVAL_S: a caller that read the length just before a drain

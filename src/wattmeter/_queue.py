@@ -168,7 +168,8 @@ def start(warmup: Callable[[], None] | None = None) -> None:
     The meter core passes its warm-up when it is wired: the estimate's modules and data
     files, loaded before traffic arrives. Loaded by the first batch under a busy caller,
     each file read waited up to 5 ms for the GIL (the interpreter's switch interval): the
-    first batch took over a second and the queue filled past `SETTLE_AT` (issue 19)."""
+    first batch took over a second and the queue filled past `SETTLE_AT` (issue 19). It
+    holds the drain lock, so a fork waits for it as for a batch (no import half-done)."""
     if warmup is not None:
         _state["warmup"] = warmup
     if _state["thread"] is None:
@@ -179,13 +180,14 @@ def _run() -> None:
     wake = _wake
     warmup = _state.pop("warmup", None)
     if warmup is not None:
-        try:
-            warmup()
-        except Exception as exc:  # a warm-up that fails changes nothing but the first batch
+        with _lock:  # a fork waits for it as for a batch: no import half-done in the child
             try:
-                _guard.internal_error("queue.warmup", exc)
-            except Exception:
-                pass
+                warmup()
+            except Exception as exc:  # a failed warm-up changes nothing but the first batch
+                try:
+                    _guard.internal_error("queue.warmup", exc)
+                except Exception:
+                    pass
         wake.clear()  # a record's wake during the warm-up: the loop sees the record itself
     while True:
         if not _records:  # idle: sleep until a record arrives (no periodic wake-ups)

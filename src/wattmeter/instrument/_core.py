@@ -218,7 +218,11 @@ def wrapper_for(endpoint: Endpoint, is_async: bool, patch: Patch | None = None
     or span), the call is made, and a complete response recorded, in this one frame:
     `start_call`'s and `Call.finish`'s plain cases written out (issue 19: the wrapper runs
     cold between ~1 ms of the SDK's own code; the nine frames skipped measured 5.9 µs).
-    Otherwise the call goes through `start_call` and `_finish`. The async wrapper is the
+    For an endpoint inside which nothing metered runs, a complete response whose usage
+    block it hands over (`Endpoint.read_usage`) is queued as a flat tuple instead, with no
+    `Call` or `Usage` made here (`_meter.plain_call`: 2.2 µs less in situ); anything else
+    gets a `Call` started when the call was (`_late_call`). Otherwise the call goes
+    through `start_call` and `_finish`. The async wrapper is the
     sync one with ``await``, written out twice on purpose: a shared helper is a frame more.
     With `patch`, an undone patch passes calls through (another wrapper sat on top).
     """

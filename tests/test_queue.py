@@ -296,3 +296,24 @@ def test_wiring_starts_the_thread_and_loads_the_estimates_there() -> None:
         assert got == ["a"] and _guard.error_counts.get("queue.warmup") == 1, got
         print("ok")
     """)
+
+
+def test_a_fork_waits_for_the_warm_up() -> None:
+    """The warm-up imports modules on the record thread: a fork waits for it (bounded), as
+    for a batch, so no child inherits an import half-done."""
+    _run_alone("""
+        import os, time
+        from wattmeter import _queue
+        done = []
+        def slow():
+            time.sleep(0.5)
+            done.append(1)
+        _queue.start(slow)
+        time.sleep(0.05)  # the thread is inside the warm-up
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if done else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the child forked mid-warm-up"
+        print("ok")
+    """)

@@ -376,7 +376,8 @@ def main() -> None:
           f"{said('call_ok', w_call)}; with span <= {TARGET_SPAN_US:g} µs: "
           f"{said('span_ok', s_call)}; <= {TARGET_CHUNK_US:g} µs/chunk: "
           f"{said('chunk_ok', w_chunk)}; EcoLogits / wattmeter = "
-          f"{ratio or float('nan'):.0f}x (>= {TARGET_RATIO:g}x): {said('ratio_ok', ratio)}; "
+          f"{f'{ratio:.0f}x' if ratio else '-'} (>= {TARGET_RATIO:g}x): "
+          f"{said('ratio_ok', ratio)}; "
           f">= {TARGET_RECORDS_S:,.0f} records/s: {verdict['throughput_ok']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

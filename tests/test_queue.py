@@ -262,16 +262,19 @@ def test_a_record_appended_as_a_drain_ends_is_still_processed() -> None:
     """)
 
 
-def test_wiring_starts_the_thread_and_loads_the_estimates_there() -> None:
-    """`wire()` (here through `configure`) starts the record thread, which loads what the
-    first footprint needs before any call: under a busy caller, loading them in the first
-    batch took seconds (issue 19). A warm-up that fails is counted; the thread goes on."""
-    _run_alone("""
+@pytest.mark.parametrize("start", ["wattmeter.configure(prometheus=False)",
+                                   "wattmeter.instrument('openai')"])
+def test_wiring_starts_the_thread_and_loads_the_estimates_there(start: str) -> None:
+    """`wire()` (here through `configure`), or `instrument()`, starts the record thread,
+    which loads what the first footprint needs before any call: under a busy caller,
+    loading them in the first batch took seconds (issue 19). A warm-up that fails is
+    counted; the thread goes on."""
+    _run_alone(f"""
         import sys, threading, time
         import wattmeter
         from wattmeter import _guard, _queue
         assert "wattmeter.estimate._registry" not in sys.modules
-        wattmeter.configure(prometheus=False)
+        {start}
         deadline = time.monotonic() + 10
         while "wattmeter.estimate._registry" not in sys.modules \\
                 and time.monotonic() < deadline:

@@ -9,15 +9,15 @@ wattmeter's own span is made (or ended) there too, with the call's start and end
 and parent context captured here; only a span of another instrumentation, which must
 carry the figures before it ends, has the footprint computed on the caller's thread.
 While nothing has to run before a call leaves (`plain`: no budget check, start hook or
-span), the provider core makes the `Call` and does `finish`'s plain case itself, or, for
-a complete response whose usage block it can hand over, queues a flat record and leaves
-the `Call` to be made here, in the background (`plain_call`; issue 19).
+span), the provider core does `finish`'s plain case itself, or queues a flat record whose
+`Call` is made here, in the background (`plain_call`; issue 19).
 Everything after the budget check runs under the internal-error guard.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import itertools
 import time
 from collections.abc import Callable, Mapping
@@ -30,8 +30,9 @@ from ._guard import internal_error
 from ._usage import Usage
 from .estimate import footprint_for
 
-__all__ = ["Call", "add_sink", "add_start_hook", "flush", "plain", "plain_call", "receivers",
-           "record", "remove_sink", "remove_start_hook", "replain", "start_call", "wire"]
+__all__ = ["Call", "add_sink", "add_start_hook", "flush", "plain", "plain_call", "prepare",
+           "receivers", "record", "remove_sink", "remove_start_hook", "replain", "start_call",
+           "wire"]
 
 Sink = Callable[[Footprint, "Call"], None]
 
@@ -183,11 +184,9 @@ def _end_spans(call: Call, fp: Footprint | None, error: BaseException | None) ->
 
 
 def plain_call(record: tuple[Any, ...]) -> Call:
-    """The finished `Call` of a flat record, which the provider core queues for a complete
-    response on the plain path (no span, parent, budget or start hook) instead of making
-    the `Call` and its `Usage` on the caller's thread (issue 19: ~1.8 µs a call in situ).
-    The record: ``(provider, model, operation, server, team, labels, started, ended,
-    response model, usage block, its reader, receivers)``."""
+    """The finished `Call` of a flat record: ``(provider, model, operation, server, team,
+    labels, started, ended, response model, usage block, its reader, receivers)``, which
+    the provider core queues for a complete response on the plain path (issue 19)."""
     provider, model, operation, server, team, labels, started, ended, response_model, \
         raw, read, _ = record
     call = Call(provider, model, operation, team, labels, None)
@@ -377,14 +376,15 @@ def wire(config: _config.Config | None = None) -> None:
     _state["default_team"] = cfg.default_team
     _state["wired"] = True
     replain()
-    _queue.start(_warm)  # the first batch's imports and data files, read before traffic
+    prepare()
 
 
-def _warm() -> None:
-    """Load what the first footprint needs (the estimate's modules and data files) on the
-    background thread, once, as soon as wattmeter is wired (`_queue.start`)."""
-    footprint_for(Usage("openai", "gpt-4o-mini", "chat"), team=_state["default_team"],
-                  labels={})
+def prepare() -> None:
+    """Start the record thread, which first computes one footprint, loading the estimate's
+    modules and data files before traffic arrives (`wire()`, and `instrument()`, which
+    doesn't wire; `_queue.start`)."""
+    _queue.start(functools.partial(footprint_for, Usage("openai", "gpt-4o-mini", "chat"),
+                                   team="default", labels={}))
 
 
 def _parse_budgets(value: Any) -> Any:

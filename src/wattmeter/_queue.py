@@ -162,17 +162,17 @@ def _publish_drops() -> None:
         _guard.count_drop("queue_full", n)
 
 
-def start(warmup: Callable[[], None] | None = None) -> None:
+def start(warmup: Callable[[], object] | None = None) -> None:
     """Start the background thread now, not on the first record, running `warmup` first.
 
-    The meter core passes its warm-up when it is wired: the estimate's modules and data
+    The meter core passes its warm-up (`wire()`, `instrument()`): the estimate's modules and data
     files, loaded before traffic arrives. Loaded by the first batch under a busy caller,
     each file read waited up to 5 ms for the GIL (the interpreter's switch interval): the
     first batch took over a second and the queue filled past `SETTLE_AT` (issue 19). It
     holds the drain lock, so a fork waits for it as for a batch (no import half-done)."""
-    if warmup is not None:
-        _state["warmup"] = warmup
     if _state["thread"] is None:
+        if warmup is not None:  # a running thread was warmed, or has processed records
+            _state["warmup"] = warmup
         _start()
 
 

@@ -163,6 +163,10 @@ def instrument(*libraries: str) -> Instrumentation:
                     wrapt.register_post_import_hook(hook, module_name)
         for name in done:
             _owners.setdefault(name, set()).add(token)
+    if done:
+        from .._meter import prepare
+
+        prepare()  # the record thread loads the estimates now, not under the first calls
     return Instrumentation(done, token)
 
 

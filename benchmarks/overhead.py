@@ -304,7 +304,8 @@ def main() -> None:
         print(f"added per call in each of the {args.repeat} processes: " + "; ".join(
             f"{mode} " + ", ".join(f"{v:.1f}" for v in r.get("added_call_us_runs", ()))
             for mode, r in rows.items()))
-    print("mean added per call (the calls that pay a garbage collection included): "
+    print("mean added per call (with the collections that fall in timed calls; wattmeter's "
+          "flushed work and its collections are untimed): "
           + "; ".join(f"{mode} {r['added_call_mean_us']:+.1f} µs" for mode, r in rows.items()
                       if "error" not in r and "added_call_mean_us" in r))
     ours = rows.get("wattmeter", {})

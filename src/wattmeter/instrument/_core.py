@@ -109,8 +109,9 @@ class Endpoint:
     #: instrumentation's span to adopt), the core doesn't mark the call as running: setting
     #: and resetting that context variable cost ~5 µs a call in situ (issue 19).
     may_nest = True
-    #: When set, `is_stream` is ``isinstance(response, stream_classes)``, and the core's
-    #: plain path tests that itself: a Python frame fewer per call (issue 19).
+    #: The response classes to wrap: the default `is_stream` is ``isinstance(response,
+    #: stream_classes)``, which the core's plain path tests itself, a Python frame fewer
+    #: per call (issue 19). An endpoint that overrides `is_stream` leaves it None.
     stream_classes: tuple[type, ...] | None = None
     #: When set (with `stream_classes`), a complete response's ``.usage`` is its usage
     #: block, which ``read_usage(usage, block)`` reads, and its ``.model`` the model that
@@ -132,7 +133,8 @@ class Endpoint:
 
     def is_stream(self, response: Any, req: Request) -> bool:
         """True when `response` is a stream to wrap rather than a complete response."""
-        return False
+        classes = self.stream_classes
+        return classes is not None and isinstance(response, classes)
 
     def start_stream(self, req: Request) -> Usage:
         """The tally a stream's chunks add to."""

@@ -66,15 +66,12 @@ def meter_raw(result: Any, call: Call, endpoint: Endpoint, req: Request, is_asyn
 
 class StainlessEndpoint(Endpoint):
     """An openai / anthropic endpoint: streams and raw responses are the results to wrap
-    (`wrap_types`, raw ones `raw_types`); ``req.state[0]`` counts output characters."""
+    (`stream_classes`, raw ones `raw_types`); ``req.state[0]`` counts output characters."""
 
     raw_types: tuple[type, ...] = ()
-    wrap_types: tuple[type, ...] = ()
+    stream_classes: tuple[type, ...] = ()
     #: The SDK sends with httpx, which wattmeter doesn't meter: nothing metered runs inside.
     may_nest = False
-
-    def is_stream(self, response: Any, req: Request) -> bool:
-        return isinstance(response, self.wrap_types)
 
     def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
         if isinstance(response, self.raw_types):

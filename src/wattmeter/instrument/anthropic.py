@@ -86,7 +86,7 @@ class Messages(StainlessEndpoint):
     def __init__(self, stream_types: tuple[type, ...] = (),
                  raw_types: tuple[type, ...] = ()) -> None:
         self.raw_types = raw_types
-        self.wrap_types = self.stream_classes = stream_types + raw_types
+        self.stream_classes = stream_types + raw_types
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         client = getattr(instance, "_client", None)

@@ -165,10 +165,10 @@ def _publish_drops() -> None:
 def start(warmup: Callable[[], object] | None = None) -> None:
     """Start the background thread now, not on the first record, running `warmup` first.
 
-    The meter core passes its warm-up (`wire()`, `instrument()`): the estimate's modules and data
-    files, loaded before traffic arrives. Loaded by the first batch under a busy caller,
-    each file read waited up to 5 ms for the GIL (the interpreter's switch interval): the
-    first batch took over a second and the queue filled past `SETTLE_AT` (issue 19). It
+    The meter core passes its warm-up (`wire()`, `instrument()`): the estimate's modules
+    and data files, loaded before traffic arrives. Beside a caller that never waits on
+    I/O, the first batch, which loaded them, came out after 1.2 s (sampled, the thread sat
+    in those imports' file reads) and the queue filled past `SETTLE_AT` (issue 19). It
     holds the drain lock, so a fork waits for it as for a batch (no import half-done)."""
     if _state["thread"] is None:
         if warmup is not None:  # a running thread was warmed, or has processed records

@@ -43,7 +43,8 @@ def paired(fn: Any, orig: Any, samples: int, warmup: int,
     The two are called alternately and timed with the thread's CPU clock, so other
     processes on a busy machine (preemption) do not land in the figures. With `means`, the
     mean of the paired differences is appended to it: the median leaves out the few calls
-    that pay a garbage collection, the mean counts them (what a busy process pays on average).
+    that pay a garbage collection, the mean counts them (without `between`, what a busy
+    process pays on average; with it, the flushed work's collections are untimed).
     `between`, if given, runs untimed every 20 pairs: ``wattmeter.flush`` does the
     background thread's work there. This loop never waits on I/O, so the thread, starved
     of the GIL, processed one batch in 3 s of calls (measured); the queue would fill past

@@ -21,10 +21,10 @@ same usage chunk itself, since asking for it makes the SDK parse ``"usage": null
 chunk). wattmeter's queue is flushed, untimed, every 20 pairs (`overhead_parts.paired`).
 The targets (issue 19) are checked on the in-situ paired figures: wattmeter <= 15 µs per
 call and >= 60x below EcoLogits; with a recording span (SDK TracerProvider) <= 30 µs;
-<= 0.5 µs per streamed chunk. wattmeter's own work is also
-timed alone ("isolated": its wrapper around a stub returning a real parsed ChatCompletion,
-its stream proxy over real parsed chunks). The background thread's throughput is measured
-on one thread: records/s turned into footprints and fed to the default sinks (Prometheus,
+<= 0.5 µs per streamed chunk. wattmeter's own work is also timed alone ("isolated": its
+wrapper around a stub returning a real parsed ChatCompletion; its stream metered in place,
+and the proxy, over real parsed chunks). The background thread's throughput is measured on
+one thread: records/s turned into footprints and fed to the default sinks (Prometheus,
 and the budget ledger's queue) by `wattmeter.flush()` (target >= 20,000/s). Memory:
 tracemalloc and RSS before and after one million metered calls through the core
 (`start_call` / `finish` with a `Usage`).
@@ -301,9 +301,10 @@ def main() -> None:
         print(f"{mode:<33} {r['call_us']:9.1f} {r['added_call_us']:9.1f} "
               f"{r['chunk_us']:9.2f} {r['added_chunk_us']:9.2f}")
     if args.repeat > 1:
-        print(f"added per call in each of the {args.repeat} processes: " + "; ".join(
-            f"{mode} " + ", ".join(f"{v:.1f}" for v in r.get("added_call_us_runs", ()))
-            for mode, r in rows.items()))
+        print(f"added per call (per chunk) in each of the {args.repeat} processes: "
+              + "; ".join(f"{mode} " + ", ".join(f"{v:.1f} ({c:+.2f})" for v, c in zip(
+                  r.get("added_call_us_runs", ()), r.get("added_chunk_us_runs", ()), strict=False))
+                          for mode, r in rows.items()))
     print("mean added per call (with the collections that fall in timed calls; wattmeter's "
           "flushed work and its collections are untimed): "
           + "; ".join(f"{mode} {r['added_call_mean_us']:+.1f} µs" for mode, r in rows.items()
@@ -317,7 +318,8 @@ def main() -> None:
     iso = ours.get("isolated") if "error" not in ours else None
     if iso:
         print(f"wattmeter alone (stubbed SDK): {iso['call_added_us']:.2f} µs/call, "
-              f"{iso['chunk_added_us']:.3f} µs/chunk")
+              f"{iso['chunk_added_us']:.3f} µs/chunk in place "
+              f"({iso['proxy_chunk_added_us']:.3f} through the span path's proxy)")
     tput = _child(["--throughput", str(20_000 if args.quick else 100_000)])
     if "error" not in tput:
         print(f"background thread: {tput['records_per_s']:,.0f} records/s on one thread "

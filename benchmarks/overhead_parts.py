@@ -80,12 +80,18 @@ def paired(fn: Any, orig: Any, samples: int, warmup: int,
 
 def run_isolated(client: Any, samples: int) -> dict[str, float]:
     """wattmeter's own work, without the SDK's: its wrapper around a stub returning a real
-    parsed ChatCompletion, and its stream proxy over real parsed ChatCompletionChunks."""
+    parsed ChatCompletion; over real parsed ChatCompletionChunks, a stream metered in place
+    (the plain path, against the SDK's own stream object over the same chunks: the SDK's
+    generator around them is the one wattmeter's replaces) and the stream proxy (the
+    path with a span)."""
+    import httpx
     import openai
+    from openai.types.chat import ChatCompletionChunk
 
     from wattmeter._meter import start_call
     from wattmeter.instrument._core import wrapper_for
     from wattmeter.instrument._openai_endpoints import Chat
+    from wattmeter.instrument._sdk_streams import watch
     from wattmeter.instrument._stream import StreamProxy
 
     original = client.chat.completions.create.__wrapped__
@@ -136,8 +142,37 @@ def run_isolated(client: Any, samples: int) -> dict[str, float]:
 
     _, _, long_added = paired(proxied, plain, samples // 20, 50)
     _, _, short_added = paired(proxied_short, lambda: None, samples // 20, 50)
+    empty = httpx.Response(200)
+
+    def sdk_stream(items: list[Any]) -> Any:
+        stream = openai.Stream(cast_to=ChatCompletionChunk, response=empty, client=client)
+        stream._iterator = iter(items)
+        return stream
+
+    def in_place(items: list[Any]) -> Any:
+        def run() -> None:
+            req = endpoint.request(resource, (), {**kwargs, "stream": True})
+            req.details = False
+            for _ in watch(sdk_stream(items), start_call(req.provider, req.model, "chat"),
+                           "openai", req, endpoint.took, endpoint.end_counted, False):
+                pass
+
+        return run
+
+    def sdk_only(items: list[Any]) -> Any:
+        def run() -> None:
+            for _ in sdk_stream(items):
+                pass
+
+        return run
+
+    flush = flush_wattmeter
+    _, _, w_long = paired(in_place(chunks), sdk_only(chunks), samples // 20, 50, None, flush)
+    _, _, w_short = paired(in_place(chunks[:1]), sdk_only(chunks[:1]), samples // 20, 50,
+                           None, flush)
     return {"call_added_us": call_added,
-            "chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
+            "chunk_added_us": (w_long - w_short) / (len(chunks) - 1),
+            "proxy_chunk_added_us": (long_added - short_added) / (len(chunks) - 1)}
 
 
 def run_throughput(records: int, spans: bool = False) -> dict[str, Any]:
@@ -226,7 +261,7 @@ def run_memory(calls: int) -> dict[str, Any]:
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One mode's figures over several processes: each number the median of its runs (a
     process's in-situ figure moves by about ±4 µs with its memory layout), each nested
-    dict likewise; the per-process added µs per call kept as ``added_call_us_runs``."""
+    dict likewise; the per-process added µs per call and per chunk kept as ``..._runs``."""
     good = [r for r in runs if "error" not in r]
     if not good:
         return runs[0]
@@ -239,6 +274,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = median_of(values)
         else:
             out[key] = first
-    if "added_call_us" in out:
-        out["added_call_us_runs"] = [r["added_call_us"] for r in good]
+    for key in ("added_call_us", "added_chunk_us", "added_chunk_same_wire_us"):
+        if key in out:
+            out[key + "_runs"] = [r[key] for r in good if key in r]
     return out

@@ -2,9 +2,9 @@
 
 One class per kind of endpoint (chat, legacy completions, responses, embeddings, images,
 speech, transcription), shared by the sync and async clients and by `AzureOpenAI` and every
-OpenAI-compatible base URL. Streams count text lengths per chunk (constant work) so a
-stream without a usage block can still be estimated; the usage chunk wattmeter asked for
-(``stream_options.include_usage``) is hidden from user code.
+OpenAI-compatible base URL. Chat and completion streams count their chunks with text
+(about one token each), so a stream without a usage block can still be estimated; the
+usage chunk wattmeter asked for (``stream_options.include_usage``) is hidden from user code.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ _TEXT_KEYS = frozenset(("content", "text", "input", "prompt", "instructions", "m
                         "input_text", "system"))
 NO_USAGE = "no usage reported by the provider; tokens estimated from the text (~4 chars/token)"
 PARTIAL = "stream ended before its usage arrived; tokens estimated from the text received"
+NO_USAGE_CHUNKS = ("no usage reported by the provider; output tokens estimated from the "
+                   "chunks received (~1 token a chunk)")
+PARTIAL_CHUNKS = ("stream ended before its usage arrived; output tokens estimated from the "
+                  "chunks received (~1 token a chunk)")
 
 
 def text_length(value: Any) -> int:
@@ -119,6 +123,11 @@ def _usage_chunk(usage: Usage, chunk: Any, u: Any, req: Request, choices: Any) -
     return req.injected_usage and not choices
 
 
+def _took(usage: Usage, chunk: Any, u: Any, req: Request) -> bool:
+    """A chunk's usage block `u` read in place (`_sdk_streams`); True hides the chunk."""
+    return _usage_chunk(usage, chunk, u, req, chunk.choices)
+
+
 class Chat(OpenAIEndpoint):
     """chat.completions.create / parse (the ``.stream()`` helper goes through create)."""
 
@@ -143,6 +152,27 @@ class Chat(OpenAIEndpoint):
         return req
 
     read_usage = staticmethod(_fill_chat)
+    took = staticmethod(_took)
+
+    def end_counted(self, usage: Usage, req: Request, chunks: int) -> Usage:
+        """The end of a stream metered in place (`_sdk_streams`): without usage, output
+        tokens are the chunks received less those without text in OpenAI's format (the
+        first, the role; for a stream read to its end, the last, the finish reason)."""
+        if not req.state[1]:
+            req.state[0] = max(chunks - 1, 0)
+        return self.end_stream(usage, req)
+
+    def end_stream(self, usage: Usage, req: Request) -> Usage:
+        """Without usage, a stream's output tokens are its chunks with text (``req.state[0]``
+        counts them: an OpenAI-compatible server sends ~1 token a chunk), the same in place
+        and through the proxy; a complete response's come from its text."""
+        if req.state[1] or req.kwargs.get("stream") is not True:
+            return super().end_stream(usage, req)
+        usage.input_tokens = chars_to_tokens(self.prompt_chars(req))
+        usage.output_tokens = req.state[0]
+        usage.tokens_estimated = True
+        usage.warn(PARTIAL_CHUNKS if req.injected_usage else NO_USAGE_CHUNKS)
+        return usage
 
     def response_details(self, usage: Usage, response: Any) -> None:
         _response_details(usage, response, getattr(response, "choices", None))
@@ -171,9 +201,8 @@ class Chat(OpenAIEndpoint):
         if choices:
             choice = choices[0]
             delta = choice.delta
-            text = delta.content if delta is not None else None
-            if text:
-                req.state[0] += len(text)
+            if delta is not None and delta.content:
+                req.state[0] += 1  # a chunk with text: ~1 token (`end_stream`)
             if choice.finish_reason is not None:  # the last chunk of a choice: rare
                 _response_details(usage, chunk, choices)
         u = chunk.usage  # None but in the last chunk: no call for the others
@@ -207,10 +236,8 @@ class Completion(Chat):
 
     def on_chunk(self, usage: Usage, chunk: Any, req: Request) -> bool:
         choices = chunk.choices
-        if choices:
-            text = choices[0].text
-            if text:
-                req.state[0] += len(text)
+        if choices and choices[0].text:
+            req.state[0] += 1
         return _usage_chunk(usage, chunk, getattr(chunk, "usage", None), req, choices)
 
 

@@ -20,6 +20,7 @@ import wrapt
 from .._guard import internal_error
 from .._usage import Usage
 from ._core import Endpoint, Request, _finish
+from ._sdk_streams import End, Took, can_watch, watch
 from ._stream import _Base
 
 if TYPE_CHECKING:
@@ -64,19 +65,41 @@ def meter_raw(result: Any, call: Call, endpoint: Endpoint, req: Request, is_asyn
     return RawResponseProxy(result, call, endpoint, req, is_async)
 
 
+def _settle(stream: Any) -> None:
+    """Finish the call of a stream whose response was closed around it (a raw response's
+    or a ``.stream()`` helper's ``close``), proxied or metered in place (`_sdk_streams`)."""
+    if isinstance(stream, _Base):
+        stream._self_done()
+        return
+    finish = getattr(stream, "_wattmeter_finish", None)
+    if finish is not None:
+        finish()
+
+
 class StainlessEndpoint(Endpoint):
     """An openai / anthropic endpoint: streams and raw responses are the results to wrap
-    (`stream_classes`, raw ones `raw_types`); ``req.state[0]`` counts output characters."""
+    (`stream_classes`, raw ones `raw_types`); ``req.state[0]`` counts output characters
+    (a chat or completion stream's: its chunks with text)."""
 
     raw_types: tuple[type, ...] = ()
     stream_classes: tuple[type, ...] = ()
+    #: The SDK's own stream classes, which `_sdk_streams` can meter in place.
+    stream_types: tuple[type, ...] = ()
     #: The SDK sends with httpx, which wattmeter doesn't meter: nothing metered runs inside.
     may_nest = False
+    #: Reads a chunk's ``usage`` field when set; with `end_counted`, the endpoint's streams
+    #: are metered in place on the plain path (`_sdk_streams`), not proxied.
+    took: Took | None = None
+    end_counted: End | None = None
 
     def wrap_stream(self, response: Any, call: Any, req: Request, is_async: bool) -> Any:
         if isinstance(response, self.raw_types):
             return meter_raw(response, call, self, req, is_async,
                              req.kwargs.get("stream") is True)
+        took, end = self.took, self.end_counted
+        if took is not None and end is not None and not req.details \
+                and can_watch(response, self.stream_types):
+            return watch(response, call, self.provider, req, took, end, is_async)
         return super().wrap_stream(response, call, req, is_async)
 
     def output_chars(self, response: Any) -> int:
@@ -149,8 +172,8 @@ class RawResponseProxy(wrapt.ObjectProxy):
         cached = self._self_parsed
         if cached is None:
             self._self_finalizer()
-        elif isinstance(cached[1], _Base):
-            cached[1]._self_done()
+        else:
+            _settle(cached[1])
 
 
 class ManagerProxy(wrapt.ObjectProxy):
@@ -186,8 +209,7 @@ class ManagerProxy(wrapt.ObjectProxy):
 
     def _self_settle(self) -> None:
         for stream in self._self_streams:
-            if isinstance(stream, _Base):
-                stream._self_done()
+            _settle(stream)
 
     def __enter__(self) -> Any:
         return self.__wrapped__.__enter__()

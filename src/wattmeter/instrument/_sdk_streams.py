@@ -78,7 +78,7 @@ def _watched(cls: type, is_async: bool) -> type:
 def can_watch(stream: Any, classes: tuple[type, ...]) -> bool:
     """True when `stream` is exactly one of the SDK's stream `classes` (not a subclass, whose
     iteration may differ) and its chunks have a ``usage`` field."""
-    if type(stream) not in classes or "_iterator" not in vars(stream):
+    if type(stream) not in classes or "_iterator" not in getattr(stream, "__dict__", ()):
         return False
     fields = getattr(getattr(stream, "_cast_to", None), "model_fields", None)
     return isinstance(fields, dict) and "usage" in fields

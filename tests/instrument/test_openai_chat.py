@@ -17,6 +17,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 import wattmeter
 from wattmeter._meter import add_sink, remove_sink
+from wattmeter.instrument._stream import AsyncStreamProxy
 from wattmeter.testing import capture
 
 MSG: Any = [{"role": "user", "content": "a secret prompt about penguins"}]
@@ -96,8 +97,8 @@ def test_early_break_and_close_record_the_partial_stream(client: openai.OpenAI) 
         stream.close()
         stream.close()
     assert len(fps) == 1
-    assert fps[0].output_tokens == 4  # the role chunk carries no text
-    assert any("before its usage" in w for w in fps[0].warnings)
+    assert fps[0].output_tokens == 4  # five chunks with one token each, the first the role's
+    assert any("before its usage" in w and "chunks received" in w for w in fps[0].warnings)
 
 
 def test_context_manager_and_garbage_collection_finish_once(client: openai.OpenAI) -> None:
@@ -184,6 +185,7 @@ def test_async_create_stream_break_and_helper(aclient: openai.AsyncOpenAI) -> No
         stream = await aclient.chat.completions.create(model="gpt-4o", messages=MSG,
                                                        stream=True, max_tokens=3)
         assert isinstance(stream, openai.AsyncStream)
+        assert not isinstance(stream, AsyncStreamProxy)  # metered in place (`_sdk_streams`)
         got = [c async for c in stream]
         assert all(c.choices for c in got)
         stream = await aclient.chat.completions.create(model="gpt-4o", messages=MSG,

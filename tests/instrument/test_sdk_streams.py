@@ -10,10 +10,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionChunk
 
 import wattmeter
 from wattmeter._guard import error_counts
+from wattmeter._meter import start_call
 from wattmeter.instrument import _openai_endpoints
+from wattmeter.instrument._openai_endpoints import Chat
 from wattmeter.instrument._sdk_streams import can_watch
 from wattmeter.instrument._stream import StreamProxy
 from wattmeter.testing import capture
@@ -137,3 +140,33 @@ def test_only_the_sdks_own_classes_with_a_usage_field_are_watched(
     stream.__class__ = Mine
     assert not can_watch(stream, classes)
     stream.close()
+
+
+def _tool_call_chunks() -> list[ChatCompletionChunk]:
+    """A chat stream calling a tool, no usage: the role, 5 chunks of arguments, the finish."""
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> ChatCompletionChunk:
+        return ChatCompletionChunk.model_validate({
+            "id": "chatcmpl-t", "object": "chat.completion.chunk", "created": 1,
+            "model": "gpt-4o", "choices": [{"index": 0, "delta": delta,
+                                            "finish_reason": finish}]})
+
+    call = {"index": 0, "function": {"arguments": '{"a":'}}
+    return [chunk({"role": "assistant", "content": None}),
+            *[chunk({"tool_calls": [call]}) for _ in range(5)], chunk({}, "tool_calls")]
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_both_paths_estimate_a_stream_without_usage_alike(client: openai.OpenAI,
+                                                          in_place: bool) -> None:
+    endpoint = Chat((openai.Stream, openai.AsyncStream), ())
+    req = endpoint.request(client.chat.completions, (), {"model": "gpt-4o", "messages": MSG,
+                                                         "stream": True})
+    stream = openai.Stream(cast_to=ChatCompletionChunk, response=httpx.Response(200),
+                           client=client)
+    stream._iterator = iter(_tool_call_chunks())
+    req.details = not in_place  # a span: the proxy
+    with capture() as fps:
+        out = endpoint.wrap_stream(stream, start_call("openai", "gpt-4o", "chat"), req, False)
+        assert isinstance(out, StreamProxy) is not in_place
+        assert len(list(out)) == 7
+    assert [f.output_tokens for f in fps] == [5]

@@ -2,7 +2,7 @@
 
 One class per kind of endpoint (chat, legacy completions, responses, embeddings, images,
 speech, transcription), shared by the sync and async clients and by `AzureOpenAI` and every
-OpenAI-compatible base URL. Chat and completion streams count their chunks with text
+OpenAI-compatible base URL. Chat and completion streams count their chunks with output
 (about one token each), so a stream without a usage block can still be estimated; the
 usage chunk wattmeter asked for (``stream_options.include_usage``) is hidden from user code.
 """
@@ -163,9 +163,10 @@ class Chat(OpenAIEndpoint):
         return self.end_stream(usage, req)
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
-        """Without usage, a stream's output tokens are its chunks with text (``req.state[0]``
-        counts them: an OpenAI-compatible server sends ~1 token a chunk), the same in place
-        and through the proxy; a complete response's come from its text."""
+        """Without usage, a stream's output tokens are its chunks with text or tool-call
+        arguments (``req.state[0]`` counts them: an OpenAI-compatible server sends ~1 token
+        a chunk), the same in place and through the proxy; a complete response's come from
+        its text."""
         if req.state[1] or req.kwargs.get("stream") is not True:
             return super().end_stream(usage, req)
         usage.input_tokens = chars_to_tokens(self.prompt_chars(req))
@@ -201,8 +202,8 @@ class Chat(OpenAIEndpoint):
         if choices:
             choice = choices[0]
             delta = choice.delta
-            if delta is not None and delta.content:
-                req.state[0] += 1  # a chunk with text: ~1 token (`end_stream`)
+            if delta is not None and (delta.content or delta.tool_calls):
+                req.state[0] += 1  # a chunk with output: ~1 token (`end_stream`)
             if choice.finish_reason is not None:  # the last chunk of a choice: rare
                 _response_details(usage, chunk, choices)
         u = chunk.usage  # None but in the last chunk: no call for the others

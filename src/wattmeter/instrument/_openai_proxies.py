@@ -79,7 +79,7 @@ def _settle(stream: Any) -> None:
 class StainlessEndpoint(Endpoint):
     """An openai / anthropic endpoint: streams and raw responses are the results to wrap
     (`stream_classes`, raw ones `raw_types`); ``req.state[0]`` counts output characters
-    (a chat or completion stream's: its chunks with text)."""
+    (a chat or completion stream's: its chunks with output)."""
 
     raw_types: tuple[type, ...] = ()
     stream_classes: tuple[type, ...] = ()

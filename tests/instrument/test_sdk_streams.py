@@ -35,8 +35,10 @@ def test_the_stream_is_the_sdks_own_and_its_chunks_unchanged(client: openai.Open
         assert isinstance(stream, openai.Stream) and type(stream).__name__ == "Stream"
         assert not isinstance(stream, StreamProxy)
         chunks = list(stream)
-        legacy = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hi",
-                                                stream=True, max_tokens=3))
+        legacy_stream = client.completions.create(model="gpt-3.5-turbo-instruct",
+                                                  prompt="hi", stream=True, max_tokens=3)
+        assert not isinstance(legacy_stream, StreamProxy)
+        legacy = list(legacy_stream)
     assert all(c.choices for c in chunks)  # the usage chunk wattmeter asked for: hidden
     assert [c.usage for c in chunks] == [None] * len(chunks)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "tok " * 6

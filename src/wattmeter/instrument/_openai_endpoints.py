@@ -26,10 +26,9 @@ _TEXT_KEYS = frozenset(("content", "text", "input", "prompt", "instructions", "m
                         "input_text", "system"))
 NO_USAGE = "no usage reported by the provider; tokens estimated from the text (~4 chars/token)"
 PARTIAL = "stream ended before its usage arrived; tokens estimated from the text received"
-NO_USAGE_CHUNKS = ("no usage reported by the provider; output tokens estimated from the "
-                   "chunks received (~1 token a chunk)")
-PARTIAL_CHUNKS = ("stream ended before its usage arrived; output tokens estimated from the "
-                  "chunks received (~1 token a chunk)")
+_BY_CHUNKS = "output tokens estimated from the chunks received (~1 token a chunk)"
+NO_USAGE_CHUNKS = f"no usage reported by the provider; {_BY_CHUNKS}"
+PARTIAL_CHUNKS = f"stream ended before its usage arrived; {_BY_CHUNKS}"
 
 
 def text_length(value: Any) -> int:
@@ -164,9 +163,8 @@ class Chat(OpenAIEndpoint):
 
     def end_stream(self, usage: Usage, req: Request) -> Usage:
         """Without usage, a stream's output tokens are its chunks with text or tool-call
-        arguments (``req.state[0]`` counts them: an OpenAI-compatible server sends ~1 token
-        a chunk), the same in place and through the proxy; a complete response's come from
-        its text."""
+        arguments (``req.state[0]``: an OpenAI-compatible server sends ~1 token a chunk),
+        in place as through the proxy; a complete response's come from its text."""
         if req.state[1] or req.kwargs.get("stream") is not True:
             return super().end_stream(usage, req)
         usage.input_tokens = chars_to_tokens(self.prompt_chars(req))

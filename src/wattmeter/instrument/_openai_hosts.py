@@ -47,11 +47,10 @@ KNOWN_HOSTS: dict[str, str] = {
 #: id(base URL) -> (the URL, provider, (host, port)): `client_target`'s cache, which the
 #: chat endpoint reads itself on every call (a frame fewer, issue 19).
 TARGETS: dict[int, tuple[Any, str, Server | None]] = {}
-_cache = TARGETS
 
 
 def _clear(_cfg: object = None) -> None:
-    _cache.clear()
+    TARGETS.clear()
 
 
 _config.on_change(_clear)
@@ -116,7 +115,7 @@ def client_target(client: Any, default: str = "self-hosted",
     the class table applies to the name only (see `provider_for_client`)."""
     url = getattr(client, "_base_url", None)
     key = id(url)
-    hit = _cache.get(key)
+    hit = TARGETS.get(key)
     if hit is not None and hit[0] is url:
         return hit[1], hit[2]
     host = str(getattr(url, "host", "") or "")
@@ -126,7 +125,7 @@ def client_target(client: Any, default: str = "self-hosted",
     class_provider = classes.get(type(client).__name__) if classes else None
     name = explicit or class_provider or provider_for_host(host, default)
     server = server_for_object(url)
-    if len(_cache) > 256:
-        _cache.clear()
-    _cache[key] = (url, name, server)
+    if len(TARGETS) > 256:
+        TARGETS.clear()
+    TARGETS[key] = (url, name, server)
     return name, server
